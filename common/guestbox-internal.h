@@ -1,0 +1,148 @@
+/* guestbox - internal declarations shared by the files of common/.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * The handle's layout and the private helpers of libguestbox.a, in one
+ * section per file.  Commands include guestbox.h only.
+ */
+
+#ifndef GUESTBOX_INTERNAL_H
+#define GUESTBOX_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <rpc/types.h>
+#include <rpc/xdr.h>
+
+#include "guestbox.h"
+
+/* Tail of the console kept for error messages. */
+#define GBOX_CONSOLE_TAIL 8192
+
+enum gbox_state {
+  GBOX_STATE_CONFIG = 0,        /* adding drives, settings */
+  GBOX_STATE_READY,             /* daemon answering */
+  GBOX_STATE_DEAD,              /* qemu or daemon gone; only close is useful */
+};
+
+struct gbox_drive {
+  char *source;                 /* as given by the user */
+  char *format;                 /* explicit or probed: "raw", "qcow2", ... */
+  bool format_explicit;
+  bool readonly;
+  bool is_nbd;
+  char *nbd_json;               /* blockdev "file" JSON for NBD sources */
+  char *overlay;                /* throw-away qcow2 overlay (readonly) */
+};
+
+struct gbox_h {
+  /* Settings. */
+  char *program;                /* "virt-cat": prefix of messages */
+  int verbose;
+  int trace;
+  char *qemu;
+  char *append;
+  int memsize;                  /* MB */
+  char *accel;                  /* "auto", "kvm", "tcg" */
+  char *path;                   /* prebuilt appliance dir, or NULL */
+  bool snapshot;                /* save/restore a booted appliance */
+  unsigned launch_timeout;      /* seconds */
+  unsigned call_timeout;        /* seconds of silence before giving up */
+
+  /* Last error. */
+  char *last_error;
+  int last_errno;
+
+  /* Callbacks. */
+  gbox_event_cb event_cb;
+  void *event_opaque;
+  gbox_progress_cb progress_cb;
+  void *progress_opaque;
+
+  /* Drives. */
+  struct gbox_drive *drives;
+  size_t nr_drives;
+
+  /* The appliance. */
+  enum gbox_state state;
+  char *tmpdir;                 /* private temp dir, removed on close */
+  pid_t qemu_pid;               /* 0 when none */
+  pid_t daemon_pid;             /* host-mode daemon started by tests, or 0 */
+  int fd;                       /* the channel to the daemon, -1 when none */
+  int qmp_fd;                   /* QMP monitor, -1 when none */
+  int console_fd;               /* read end of qemu's stdout/stderr, or -1 */
+  char console_tail[GBOX_CONSOLE_TAIL]; /* ring of the last console bytes */
+  size_t console_pos;           /* total console bytes seen */
+  char console_line[1024];      /* partial console line (for events) */
+  size_t console_line_len;
+  unsigned serial;              /* next call serial */
+  bool restored;                /* this launch restored a snapshot */
+};
+
+/* errors.c */
+extern void gbox_int_error (gbox_h *h, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+/* Like gbox_int_error with ": strerror(errno)" appended; keeps errno. */
+extern void gbox_int_perror (gbox_h *h, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+extern void gbox_int_set_error (gbox_h *h, int errnum, const char *msg);
+extern void gbox_int_debug (gbox_h *h, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+extern void gbox_int_event (gbox_h *h, enum gbox_event ev,
+                            const char *buf, size_t len);
+extern int gbox_int_errno_from_name (const char *name);
+
+/* proto.c: the client side of the protocol. */
+/* Read until the daemon's launch flag (or timeout_ms, or the peer dies). */
+extern int gbox_int_wait_launch_flag (gbox_h *h, unsigned timeout_ms);
+/* A plain call: ARGS may be NULL for procedures without arguments, RET
+ * NULL for procedures without a reply body. */
+extern int gbox_int_call (gbox_h *h, int proc,
+                          xdrproc_t xdr_args, void *args,
+                          xdrproc_t xdr_ret, void *ret);
+/* FileOut: the reply is followed by chunks, written to FD. */
+extern int gbox_int_call_fileout (gbox_h *h, int proc,
+                                  xdrproc_t xdr_args, void *args, int fd);
+/* FileIn: the call is followed by chunks read from FD. */
+extern int gbox_int_call_filein (gbox_h *h, int proc,
+                                 xdrproc_t xdr_args, void *args, int fd,
+                                 xdrproc_t xdr_ret, void *ret);
+/* Drain pending console output (non-blocking); called from poll loops. */
+extern void gbox_int_read_console (gbox_h *h);
+/* The last console lines, for error messages (static buffer in h). */
+extern const char *gbox_int_console_tail (gbox_h *h, size_t maxlines,
+                                          char *buf, size_t buflen);
+/* Mark the appliance dead (qemu gone, channel broken). */
+extern void gbox_int_set_dead (gbox_h *h, const char *why);
+
+/* launch.c */
+extern void gbox_int_kill_qemu (gbox_h *h);
+
+/* qmp.c: a minimal QMP client on h->qmp_fd.  CMD is a full JSON object;
+ * on success *RETURN (if not NULL) gets the "return" member's JSON text. */
+extern int gbox_int_qmp_connect (gbox_h *h, const char *socket_path,
+                                 unsigned timeout_ms);
+extern int gbox_int_qmp (gbox_h *h, const char *cmd, char **ret_json);
+
+/* drives.c */
+extern int gbox_int_probe_format (gbox_h *h, const char *filename,
+                                  char **format, char **backing);
+extern int gbox_int_prepare_drives (gbox_h *h);  /* overlays */
+extern int gbox_int_hotadd_drives (gbox_h *h);   /* QMP device_add */
+extern void gbox_int_free_drives (gbox_h *h);
+
+/* appliance.c: find or build the cached appliance. */
+extern int gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,
+                                    char **cachedir);
+
+/* Utilities (utils.c). */
+extern char *gbox_int_strdup (gbox_h *h, const char *s);
+extern char *gbox_int_asprintf (gbox_h *h, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+extern int gbox_int_rmtree (const char *dir);
+extern uint64_t gbox_int_now_ms (void);
+extern char *gbox_int_json_quote (const char *s); /* "..." with escapes */
+
+#endif /* GUESTBOX_INTERNAL_H */
