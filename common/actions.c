@@ -1,1 +1,545 @@
-/* placeholder: being written */
+/* guestbox - one client call per daemon procedure.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * The gbox_* calls of guestbox.h that talk to the daemon: each checks
+ * the handle is launched, validates and fills the arguments and runs
+ * one RPC (proto.c).  Also the procedure table (number, name, action)
+ * used for tracing, and gbox_readdir_stat_all which pages through a
+ * directory.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <inttypes.h>
+#include <string.h>
+#include <errno.h>
+
+#include "guestbox-internal.h"
+#include "cleanups.h"
+
+/* Most entries gbox_readdir_stat_all will gather from one directory. */
+#define READDIR_MAX_ENTRIES 10000000
+
+#define ACTION(proc, name) \
+  { GBOX_PROC_##proc, #name, (void (*) (void)) gbox_##name }
+
+const struct gbox_int_proc gbox_int_procs[] = {
+  ACTION (VERSION, version),
+  { GBOX_PROC_SHUTDOWN, "shutdown",
+    (void (*) (void)) gbox_internal_shutdown },
+  ACTION (SYNC, sync),
+  ACTION (DISKS_READY, disks_ready),
+  ACTION (REFRESH, refresh),
+  ACTION (LIST_DEVICES, list_devices),
+  ACTION (LIST_PARTITIONS, list_partitions),
+  ACTION (LIST_FILESYSTEMS, list_filesystems),
+  ACTION (MOUNT, mount),
+  ACTION (MOUNT_RO, mount_ro),
+  ACTION (UMOUNT_ALL, umount_all),
+  ACTION (INSPECT_OS, inspect_os),
+  ACTION (EXISTS, exists),
+  ACTION (IS_FILE, is_file),
+  ACTION (IS_DIR, is_dir),
+  ACTION (LSTAT, lstat),
+  { GBOX_PROC_STAT, "stat", (void (*) (void)) gbox_stat_path },
+  ACTION (READLINK, readlink),
+  ACTION (READDIR_STAT, readdir_stat),
+  { GBOX_PROC_STATVFS, "statvfs", (void (*) (void)) gbox_statvfs_path },
+  ACTION (DOWNLOAD, download),
+  ACTION (UPLOAD, upload),
+};
+const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
+
+const char *
+gbox_int_proc_name (int proc)
+{
+  size_t i;
+
+  for (i = 0; i < gbox_int_nr_procs; ++i)
+    if (gbox_int_procs[i].proc == proc)
+      return gbox_int_procs[i].name;
+  return "unknown_procedure";
+}
+
+void
+gbox_int_proc_args (int proc, const void *args, char *buf, size_t len)
+{
+  const char *name = gbox_int_proc_name (proc);
+
+  if (args == NULL) {
+    snprintf (buf, len, "%s", name);
+    return;
+  }
+
+  switch (proc) {
+  case GBOX_PROC_DISKS_READY: {
+    const struct gbox_disks_ready_args *a = args;
+    snprintf (buf, len, "%s %u %u", name, a->count, a->timeout_ms);
+    break;
+  }
+  case GBOX_PROC_REFRESH: {
+    const struct gbox_refresh_args *a = args;
+    snprintf (buf, len, "%s %" PRId64 ".%09u <%u bytes of seed>", name,
+              (int64_t) a->sec, a->nsec, a->seed.seed_len);
+    break;
+  }
+  case GBOX_PROC_MOUNT: {
+    const struct gbox_mount_args *a = args;
+    snprintf (buf, len, "%s \"%s\" \"%s\" \"%s\" \"%s\"", name,
+              a->device, a->mountpoint, a->options, a->fstype);
+    break;
+  }
+  case GBOX_PROC_MOUNT_RO: {
+    const struct gbox_mount_ro_args *a = args;
+    snprintf (buf, len, "%s \"%s\" \"%s\"", name, a->device, a->mountpoint);
+    break;
+  }
+  case GBOX_PROC_READDIR_STAT: {
+    const struct gbox_readdir_stat_args *a = args;
+    snprintf (buf, len, "%s \"%s\" %" PRIu64, name, a->path,
+              (uint64_t) a->start);
+    break;
+  }
+  case GBOX_PROC_UPLOAD: {
+    const struct gbox_upload_args *a = args;
+    snprintf (buf, len, "%s \"%s\" %d", name, a->path, a->mode);
+    break;
+  }
+  case GBOX_PROC_DOWNLOAD: {
+    const struct gbox_download_args *a = args;
+    snprintf (buf, len, "%s \"%s\"", name, a->path);
+    break;
+  }
+  case GBOX_PROC_EXISTS: case GBOX_PROC_IS_FILE: case GBOX_PROC_IS_DIR:
+  case GBOX_PROC_LSTAT: case GBOX_PROC_STAT: case GBOX_PROC_READLINK:
+  case GBOX_PROC_STATVFS: {
+    const struct gbox_path_args *a = args;
+    snprintf (buf, len, "%s \"%s\"", name, a->path);
+    break;
+  }
+  default:
+    snprintf (buf, len, "%s ...", name);
+  }
+}
+
+/* Every call starts here: the appliance must be up. */
+static int
+check_ready (gbox_h *h, int proc)
+{
+  switch (h->state) {
+  case GBOX_STATE_READY:
+    return 0;
+  case GBOX_STATE_CONFIG:
+    gbox_int_error (h, "%s: call gbox_launch first",
+                    gbox_int_proc_name (proc));
+    break;
+  case GBOX_STATE_DEAD:
+    gbox_int_error (h, "%s: the appliance is no longer running "
+                    "(see the earlier error)", gbox_int_proc_name (proc));
+    break;
+  }
+  h->last_errno = ENOTCONN;
+  return -1;
+}
+
+/* A string argument: present and within its protocol limit. */
+static int
+check_string (gbox_h *h, int proc, const char *what, const char *s,
+              size_t max)
+{
+  if (s == NULL) {
+    gbox_int_error (h, "%s: %s must not be NULL",
+                    gbox_int_proc_name (proc), what);
+    h->last_errno = EINVAL;
+    return -1;
+  }
+  if (strlen (s) > max) {
+    gbox_int_error (h, "%s: %s is longer than %zu bytes",
+                    gbox_int_proc_name (proc), what, max);
+    h->last_errno = ENAMETOOLONG;
+    return -1;
+  }
+  return 0;
+}
+
+#define CHECK_PATH(proc, what, s)                                       \
+  do {                                                                  \
+    if (check_string (h, proc, what, s, GBOX_PATH_MAX) == -1)           \
+      return -1;                                                        \
+  } while (0)
+
+/* A procedure without arguments or reply body. */
+static int
+simple_call (gbox_h *h, int proc)
+{
+  if (check_ready (h, proc) == -1)
+    return -1;
+  return gbox_int_call (h, proc, NULL, NULL, NULL, NULL);
+}
+
+int
+gbox_version (gbox_h *h, struct gbox_version_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_VERSION) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_VERSION, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_version_ret, ret);
+}
+
+int
+gbox_sync (gbox_h *h)
+{
+  return simple_call (h, GBOX_PROC_SYNC);
+}
+
+int
+gbox_internal_shutdown (gbox_h *h)
+{
+  return simple_call (h, GBOX_PROC_SHUTDOWN);
+}
+
+int
+gbox_disks_ready (gbox_h *h, unsigned count, unsigned timeout_ms)
+{
+  struct gbox_disks_ready_args args = {
+    .count = count, .timeout_ms = timeout_ms,
+  };
+
+  if (check_ready (h, GBOX_PROC_DISKS_READY) == -1)
+    return -1;
+  return gbox_int_call (h, GBOX_PROC_DISKS_READY,
+                        (xdrproc_t) xdr_gbox_disks_ready_args, &args,
+                        NULL, NULL);
+}
+
+int
+gbox_refresh (gbox_h *h, int64_t sec, unsigned nsec,
+              const void *seed, size_t seedlen)
+{
+  struct gbox_refresh_args args = {
+    .sec = sec, .nsec = nsec,
+    .seed = { .seed_len = seedlen, .seed_val = (char *) seed },
+  };
+
+  if (check_ready (h, GBOX_PROC_REFRESH) == -1)
+    return -1;
+  if (seedlen > 512 || (seedlen > 0 && seed == NULL) || nsec >= 1000000000) {
+    gbox_int_error (h, "refresh: invalid arguments (seed at most 512 bytes, "
+                    "nsec below 1e9)");
+    h->last_errno = EINVAL;
+    return -1;
+  }
+  return gbox_int_call (h, GBOX_PROC_REFRESH,
+                        (xdrproc_t) xdr_gbox_refresh_args, &args, NULL, NULL);
+}
+
+int
+gbox_list_devices (gbox_h *h, struct gbox_list_devices_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_LIST_DEVICES) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_LIST_DEVICES, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_list_devices_ret, ret);
+}
+
+int
+gbox_list_partitions (gbox_h *h, struct gbox_list_partitions_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_LIST_PARTITIONS) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_LIST_PARTITIONS, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_list_partitions_ret, ret);
+}
+
+int
+gbox_list_filesystems (gbox_h *h, struct gbox_list_filesystems_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_LIST_FILESYSTEMS) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_LIST_FILESYSTEMS, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_list_filesystems_ret, ret);
+}
+
+int
+gbox_mount (gbox_h *h, const char *device, const char *mountpoint,
+            const char *options, const char *fstype)
+{
+  struct gbox_mount_args args = {
+    .device = (char *) device,
+    .mountpoint = (char *) mountpoint,
+    .options = (char *) (options ? options : ""),
+    .fstype = (char *) (fstype ? fstype : ""),
+  };
+
+  if (check_ready (h, GBOX_PROC_MOUNT) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_MOUNT, "device", device);
+  CHECK_PATH (GBOX_PROC_MOUNT, "mountpoint", mountpoint);
+  if (check_string (h, GBOX_PROC_MOUNT, "options", args.options,
+                    GBOX_STRING_MAX) == -1 ||
+      check_string (h, GBOX_PROC_MOUNT, "fstype", args.fstype,
+                    GBOX_NAME_MAX) == -1)
+    return -1;
+  return gbox_int_call (h, GBOX_PROC_MOUNT,
+                        (xdrproc_t) xdr_gbox_mount_args, &args, NULL, NULL);
+}
+
+int
+gbox_mount_ro (gbox_h *h, const char *device, const char *mountpoint)
+{
+  struct gbox_mount_ro_args args = {
+    .device = (char *) device,
+    .mountpoint = (char *) mountpoint,
+  };
+
+  if (check_ready (h, GBOX_PROC_MOUNT_RO) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_MOUNT_RO, "device", device);
+  CHECK_PATH (GBOX_PROC_MOUNT_RO, "mountpoint", mountpoint);
+  return gbox_int_call (h, GBOX_PROC_MOUNT_RO,
+                        (xdrproc_t) xdr_gbox_mount_ro_args, &args, NULL, NULL);
+}
+
+int
+gbox_umount_all (gbox_h *h)
+{
+  return simple_call (h, GBOX_PROC_UMOUNT_ALL);
+}
+
+int
+gbox_inspect_os (gbox_h *h, struct gbox_inspect_os_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_INSPECT_OS) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_INSPECT_OS, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_inspect_os_ret, ret);
+}
+
+/* exists, is_file, is_dir: path in, bool out. */
+static int
+bool_call (gbox_h *h, int proc, const char *path)
+{
+  struct gbox_path_args args = { .path = (char *) path };
+  struct gbox_bool_ret ret = { 0 };
+
+  if (check_ready (h, proc) == -1)
+    return -1;
+  CHECK_PATH (proc, "path", path);
+  if (gbox_int_call (h, proc, (xdrproc_t) xdr_gbox_path_args, &args,
+                     (xdrproc_t) xdr_gbox_bool_ret, &ret) == -1)
+    return -1;
+  return ret.value ? 1 : 0;
+}
+
+int
+gbox_exists (gbox_h *h, const char *path)
+{
+  return bool_call (h, GBOX_PROC_EXISTS, path);
+}
+
+int
+gbox_is_file (gbox_h *h, const char *path)
+{
+  return bool_call (h, GBOX_PROC_IS_FILE, path);
+}
+
+int
+gbox_is_dir (gbox_h *h, const char *path)
+{
+  return bool_call (h, GBOX_PROC_IS_DIR, path);
+}
+
+static int
+stat_call (gbox_h *h, int proc, const char *path, struct gbox_stat *st)
+{
+  struct gbox_path_args args = { .path = (char *) path };
+  struct gbox_stat_ret ret;
+
+  if (check_ready (h, proc) == -1)
+    return -1;
+  CHECK_PATH (proc, "path", path);
+  memset (&ret, 0, sizeof ret);
+  if (gbox_int_call (h, proc, (xdrproc_t) xdr_gbox_path_args, &args,
+                     (xdrproc_t) xdr_gbox_stat_ret, &ret) == -1)
+    return -1;
+  *st = ret.st;
+  return 0;
+}
+
+int
+gbox_lstat (gbox_h *h, const char *path, struct gbox_stat *st)
+{
+  return stat_call (h, GBOX_PROC_LSTAT, path, st);
+}
+
+int
+gbox_stat_path (gbox_h *h, const char *path, struct gbox_stat *st)
+{
+  return stat_call (h, GBOX_PROC_STAT, path, st);
+}
+
+char *
+gbox_readlink (gbox_h *h, const char *path)
+{
+  struct gbox_path_args args = { .path = (char *) path };
+  struct gbox_readlink_ret ret = { 0 };
+
+  if (check_ready (h, GBOX_PROC_READLINK) == -1 ||
+      check_string (h, GBOX_PROC_READLINK, "path", path, GBOX_PATH_MAX) == -1)
+    return NULL;
+  if (gbox_int_call (h, GBOX_PROC_READLINK, (xdrproc_t) xdr_gbox_path_args,
+                     &args, (xdrproc_t) xdr_gbox_readlink_ret, &ret) == -1)
+    return NULL;
+  return ret.target;            /* the caller frees it */
+}
+
+int
+gbox_readdir_stat (gbox_h *h, const char *path, uint64_t start,
+                   struct gbox_readdir_stat_ret *ret)
+{
+  struct gbox_readdir_stat_args args = {
+    .path = (char *) path, .start = start,
+  };
+
+  if (check_ready (h, GBOX_PROC_READDIR_STAT) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_READDIR_STAT, "path", path);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_READDIR_STAT,
+                        (xdrproc_t) xdr_gbox_readdir_stat_args, &args,
+                        (xdrproc_t) xdr_gbox_readdir_stat_ret, ret);
+}
+
+int
+gbox_statvfs_path (gbox_h *h, const char *path, struct gbox_statvfs *st)
+{
+  struct gbox_path_args args = { .path = (char *) path };
+  struct gbox_statvfs_ret ret;
+
+  if (check_ready (h, GBOX_PROC_STATVFS) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_STATVFS, "path", path);
+  memset (&ret, 0, sizeof ret);
+  if (gbox_int_call (h, GBOX_PROC_STATVFS, (xdrproc_t) xdr_gbox_path_args,
+                     &args, (xdrproc_t) xdr_gbox_statvfs_ret, &ret) == -1)
+    return -1;
+  *st = ret.st;
+  return 0;
+}
+
+int
+gbox_download (gbox_h *h, const char *path, int fd)
+{
+  struct gbox_download_args args = { .path = (char *) path };
+
+  if (check_ready (h, GBOX_PROC_DOWNLOAD) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_DOWNLOAD, "path", path);
+  return gbox_int_call_fileout (h, GBOX_PROC_DOWNLOAD,
+                                (xdrproc_t) xdr_gbox_download_args, &args, fd);
+}
+
+int
+gbox_upload (gbox_h *h, int fd, const char *path, int mode)
+{
+  struct gbox_upload_args args = { .path = (char *) path, .mode = mode };
+
+  if (check_ready (h, GBOX_PROC_UPLOAD) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_UPLOAD, "path", path);
+  if (mode < -1 || mode > 07777) {
+    gbox_int_error (h, "upload: invalid mode 0%o", (unsigned) mode);
+    h->last_errno = EINVAL;
+    return -1;
+  }
+  return gbox_int_call_filein (h, GBOX_PROC_UPLOAD,
+                               (xdrproc_t) xdr_gbox_upload_args, &args, fd,
+                               NULL, NULL);
+}
+
+void
+gbox_free_dirents (struct gbox_dirent *entries, size_t n)
+{
+  size_t i;
+
+  if (entries == NULL)
+    return;
+  for (i = 0; i < n; ++i)
+    xdr_free ((xdrproc_t) xdr_gbox_dirent, (char *) &entries[i]);
+  free (entries);
+}
+
+int
+gbox_readdir_stat_all (gbox_h *h, const char *path,
+                       struct gbox_dirent **entries_r, size_t *n_r)
+{
+  struct gbox_dirent *entries = NULL;
+  size_t n = 0, alloc = 0;
+
+  *entries_r = NULL;
+  *n_r = 0;
+
+  for (;;) {
+    CLEANUP_XDR_FREE (gbox_readdir_stat_ret) struct gbox_readdir_stat_ret ret;
+    size_t count;
+
+    memset (&ret, 0, sizeof ret);
+    if (gbox_readdir_stat (h, path, n, &ret) == -1)
+      goto err;
+    count = ret.entries.entries_len;
+    if (count > READDIR_MAX_ENTRIES - n) {
+      gbox_int_error (h, "readdir_stat: %s: more than %d entries",
+                      path, READDIR_MAX_ENTRIES);
+      h->last_errno = EFBIG;
+      goto err;
+    }
+    if (count == 0 && ret.more) {
+      gbox_int_error (h, "readdir_stat: %s: the daemon returned an empty "
+                      "page with more entries to come", path);
+      h->last_errno = EPROTO;
+      goto err;
+    }
+    if (n + count > alloc) {
+      size_t new_alloc = alloc ? alloc * 2 : 64;
+      struct gbox_dirent *p;
+
+      while (new_alloc < n + count)
+        new_alloc *= 2;
+      p = reallocarray (entries, new_alloc, sizeof *entries);
+      if (p == NULL) {
+        gbox_int_perror (h, "readdir_stat: %s", path);
+        goto err;
+      }
+      entries = p;
+      alloc = new_alloc;
+    }
+    /* Move the entries (and the strings they own) into the array. */
+    if (count > 0)
+      memcpy (&entries[n], ret.entries.entries_val, count * sizeof *entries);
+    n += count;
+    free (ret.entries.entries_val);
+    ret.entries.entries_val = NULL;
+    ret.entries.entries_len = 0;
+    if (!ret.more)
+      break;
+  }
+
+  *entries_r = entries;
+  *n_r = n;
+  return 0;
+
+ err:
+  gbox_free_dirents (entries, n);
+  return -1;
+}

@@ -117,6 +117,21 @@ extern const char *gbox_int_console_tail (gbox_h *h, size_t maxlines,
 /* Mark the appliance dead (qemu gone, channel broken). */
 extern void gbox_int_set_dead (gbox_h *h, const char *why);
 
+/* actions.c: the procedure table (proc number -> name -> action), used
+ * by tracing and by the test proving every procedure has an action. */
+struct gbox_int_proc {
+  int proc;
+  const char *name;             /* "mount_ro" */
+  void (*action) (void);        /* the gbox_* call (type erased) */
+};
+extern const struct gbox_int_proc gbox_int_procs[];
+extern const size_t gbox_int_nr_procs;
+/* The procedure's name, or "proc#N" (static storage) if unknown. */
+extern const char *gbox_int_proc_name (int proc);
+/* "NAME ARGS..." for tracing a call, truncated to fit BUF. */
+extern void gbox_int_proc_args (int proc, const void *args,
+                                char *buf, size_t len);
+
 /* launch.c */
 extern void gbox_int_kill_qemu (gbox_h *h);
 

@@ -91,12 +91,15 @@ extern int gbox_exists (gbox_h *h, const char *path);
 extern int gbox_is_file (gbox_h *h, const char *path);
 extern int gbox_is_dir (gbox_h *h, const char *path);
 extern int gbox_lstat (gbox_h *h, const char *path, struct gbox_stat *st);
-extern int gbox_stat (gbox_h *h, const char *path, struct gbox_stat *st);
+/* gbox_stat and gbox_statvfs are rpcgen's typedef names (protocol.h),
+ * hence the _path suffix on these two calls. */
+extern int gbox_stat_path (gbox_h *h, const char *path, struct gbox_stat *st);
 extern char *gbox_readlink (gbox_h *h, const char *path);
 /* One page of a directory listing (see protocol.x). */
 extern int gbox_readdir_stat (gbox_h *h, const char *path, uint64_t start,
                               struct gbox_readdir_stat_ret *ret);
-extern int gbox_statvfs (gbox_h *h, const char *path, struct gbox_statvfs *st);
+extern int gbox_statvfs_path (gbox_h *h, const char *path,
+                              struct gbox_statvfs *st);
 /* FileOut: write the guest file PATH to FD.  FileIn: read FD (any size,
  * pipes too) into the guest file PATH; MODE -1 keeps the default. */
 extern int gbox_download (gbox_h *h, const char *path, int fd);

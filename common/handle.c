@@ -1,1 +1,318 @@
-/* placeholder: being written */
+/* guestbox - creating and closing a handle, its settings.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * gbox_create (defaults, then the GBOX_* environment variables),
+ * gbox_close (orderly shutdown of the appliance, then everything the
+ * handle owns is released), and the settings' setters and getters.
+ * All state lives in the handle.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "guestbox-internal.h"
+
+#define DEFAULT_MEMSIZE 512
+#define DEFAULT_LAUNCH_TIMEOUT 120
+#define DEFAULT_CALL_TIMEOUT 600
+
+/* The first of the environment variables NAMES that is set and
+ * non-empty, or NULL. */
+static const char *
+getenv_first (const char *name1, const char *name2)
+{
+  const char *s = getenv (name1);
+
+  if ((s == NULL || *s == '\0') && name2)
+    s = getenv (name2);
+  return s && *s ? s : NULL;
+}
+
+/* Parse a positive integer setting from the environment; DEF when
+ * unset or invalid. */
+static long
+getenv_long (const char *name, long min, long max, long def)
+{
+  const char *s = getenv (name);
+  char *end;
+  long v;
+
+  if (s == NULL || *s == '\0')
+    return def;
+  errno = 0;
+  v = strtol (s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max)
+    return def;
+  return v;
+}
+
+static bool
+getenv_bool (const char *name, bool def)
+{
+  const char *s = getenv (name);
+
+  if (s == NULL || *s == '\0')
+    return def;
+  if (strcmp (s, "1") == 0 || strcmp (s, "yes") == 0 ||
+      strcmp (s, "true") == 0)
+    return true;
+  if (strcmp (s, "0") == 0 || strcmp (s, "no") == 0 ||
+      strcmp (s, "false") == 0)
+    return false;
+  return def;
+}
+
+/* Replace a string setting; S may be NULL. */
+static int
+set_string (gbox_h *h, char **field, const char *s)
+{
+  char *copy = NULL;
+
+  if (s != NULL) {
+    copy = gbox_int_strdup (h, s);
+    if (copy == NULL)
+      return -1;
+  }
+  free (*field);
+  *field = copy;
+  return 0;
+}
+
+gbox_h *
+gbox_create (void)
+{
+  gbox_h *h = calloc (1, sizeof *h);
+  const char *s;
+
+  if (h == NULL)
+    return NULL;
+
+  h->fd = h->qmp_fd = h->console_fd = -1;
+  h->state = GBOX_STATE_CONFIG;
+  h->serial = 1;
+
+  h->program = strdup (program_invocation_short_name);
+  h->accel = strdup (getenv_first ("GBOX_ACCEL", NULL) ? : "auto");
+  h->qemu = strdup (getenv_first ("GBOX_QEMU", "LIBGUESTFS_QEMU") ? : QEMU);
+  if (h->program == NULL || h->accel == NULL || h->qemu == NULL)
+    goto nomem;
+  if ((s = getenv_first ("GBOX_APPEND", "LIBGUESTFS_APPEND")) != NULL &&
+      (h->append = strdup (s)) == NULL)
+    goto nomem;
+  if ((s = getenv_first ("GBOX_PATH", "LIBGUESTFS_PATH")) != NULL &&
+      (h->path = strdup (s)) == NULL)
+    goto nomem;
+
+  h->memsize = getenv_long ("GBOX_MEMSIZE", 128, 1024 * 1024,
+                            DEFAULT_MEMSIZE);
+  h->verbose = getenv_bool ("GBOX_DEBUG", false);
+  h->trace = getenv_bool ("GBOX_TRACE", false);
+  h->snapshot = getenv_bool ("GBOX_SNAPSHOT", true);
+  h->launch_timeout = getenv_long ("GBOX_LAUNCH_TIMEOUT", 1, INT_MAX / 1000,
+                                   DEFAULT_LAUNCH_TIMEOUT);
+  h->call_timeout = getenv_long ("GBOX_CALL_TIMEOUT", 1, INT_MAX / 1000,
+                                 DEFAULT_CALL_TIMEOUT);
+  return h;
+
+ nomem:
+  free (h->program);
+  free (h->accel);
+  free (h->qemu);
+  free (h->append);
+  free (h->path);
+  free (h);
+  errno = ENOMEM;
+  return NULL;
+}
+
+/* Reap the host-mode daemon: it exits when its channel closes; give
+ * it a few seconds, then kill it. */
+static void
+reap_daemon (gbox_h *h)
+{
+  uint64_t deadline = gbox_int_now_ms () + 5000;
+  int status;
+  pid_t r;
+
+  for (;;) {
+    r = waitpid (h->daemon_pid, &status, WNOHANG);
+    if (r == h->daemon_pid || (r == -1 && errno != EINTR))
+      break;
+    if (r == 0 && gbox_int_now_ms () >= deadline) {
+      gbox_int_debug (h, "killing daemon process %d", (int) h->daemon_pid);
+      kill (h->daemon_pid, SIGKILL);
+      while (waitpid (h->daemon_pid, &status, 0) == -1 && errno == EINTR)
+        ;
+      break;
+    }
+    if (r == 0) {
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  }
+  h->daemon_pid = 0;
+}
+
+void
+gbox_close (gbox_h *h)
+{
+  if (h == NULL)
+    return;
+
+  if (h->state == GBOX_STATE_READY && h->fd >= 0) {
+    /* Bounded: the daemon answers at once or is given up on. */
+    if (h->call_timeout > 30)
+      h->call_timeout = 30;
+    if (gbox_internal_shutdown (h) == -1)
+      gbox_int_debug (h, "shutdown: %s", gbox_last_error (h));
+  }
+
+  gbox_int_kill_qemu (h);
+
+  if (h->console_fd >= 0) {
+    close (h->console_fd);
+    h->console_fd = -1;
+  }
+  if (h->qmp_fd >= 0) {
+    close (h->qmp_fd);
+    h->qmp_fd = -1;
+  }
+  if (h->fd >= 0) {
+    close (h->fd);
+    h->fd = -1;
+  }
+  if (h->daemon_pid > 0)
+    reap_daemon (h);
+
+  gbox_int_free_drives (h);
+
+  free (h->program);
+  free (h->qemu);
+  free (h->append);
+  free (h->accel);
+  free (h->path);
+  free (h->tmpdir);
+  free (h->last_error);
+  free (h);
+}
+
+void
+gbox_set_program (gbox_h *h, const char *program)
+{
+  char *copy = strdup (program ? program : "guestbox");
+
+  if (copy) {
+    free (h->program);
+    h->program = copy;
+  }
+}
+
+void
+gbox_set_verbose (gbox_h *h, int verbose)
+{
+  h->verbose = verbose != 0;
+}
+
+int
+gbox_get_verbose (gbox_h *h)
+{
+  return h->verbose;
+}
+
+void
+gbox_set_trace (gbox_h *h, int trace)
+{
+  h->trace = trace != 0;
+}
+
+int
+gbox_get_trace (gbox_h *h)
+{
+  return h->trace;
+}
+
+int
+gbox_set_qemu (gbox_h *h, const char *qemu)
+{
+  return set_string (h, &h->qemu, qemu ? qemu : QEMU);
+}
+
+int
+gbox_set_append (gbox_h *h, const char *append)
+{
+  return set_string (h, &h->append, append);
+}
+
+int
+gbox_set_memsize (gbox_h *h, int megabytes)
+{
+  if (megabytes < 128 || megabytes > 1024 * 1024) {
+    gbox_int_error (h, "memsize: %d MB is out of range (128 to 1048576)",
+                    megabytes);
+    h->last_errno = EINVAL;
+    return -1;
+  }
+  h->memsize = megabytes;
+  return 0;
+}
+
+int
+gbox_set_accel (gbox_h *h, const char *accel)
+{
+  if (accel == NULL || (strcmp (accel, "auto") != 0 &&
+                        strcmp (accel, "kvm") != 0 &&
+                        strcmp (accel, "tcg") != 0)) {
+    gbox_int_error (h, "accel: '%s' is not one of auto, kvm, tcg",
+                    accel ? accel : "(null)");
+    h->last_errno = EINVAL;
+    return -1;
+  }
+  return set_string (h, &h->accel, accel);
+}
+
+int
+gbox_set_path (gbox_h *h, const char *path)
+{
+  return set_string (h, &h->path, path && *path ? path : NULL);
+}
+
+void
+gbox_set_launch_timeout (gbox_h *h, unsigned seconds)
+{
+  h->launch_timeout = seconds > 0 && seconds <= INT_MAX / 1000 ?
+    seconds : DEFAULT_LAUNCH_TIMEOUT;
+}
+
+void
+gbox_set_call_timeout (gbox_h *h, unsigned seconds)
+{
+  h->call_timeout = seconds > 0 && seconds <= INT_MAX / 1000 ?
+    seconds : DEFAULT_CALL_TIMEOUT;
+}
+
+void
+gbox_set_event_callback (gbox_h *h, gbox_event_cb cb, void *opaque)
+{
+  h->event_cb = cb;
+  h->event_opaque = opaque;
+}
+
+void
+gbox_set_progress_callback (gbox_h *h, gbox_progress_cb cb, void *opaque)
+{
+  h->progress_cb = cb;
+  h->progress_opaque = opaque;
+}
