@@ -1,1 +1,479 @@
-/* placeholder: being written */
+/* guestbox - option parsing shared by all commands.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * The shared options of every virt-* command (-a, --format, -m, -i, -v,
+ * -x, -V, --long-options, --short-options) parsed into an explicit
+ * struct gbox_opts, and the steps every command runs with them: add the
+ * drives, then mount (the -m list, or the operating system found by
+ * inspection).  The rules follow the libguestfs tools: --format applies
+ * to the -a options after it, --format alone or --format=auto goes back
+ * to probing, and a --format after the last -a is an error.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <getopt.h>
+
+#include "guestbox-internal.h"
+#include "cleanups.h"
+#include "options.h"
+
+void
+gbox_opts_init (struct gbox_opts *o, const char *program,
+                const char *short_options,
+                const struct option *long_options, bool readonly)
+{
+  memset (o, 0, sizeof *o);
+  o->program = program;
+  o->short_options = short_options;
+  o->long_options = long_options;
+  o->readonly = readonly;
+  o->format_consumed = true;
+}
+
+void
+gbox_opts_free_mount (struct gbox_opts_mount *mp)
+{
+  free (mp->device);
+  free (mp->mountpoint);
+  free (mp->options);
+  free (mp->fstype);
+  memset (mp, 0, sizeof *mp);
+}
+
+void
+gbox_opts_free (struct gbox_opts *o)
+{
+  size_t i;
+
+  for (i = 0; i < o->nr_drives; ++i) {
+    free (o->drives[i].source);
+    free (o->drives[i].format);
+  }
+  free (o->drives);
+  for (i = 0; i < o->nr_mounts; ++i)
+    gbox_opts_free_mount (&o->mounts[i]);
+  free (o->mounts);
+  free (o->format);
+  o->drives = NULL;
+  o->mounts = NULL;
+  o->format = NULL;
+  o->nr_drives = o->nr_mounts = 0;
+}
+
+/* Duplicate the LEN bytes at S as a string. */
+static char *
+dup_part (const char *s, size_t len)
+{
+  char *r = malloc (len + 1);
+
+  if (r == NULL)
+    return NULL;
+  memcpy (r, s, len);
+  r[len] = '\0';
+  return r;
+}
+
+int
+gbox_opts_parse_mount (const char *arg, struct gbox_opts_mount *mp,
+                       char *errbuf, size_t errlen)
+{
+  const char *fields[4] = { NULL, NULL, NULL, NULL };
+  size_t lens[4] = { 0, 0, 0, 0 };
+  const char *p = arg, *colon;
+  size_t n = 0;
+
+  memset (mp, 0, sizeof *mp);
+
+  /* Split on the first three colons: the filesystem type is the last
+   * field, and mount options never contain a colon. */
+  while (n < 3 && (colon = strchr (p, ':')) != NULL) {
+    fields[n] = p;
+    lens[n] = colon - p;
+    n++;
+    p = colon + 1;
+  }
+  fields[n] = p;
+  lens[n] = strlen (p);
+  n++;
+
+  if (lens[0] == 0) {
+    snprintf (errbuf, errlen,
+              "-m '%s': no device given (expected "
+              "-m DEVICE[:MOUNTPOINT[:OPTIONS[:FSTYPE]]])", arg);
+    return -1;
+  }
+  if (n >= 2 && lens[1] > 0 && fields[1][0] != '/') {
+    snprintf (errbuf, errlen,
+              "-m '%s': the mountpoint must be an absolute path", arg);
+    return -1;
+  }
+
+  mp->device = dup_part (fields[0], lens[0]);
+  /* An empty or missing mountpoint means "/". */
+  if (n >= 2 && lens[1] > 0)
+    mp->mountpoint = dup_part (fields[1], lens[1]);
+  else
+    mp->mountpoint = strdup ("/");
+  /* Empty options or type mean "not given". */
+  if (n >= 3 && lens[2] > 0)
+    mp->options = dup_part (fields[2], lens[2]);
+  if (n >= 4 && lens[3] > 0)
+    mp->fstype = dup_part (fields[3], lens[3]);
+
+  if (mp->device == NULL || mp->mountpoint == NULL ||
+      (n >= 3 && lens[2] > 0 && mp->options == NULL) ||
+      (n >= 4 && lens[3] > 0 && mp->fstype == NULL)) {
+    snprintf (errbuf, errlen, "-m: %s", strerror (errno));
+    gbox_opts_free_mount (mp);
+    return -1;
+  }
+  return 0;
+}
+
+void
+gbox_opts_print_long_options (FILE *fp, const struct option *long_options)
+{
+  for (; long_options->name != NULL; long_options++) {
+    if (strcmp (long_options->name, "long-options") == 0 ||
+        strcmp (long_options->name, "short-options") == 0)
+      continue;
+    fprintf (fp, "--%s\n", long_options->name);
+  }
+}
+
+void
+gbox_opts_print_short_options (FILE *fp, const char *short_options)
+{
+  for (; *short_options; short_options++) {
+    if (*short_options == ':' || *short_options == '+' ||
+        *short_options == '-')
+      continue;
+    fprintf (fp, "-%c\n", *short_options);
+  }
+}
+
+static void __attribute__((noreturn))
+print_and_exit (int status)
+{
+  if (fflush (stdout) == EOF || ferror (stdout))
+    exit (EXIT_FAILURE);
+  exit (status);
+}
+
+static int
+add_drive_option (struct gbox_opts *o, const char *source)
+{
+  struct gbox_opts_drive *d;
+
+  if (source == NULL || *source == '\0') {
+    fprintf (stderr, "%s: error: -a: empty disk name\n", o->program);
+    return -1;
+  }
+  d = realloc (o->drives, (o->nr_drives + 1) * sizeof *d);
+  if (d == NULL)
+    goto nomem;
+  o->drives = d;
+  d = &o->drives[o->nr_drives];
+  d->source = strdup (source);
+  d->format = o->format ? strdup (o->format) : NULL;
+  if (d->source == NULL || (o->format && d->format == NULL)) {
+    free (d->source);
+    free (d->format);
+    goto nomem;
+  }
+  o->nr_drives++;
+  o->format_consumed = true;
+  return 0;
+
+ nomem:
+  fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+  return -1;
+}
+
+static int
+add_mount_option (struct gbox_opts *o, const char *arg)
+{
+  struct gbox_opts_mount *m;
+  char err[512];
+
+  m = realloc (o->mounts, (o->nr_mounts + 1) * sizeof *m);
+  if (m == NULL) {
+    fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+    return -1;
+  }
+  o->mounts = m;
+  if (gbox_opts_parse_mount (arg, &o->mounts[o->nr_mounts],
+                             err, sizeof err) == -1) {
+    fprintf (stderr, "%s: error: %s\n", o->program, err);
+    return -1;
+  }
+  o->nr_mounts++;
+  return 0;
+}
+
+static int
+set_format (struct gbox_opts *o, const char *arg)
+{
+  free (o->format);
+  o->format = NULL;
+  if (arg != NULL && *arg != '\0' && strcmp (arg, "auto") != 0) {
+    o->format = strdup (arg);
+    if (o->format == NULL) {
+      fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+      return -1;
+    }
+  }
+  o->format_consumed = false;
+  return 0;
+}
+
+int
+gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
+{
+  switch (c) {
+  case 'a':
+    return add_drive_option (o, arg) == 0 ? 1 : -1;
+  case GBOX_OPT_FORMAT:
+    return set_format (o, arg) == 0 ? 1 : -1;
+  case 'm':
+    return add_mount_option (o, arg) == 0 ? 1 : -1;
+  case 'i':
+    o->inspect = true;
+    return 1;
+  case 'v':
+    o->verbose++;
+    return 1;
+  case 'x':
+    o->trace = true;
+    return 1;
+  case 'V':
+    printf ("%s %s\n", o->program, PACKAGE_VERSION);
+    print_and_exit (EXIT_SUCCESS);
+  case GBOX_OPT_LONG_OPTIONS:
+    gbox_opts_print_long_options (stdout, o->long_options);
+    print_and_exit (EXIT_SUCCESS);
+  case GBOX_OPT_SHORT_OPTIONS:
+    gbox_opts_print_short_options (stdout, o->short_options);
+    print_and_exit (EXIT_SUCCESS);
+  default:
+    return 0;
+  }
+}
+
+int
+gbox_opts_check (struct gbox_opts *o)
+{
+  if (!o->format_consumed) {
+    fprintf (stderr, "%s: error: --format must appear before the -a "
+             "option it applies to\n", o->program);
+    return -1;
+  }
+  if (o->inspect && o->nr_mounts > 0) {
+    fprintf (stderr, "%s: error: -i and -m cannot be used together\n",
+             o->program);
+    return -1;
+  }
+  if (o->nr_drives == 0) {
+    fprintf (stderr, "%s: error: you must specify at least one -a option\n",
+             o->program);
+    return -1;
+  }
+  return 0;
+}
+
+void
+gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o)
+{
+  gbox_set_program (h, o->program);
+  if (o->verbose)
+    gbox_set_verbose (h, o->verbose);
+  if (o->trace)
+    gbox_set_trace (h, 1);
+}
+
+int
+gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly)
+{
+  size_t i;
+
+  for (i = 0; i < o->nr_drives; ++i) {
+    if (gbox_add_drive (h, o->drives[i].source, o->drives[i].format,
+                        readonly) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* After a failed -m, list what could have been mounted, as a suffix
+ * for the error message ("" if nothing useful is known). */
+static char *
+filesystems_hint (gbox_h *h)
+{
+  CLEANUP_XDR_FREE (gbox_list_filesystems_ret)
+    struct gbox_list_filesystems_ret fs = { 0 };
+  char *buf = NULL;
+  size_t len = 0, i;
+  FILE *fp;
+
+  if (gbox_list_filesystems (h, &fs) == -1 ||
+      fs.filesystems.filesystems_len == 0)
+    return strdup ("");
+
+  fp = open_memstream (&buf, &len);
+  if (fp == NULL)
+    return strdup ("");
+  fputs ("; filesystems found:", fp);
+  for (i = 0; i < fs.filesystems.filesystems_len; ++i) {
+    const struct gbox_filesystem *f = &fs.filesystems.filesystems_val[i];
+    fprintf (fp, "%s %s (%s)", i == 0 ? "" : ",", f->device, f->type);
+  }
+  if (fclose (fp) == EOF) {
+    free (buf);
+    return strdup ("");
+  }
+  return buf;
+}
+
+static int
+mount_option_list (gbox_h *h, struct gbox_opts *o)
+{
+  size_t i;
+  int r;
+
+  for (i = 0; i < o->nr_mounts; ++i) {
+    const struct gbox_opts_mount *m = &o->mounts[i];
+    CLEANUP_FREE char *options = NULL;
+    CLEANUP_FREE char *why = NULL;
+    CLEANUP_FREE char *hint = NULL;
+
+    if (m->options == NULL && m->fstype == NULL && o->readonly)
+      r = gbox_mount_ro (h, m->device, m->mountpoint);
+    else {
+      /* A read-only command never mounts read-write, whatever the
+       * options say. */
+      if (o->readonly)
+        options = m->options ? gbox_int_asprintf (h, "ro,%s", m->options)
+          : strdup ("ro");
+      else
+        options = strdup (m->options ? m->options : "");
+      if (options == NULL)
+        return -1;
+      r = gbox_mount (h, m->device, m->mountpoint, options,
+                      m->fstype ? m->fstype : "");
+    }
+    if (r == 0)
+      continue;
+
+    why = strdup (gbox_last_error (h) ? gbox_last_error (h) : "unknown error");
+    hint = filesystems_hint (h);
+    gbox_int_error (h, "-m %s: could not mount on %s: %s%s",
+                    m->device, m->mountpoint,
+                    why ? why : "", hint ? hint : "");
+    return -1;
+  }
+  return 0;
+}
+
+/* Order the mountpoints so that parents are mounted before children:
+ * shortest first ("/" first); equal lengths keep a stable, readable
+ * order. */
+static int
+compare_mountpoints (const void *p1, const void *p2)
+{
+  const struct gbox_mountpoint *m1 = p1, *m2 = p2;
+  size_t l1 = strlen (m1->mountpoint), l2 = strlen (m2->mountpoint);
+
+  if (l1 != l2)
+    return l1 < l2 ? -1 : 1;
+  return strcmp (m1->mountpoint, m2->mountpoint);
+}
+
+static int
+mount_inspected (gbox_h *h, struct gbox_opts *o)
+{
+  CLEANUP_XDR_FREE (gbox_inspect_os_ret) struct gbox_inspect_os_ret ret = { 0 };
+  struct gbox_os *os;
+  size_t i, failed = 0;
+  int r;
+
+  if (gbox_inspect_os (h, &ret) == -1)
+    return -1;
+
+  if (ret.oses.oses_len == 0) {
+    gbox_int_error (h, "no operating system was found on this disk; "
+                    "use -m DEVICE[:MOUNTPOINT] to choose the filesystems "
+                    "to mount");
+    return -1;
+  }
+  if (ret.oses.oses_len > 1) {
+    CLEANUP_FREE char *roots = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream (&roots, &len);
+
+    if (fp == NULL) {
+      gbox_int_perror (h, "open_memstream");
+      return -1;
+    }
+    for (i = 0; i < ret.oses.oses_len; ++i)
+      fprintf (fp, "%s%s", i == 0 ? "" : ", ", ret.oses.oses_val[i].root);
+    if (fclose (fp) == EOF) {
+      gbox_int_perror (h, "open_memstream");
+      return -1;
+    }
+    gbox_int_error (h, "multi-boot operating systems are not supported "
+                    "(found roots: %s); use -m DEVICE[:MOUNTPOINT] to "
+                    "choose the filesystems to mount", roots);
+    return -1;
+  }
+
+  os = &ret.oses.oses_val[0];
+  qsort (os->mountpoints.mountpoints_val, os->mountpoints.mountpoints_len,
+         sizeof (struct gbox_mountpoint), compare_mountpoints);
+
+  for (i = 0; i < os->mountpoints.mountpoints_len; ++i) {
+    const struct gbox_mountpoint *m = &os->mountpoints.mountpoints_val[i];
+
+    if (o->readonly)
+      r = gbox_mount_ro (h, m->device, m->mountpoint);
+    else
+      r = gbox_mount (h, m->device, m->mountpoint, "", "");
+    if (r == 0)
+      continue;
+    /* Without "/" there is nothing to work on. */
+    if (strcmp (m->mountpoint, "/") == 0)
+      return -1;
+    fprintf (stderr, "%s: warning: %s: could not mount on %s: %s "
+             "(ignored)\n", o->program, m->device, m->mountpoint,
+             gbox_last_error (h) ? gbox_last_error (h) : "unknown error");
+    failed++;
+  }
+  if (failed > 0 && o->verbose)
+    fprintf (stderr, "%s: debug: %zu filesystem(s) could not be mounted\n",
+             o->program, failed);
+  return 0;
+}
+
+int
+gbox_opts_mount (gbox_h *h, struct gbox_opts *o)
+{
+  if (o->nr_mounts > 0)
+    return mount_option_list (h, o);
+  return mount_inspected (h, o);
+}
+
+void
+gbox_opts_print_error (struct gbox_opts *o, gbox_h *h)
+{
+  const char *msg = h ? gbox_last_error (h) : NULL;
+
+  fprintf (stderr, "%s: error: %s\n", o->program,
+           msg && *msg ? msg : "unknown error");
+}

@@ -1,0 +1,149 @@
+/* guestbox - option parsing shared by all commands.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * The options every command shares (-a, --format, -m, -i, -v, -x, -V,
+ * --help, and the hidden --long-options / --short-options used by bash
+ * completion), kept in an explicit struct gbox_opts that the command
+ * owns.  The library never reads globals: a command copies what it
+ * needs into its handle.
+ *
+ * Shape of a command's getopt loop:
+ *
+ *   static const char short_options[] = GBOX_OPTS_SHORT "lR";
+ *   static const struct option long_options[] = {
+ *     GBOX_OPTS_LONG,
+ *     { "long", no_argument, NULL, 'l' },
+ *     { NULL, 0, NULL, 0 }
+ *   };
+ *   gbox_opts_init (&o, "virt-ls", short_options, long_options, 1);
+ *   while ((c = getopt_long (argc, argv, short_options, long_options,
+ *                            NULL)) != -1) {
+ *     r = gbox_opts_handle (&o, c, optarg);
+ *     if (r == 1) continue;
+ *     if (r == -1) usage (EXIT_FAILURE);
+ *     switch (c) { ... command options, GBOX_OPT_HELP, default ... }
+ *   }
+ */
+
+#ifndef GUESTBOX_OPTIONS_H
+#define GUESTBOX_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <limits.h>
+#include <getopt.h>
+
+#include "guestbox.h"
+
+/* Long-only shared options.  A command numbers its own long-only
+ * options from GBOX_OPT_FIRST_FREE. */
+enum {
+  GBOX_OPT_FORMAT = CHAR_MAX + 1,
+  GBOX_OPT_HELP,
+  GBOX_OPT_LONG_OPTIONS,
+  GBOX_OPT_SHORT_OPTIONS,
+  GBOX_OPT_FIRST_FREE,
+};
+
+/* The shared short options, to put first in the command's string. */
+#define GBOX_OPTS_SHORT "a:im:vVx"
+
+/* The shared entries of a getopt_long table (no terminator). */
+#define GBOX_OPTS_LONG                                                  \
+  { "add", required_argument, NULL, 'a' },                              \
+  { "format", optional_argument, NULL, GBOX_OPT_FORMAT },               \
+  { "help", no_argument, NULL, GBOX_OPT_HELP },                         \
+  { "inspector", no_argument, NULL, 'i' },                              \
+  { "long-options", no_argument, NULL, GBOX_OPT_LONG_OPTIONS },         \
+  { "mount", required_argument, NULL, 'm' },                            \
+  { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },       \
+  { "verbose", no_argument, NULL, 'v' },                                \
+  { "version", no_argument, NULL, 'V' }
+
+/* One -a: the source as given and the --format in force then (NULL =
+ * probe). */
+struct gbox_opts_drive {
+  char *source;
+  char *format;
+};
+
+/* One -m DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]].  OPTIONS and FSTYPE are
+ * NULL when not given. */
+struct gbox_opts_mount {
+  char *device;
+  char *mountpoint;             /* "/" when not given */
+  char *options;
+  char *fstype;
+};
+
+struct gbox_opts {
+  /* Set by gbox_opts_init. */
+  const char *program;          /* "virt-cat": prefix of messages */
+  const char *short_options;    /* the command's full getopt string */
+  const struct option *long_options; /* the command's full table */
+  bool readonly;                /* the command only reads its disks */
+
+  /* Filled by gbox_opts_handle. */
+  struct gbox_opts_drive *drives;
+  size_t nr_drives;
+  struct gbox_opts_mount *mounts;
+  size_t nr_mounts;
+  char *format;                 /* --format in force, NULL = probe */
+  bool format_consumed;         /* false: a --format not followed by -a */
+  bool inspect;                 /* -i given */
+  int verbose;                  /* number of -v */
+  bool trace;                   /* -x */
+};
+
+extern void gbox_opts_init (struct gbox_opts *o, const char *program,
+                            const char *short_options,
+                            const struct option *long_options,
+                            bool readonly);
+extern void gbox_opts_free (struct gbox_opts *o);
+
+/* Handle one getopt_long result C (with its OPTARG).  Returns 1 if C
+ * was a shared option and has been handled, 0 if the command must
+ * handle it (its own options, GBOX_OPT_HELP, '?'), or -1 after
+ * printing an error.  -V, --long-options and --short-options print and
+ * exit (0). */
+extern int gbox_opts_handle (struct gbox_opts *o, int c, const char *optarg);
+
+/* Checks once getopt is done: a --format after the last -a, -i
+ * together with -m, at least one -a.  Prints an error and returns -1. */
+extern int gbox_opts_check (struct gbox_opts *o);
+
+/* Parse ARG as -m DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] into MP (fields
+ * allocated; free with gbox_opts_free_mount).  Returns -1 with a
+ * message in ERRBUF when ARG is malformed. */
+extern int gbox_opts_parse_mount (const char *arg,
+                                  struct gbox_opts_mount *mp,
+                                  char *errbuf, size_t errlen);
+extern void gbox_opts_free_mount (struct gbox_opts_mount *mp);
+
+/* Print the options for bash completion, one a line. */
+extern void gbox_opts_print_long_options (FILE *fp,
+                                          const struct option *long_options);
+extern void gbox_opts_print_short_options (FILE *fp,
+                                           const char *short_options);
+
+/* Apply -v / -x to a new handle and name its program. */
+extern void gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o);
+
+/* gbox_add_drive for each -a, in command-line order.  -1 on error
+ * (message on the handle). */
+extern int gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly);
+
+/* Mount the filesystems: the -m list in order, or else (the default,
+ * and -i) the one operating system found by inspection, shortest
+ * mountpoint first.  Returns -1 on error: the message is on the
+ * handle (gbox_last_error). */
+extern int gbox_opts_mount (gbox_h *h, struct gbox_opts *o);
+
+/* Print "PROGRAM: error: MESSAGE" from the handle's last error. */
+extern void gbox_opts_print_error (struct gbox_opts *o, gbox_h *h);
+
+#endif /* GUESTBOX_OPTIONS_H */
