@@ -1,0 +1,218 @@
+/* guestbox - declarations shared by the files of the daemon.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * The daemon's internal interface, one section per file: the protocol
+ * side (proto.c), the dispatch table (dispatch.c), path resolution
+ * inside the sysroot (path.c), devices (devices.c), the pure parsers
+ * (fstab.c), helpers (utils.c) and the do_PROC handlers.
+ */
+
+#ifndef GUESTBOXD_H
+#define GUESTBOXD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <rpc/types.h>
+#include <rpc/xdr.h>
+
+#include "protocol.h"
+
+/* Cleanup attributes (never on a returned value, never in main). */
+extern void gbd_cleanup_free (void *ptr);
+extern void gbd_cleanup_free_string_list (void *ptr);
+extern void gbd_cleanup_close (void *ptr);
+extern void gbd_cleanup_fclose (void *ptr);
+#define CLEANUP_FREE __attribute__((cleanup (gbd_cleanup_free)))
+#define CLEANUP_FREE_STRING_LIST \
+  __attribute__((cleanup (gbd_cleanup_free_string_list)))
+#define CLEANUP_CLOSE __attribute__((cleanup (gbd_cleanup_close)))
+#define CLEANUP_FCLOSE __attribute__((cleanup (gbd_cleanup_fclose)))
+
+/* main.c / proto.c: global settings of this daemon process. */
+extern int verbose;
+extern bool appliance_mode;     /* --appliance and our parent is PID 1 */
+extern const char *sysroot;     /* "/sysroot" or --sysroot DIR */
+
+#define debug(fs, ...)                                                  \
+  do {                                                                  \
+    if (verbose)                                                        \
+      fprintf (stderr, "guestboxd: " fs "\n", ##__VA_ARGS__);           \
+  } while (0)
+
+/* proto.c: the server side of the protocol. */
+extern int chan_fd;
+extern void main_loop (void) __attribute__((noreturn));
+extern int send_launch_flag (void);
+/* Record the error of the current call (sent by the dispatcher when the
+ * handler returns -1).  reply_with_perror appends ": strerror(errno)". */
+extern void reply_with_error (const char *fs, ...)
+  __attribute__((format (printf, 1, 2)));
+extern void reply_with_perror (const char *fs, ...)
+  __attribute__((format (printf, 1, 2)));
+extern void reply_with_error_errno (int err, const char *fs, ...)
+  __attribute__((format (printf, 2, 3)));
+/* FileOut: send the OK reply (no body), then chunks, then the end. */
+extern int send_fileout_reply (void);
+extern int send_file_chunk (const void *buf, size_t len);
+extern int send_file_end (void);
+/* Non-blocking check for GBOX_CANCEL_FLAG from the library during a
+ * FileOut: returns 1 when cancelled (the error is recorded), 0 if not,
+ * -1 on a protocol error. */
+extern int check_cancel (void);
+/* FileIn: receive chunks, calling CB for each; on CB failure the
+ * library is told to stop and the rest is drained.  Returns 0, or -1
+ * with the error recorded. */
+typedef int (*receive_cb) (void *opaque, const void *buf, size_t len);
+extern int receive_file (receive_cb cb, void *opaque);
+/* FileIn failed before receiving: tell the library, drain the chunks. */
+extern int cancel_receive (void);
+/* Rate-limited progress for long procedures. */
+extern void notify_progress (uint64_t position, uint64_t total);
+
+/* dispatch.c */
+typedef int (*handler_fn) (void *args, void *ret);
+enum proc_kind { PROC_PLAIN = 0, PROC_FILEOUT, PROC_FILEIN };
+struct dispatch_entry {
+  int proc;
+  const char *name;
+  xdrproc_t xdr_args;           /* NULL: no args */
+  size_t args_size;
+  xdrproc_t xdr_ret;            /* NULL: no ret */
+  size_t ret_size;
+  handler_fn handler;
+  enum proc_kind kind;
+};
+extern const struct dispatch_entry dispatch_table[];
+extern const size_t dispatch_table_len;
+extern const struct dispatch_entry *lookup_proc (int proc);
+
+/* path.c: guest paths resolved inside a root directory. */
+extern int sysroot_fd (void);           /* cached O_PATH fd; -1 + errno */
+extern void sysroot_invalidate (void);  /* after mount/umount */
+/* Check a guest path: absolute, bounded.  Records the error. */
+extern int check_path (const char *path);
+/* openat2 with RESOLVE_IN_ROOT on ROOTFD (following symlinks inside). */
+extern int open_in_root (int rootfd, const char *path, int flags, mode_t mode);
+/* Open the parent directory of PATH inside ROOTFD (O_PATH) and return
+ * the last component in *LAST (a pointer into a malloc'd copy, freed
+ * with *COPY).  For "/" or a last component of "." / "..", the whole
+ * path is opened instead and *LAST is "" (use AT_EMPTY_PATH). */
+extern int open_parent_in_root (int rootfd, const char *path,
+                                char **copy, const char **last);
+/* lstat (nofollow) or stat of a guest path inside ROOTFD. */
+extern int lstat_in_root (int rootfd, const char *path, struct stat *st);
+extern int stat_in_root (int rootfd, const char *path, struct stat *st);
+/* Read a whole regular file inside ROOTFD, at most MAX bytes (error
+ * EFBIG if larger).  Returns a NUL-terminated malloc'd buffer. */
+extern char *read_file_in_root (int rootfd, const char *path, size_t max,
+                                size_t *len);
+extern void stat_to_gbox (const struct stat *st, gbox_stat *g);
+
+/* devices.c */
+struct gbd_fs {
+  char *device;                 /* user name: /dev/sda1 */
+  char *kdevice;                /* kernel name: /dev/sdc1 */
+  char *type;                   /* "ext4", ..., "unknown" */
+  char *label, *uuid, *partuuid, *partlabel; /* "" when none */
+};
+extern void devices_set_roots (const char *sysfs, const char *dev);
+/* Rebuild the user<->kernel disk name map from /sys/block. */
+extern int devices_rescan (void);
+extern size_t devices_count (void);
+/* The user name of the Nth disk ("/dev/sda") and its kernel name. */
+extern const char *devices_user_disk (size_t i);
+extern const char *devices_kernel_disk (size_t i);
+/* Translate names.  Return malloc'd strings or NULL (errno=ENOENT). */
+extern char *device_user_to_kernel (const char *user);
+extern char *device_kernel_to_user (const char *kernel);
+/* List all partitions: user names, sorted, NULL-terminated. */
+extern char **devices_list_partitions (void);
+/* Probe every filesystem; *N entries.  free_fs_list to free. */
+extern struct gbd_fs *devices_list_filesystems (size_t *n);
+extern void free_fs_list (struct gbd_fs *fs, size_t n);
+/* Probe the type of one (kernel) device with libblkid, malloc'd, or
+ * NULL if nothing is found. */
+extern char *probe_fstype (const char *kdevice);
+/* The user name of disk number I: 0 -> "sda", 26 -> "sdaa". */
+extern void disk_index_to_name (size_t i, char *buf, size_t len);
+
+/* fstab.c: pure parsers, unit-tested without a VM. */
+struct fstab_entry {
+  char *spec, *file, *vfstype, *options;
+};
+/* Parse fstab text (not necessarily NUL-terminated, LEN bytes).  Lines
+ * that are comments, too long or lack fields are skipped.  Returns the
+ * number of entries (at most MAX), or -1 on allocation failure. */
+extern ssize_t parse_fstab (const char *text, size_t len,
+                            struct fstab_entry *entries, size_t max);
+extern void free_fstab (struct fstab_entry *entries, size_t n);
+/* Decode \NNN octal escapes in place. */
+extern void fstab_unescape (char *s);
+/* Whether an fstab entry names a mountable block filesystem. */
+extern bool fstab_entry_is_mountable (const struct fstab_entry *e);
+/* Map a guest device name (/dev/vdb2, /dev/hda1, /dev/xvda, /dev/sdc)
+ * to our user name (/dev/sdb2, ...).  Returns false if not such a
+ * name. */
+extern bool remap_device_name (const char *name, char *buf, size_t len);
+/* Resolve an fstab spec against the filesystem list: returns the index
+ * into FS, or -1. */
+extern ssize_t resolve_fstab_spec (const char *spec,
+                                   const struct gbd_fs *fs, size_t nfs);
+
+/* utils.c */
+extern int compare_strings (const void *a, const void *b);
+extern size_t count_strings (char *const *argv);
+extern void free_strings (char **argv);
+extern int add_string (char ***list, size_t *n, const char *s);
+extern int add_string_nodup (char ***list, size_t *n, char *s);
+/* Run PROG with ARGV (no shell).  Returns the exit status (0..255), or
+ * -1 if it could not be run; *ERR gets its stderr (bounded, trimmed). */
+extern int run_command (char **err, const char *const *argv);
+extern uint64_t now_ms (void);
+
+/* inspect.c: 1 if ROOTFD is a Linux root (OS filled), 0 if not, -1. */
+extern int inspect_linux_root (int rootfd, const char *rootdev,
+                               const struct gbd_fs *fs, size_t nfs,
+                               gbox_os *os);
+
+/* mount.c */
+extern int load_fs_modules (const char *fstype);
+extern int umount_all_int (void);
+
+/* Handlers: do_PROC (args, ret), see dispatch.c. */
+extern int do_version (void *args, void *ret);
+extern int do_shutdown (void *args, void *ret);
+extern int do_sync (void *args, void *ret);
+extern int do_disks_ready (void *args, void *ret);
+extern int do_refresh (void *args, void *ret);
+extern int do_list_devices (void *args, void *ret);
+extern int do_list_partitions (void *args, void *ret);
+extern int do_list_filesystems (void *args, void *ret);
+extern int do_mount (void *args, void *ret);
+extern int do_mount_ro (void *args, void *ret);
+extern int do_umount_all (void *args, void *ret);
+extern int do_inspect_os (void *args, void *ret);
+extern int do_exists (void *args, void *ret);
+extern int do_is_file (void *args, void *ret);
+extern int do_is_dir (void *args, void *ret);
+extern int do_lstat (void *args, void *ret);
+extern int do_stat (void *args, void *ret);
+extern int do_readlink (void *args, void *ret);
+extern int do_readdir_stat (void *args, void *ret);
+extern int do_statvfs (void *args, void *ret);
+extern int do_download (void *args, void *ret);
+extern int do_upload (void *args, void *ret);
+
+/* Set by shutdown: the main loop exits after sending the reply. */
+extern bool exit_after_reply;
+
+#endif /* GUESTBOXD_H */

@@ -1,0 +1,604 @@
+/* guestbox - devices: the name map, listing and probing.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * User disks are SCSI disks hot-added on the virtio-scsi controller with
+ * scsi-id = drive index.  The kernel's sdX names may come in another
+ * order, so the disks in /sys/block are sorted by their SCSI address
+ * (H:C:T:L, the last component of /sys/block/sdX/device) and shown to
+ * the user as /dev/sda, /dev/sdb, ... in that order; partitions keep
+ * their number.  Every device name crossing the protocol is translated
+ * here.  Also list_devices, list_partitions, list_filesystems (libblkid)
+ * and disks_ready.
+ *
+ * In host mode (tests) no host device is ever listed or probed: the map
+ * is only built in the appliance, or on a fake sysfs tree set by a test
+ * with devices_set_roots.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <blkid.h>
+
+#include "daemon.h"
+
+#define MAX_DISKS 1024
+
+static const char *sysfs_root = "/sys";
+static const char *dev_root = "/dev";
+static bool roots_set_by_test = false;
+
+struct disk {
+  char kname[32];                /* "sdc" */
+  char uname[32];               /* "sda" */
+  unsigned h, c, t, l;
+};
+static struct disk disks[MAX_DISKS];
+static size_t nr_disks;
+
+void
+devices_set_roots (const char *sysfs, const char *dev)
+{
+  sysfs_root = sysfs;
+  dev_root = dev;
+  roots_set_by_test = true;
+}
+
+void
+disk_index_to_name (size_t i, char *buf, size_t len)
+{
+  char tmp[16];
+  size_t n = 0, j;
+
+  /* Like the kernel: a..z, aa..az, ba.. */
+  tmp[n++] = 'a' + i % 26;
+  i /= 26;
+  while (i > 0 && n < sizeof tmp) {
+    i--;
+    tmp[n++] = 'a' + i % 26;
+    i /= 26;
+  }
+  if (len < 3 + n) {
+    if (len)
+      buf[0] = '\0';
+    return;
+  }
+  buf[0] = 's';
+  buf[1] = 'd';
+  for (j = 0; j < n; ++j)
+    buf[2 + j] = tmp[n - 1 - j];
+  buf[2 + n] = '\0';
+}
+
+/* "sdaa" -> 26, or -1. */
+static ssize_t
+disk_name_to_index (const char *letters, size_t n)
+{
+  ssize_t idx = 0;
+  size_t i;
+
+  if (n == 0 || n > 4)
+    return -1;
+  for (i = 0; i < n; ++i) {
+    if (letters[i] < 'a' || letters[i] > 'z')
+      return -1;
+    idx = idx * 26 + (letters[i] - 'a' + 1);
+  }
+  return idx - 1;
+}
+
+static int
+compare_disks (const void *av, const void *bv)
+{
+  const struct disk *a = av, *b = bv;
+
+  if (a->h != b->h) return a->h < b->h ? -1 : 1;
+  if (a->c != b->c) return a->c < b->c ? -1 : 1;
+  if (a->t != b->t) return a->t < b->t ? -1 : 1;
+  if (a->l != b->l) return a->l < b->l ? -1 : 1;
+  return strcmp (a->kname, b->kname);
+}
+
+static bool
+all_digits (const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; ++s)
+    if (!isdigit ((unsigned char) *s))
+      return false;
+  return true;
+}
+
+int
+devices_rescan (void)
+{
+  char path[PATH_MAX];
+  DIR *dir;
+  struct dirent *d;
+  size_t i;
+
+  nr_disks = 0;
+  if (!appliance_mode && !roots_set_by_test)
+    return 0;
+
+  snprintf (path, sizeof path, "%s/block", sysfs_root);
+  dir = opendir (path);
+  if (dir == NULL)
+    return -1;
+  while ((d = readdir (dir)) != NULL && nr_disks < MAX_DISKS) {
+    char link[PATH_MAX], lpath[PATH_MAX];
+    const char *base;
+    struct disk *k;
+    ssize_t r;
+    char extra;
+
+    if (strncmp (d->d_name, "sd", 2) != 0 ||
+        strlen (d->d_name) >= sizeof k->kname)
+      continue;
+    snprintf (lpath, sizeof lpath, "%s/block/%s/device",
+              sysfs_root, d->d_name);
+    r = readlink (lpath, link, sizeof link - 1);
+    if (r <= 0)
+      continue;
+    link[r] = '\0';
+    base = strrchr (link, '/');
+    base = base ? base + 1 : link;
+    k = &disks[nr_disks];
+    if (sscanf (base, "%u:%u:%u:%u%c", &k->h, &k->c, &k->t, &k->l,
+                &extra) != 4)
+      continue;
+    snprintf (k->kname, sizeof k->kname, "%s", d->d_name);
+    nr_disks++;
+  }
+  closedir (dir);
+
+  qsort (disks, nr_disks, sizeof disks[0], compare_disks);
+  for (i = 0; i < nr_disks; ++i)
+    disk_index_to_name (i, disks[i].uname, sizeof disks[i].uname);
+  return 0;
+}
+
+size_t
+devices_count (void)
+{
+  return nr_disks;
+}
+
+const char *
+devices_user_disk (size_t i)
+{
+  return i < nr_disks ? disks[i].uname : NULL;
+}
+
+const char *
+devices_kernel_disk (size_t i)
+{
+  return i < nr_disks ? disks[i].kname : NULL;
+}
+
+char *
+device_user_to_kernel (const char *user)
+{
+  const char *p, *q;
+  ssize_t idx;
+  char *ret;
+
+  if (strncmp (user, "/dev/sd", 7) != 0)
+    goto notfound;
+  p = user + 7;
+  for (q = p; *q >= 'a' && *q <= 'z'; ++q)
+    ;
+  idx = disk_name_to_index (p, q - p);
+  if (idx < 0 || (size_t) idx >= nr_disks)
+    goto notfound;
+  if (*q != '\0' && !all_digits (q))
+    goto notfound;
+  if (asprintf (&ret, "%s/%s%s", dev_root, disks[idx].kname, q) == -1)
+    return NULL;
+  return ret;
+
+ notfound:
+  errno = ENOENT;
+  return NULL;
+}
+
+char *
+device_kernel_to_user (const char *kernel)
+{
+  const char *name = kernel;
+  size_t i, dl = strlen (dev_root);
+  char *ret;
+
+  if (strncmp (name, dev_root, dl) == 0 && name[dl] == '/')
+    name += dl + 1;
+  else if (strncmp (name, "/dev/", 5) == 0)
+    name += 5;
+  for (i = 0; i < nr_disks; ++i) {
+    size_t kl = strlen (disks[i].kname);
+    if (strncmp (name, disks[i].kname, kl) == 0 &&
+        (name[kl] == '\0' || all_digits (name + kl))) {
+      if (asprintf (&ret, "/dev/%s%s", disks[i].uname, name + kl) == -1)
+        return NULL;
+      return ret;
+    }
+  }
+  errno = ENOENT;
+  return NULL;
+}
+
+/* Partition numbers of disk I (from /sys/block/sdX/sdXN), sorted. */
+static size_t
+disk_partitions (size_t i, unsigned *nums, size_t max)
+{
+  char path[PATH_MAX];
+  DIR *dir;
+  struct dirent *d;
+  size_t n = 0, kl = strlen (disks[i].kname), a, b;
+
+  snprintf (path, sizeof path, "%s/block/%.31s", sysfs_root, disks[i].kname);
+  dir = opendir (path);
+  if (dir == NULL)
+    return 0;
+  while ((d = readdir (dir)) != NULL && n < max) {
+    unsigned long num;
+
+    if (strncmp (d->d_name, disks[i].kname, kl) != 0 ||
+        !all_digits (d->d_name + kl) || strlen (d->d_name + kl) > 6)
+      continue;
+    num = strtoul (d->d_name + kl, NULL, 10);
+    if (num == 0)
+      continue;
+    nums[n++] = num;
+  }
+  closedir (dir);
+  /* Insertion sort: the lists are short. */
+  for (a = 1; a < n; ++a)
+    for (b = a; b > 0 && nums[b - 1] > nums[b]; --b) {
+      unsigned t = nums[b];
+      nums[b] = nums[b - 1];
+      nums[b - 1] = t;
+    }
+  return n;
+}
+
+#define MAX_PARTS 256
+
+char **
+devices_list_partitions (void)
+{
+  char **list = NULL;
+  size_t n = 0, i, j;
+
+  if (add_string_nodup (&list, &n, NULL) == -1)
+    return NULL;
+  n = 0;
+  for (i = 0; i < nr_disks; ++i) {
+    unsigned nums[MAX_PARTS];
+    size_t np = disk_partitions (i, nums, MAX_PARTS);
+
+    for (j = 0; j < np; ++j) {
+      char *s;
+      if (asprintf (&s, "/dev/%s%u", disks[i].uname, nums[j]) == -1 ||
+          add_string_nodup (&list, &n, s) == -1) {
+        free_strings (list);
+        return NULL;
+      }
+    }
+  }
+  return list;
+}
+
+static char *
+xstrdup_or_empty (const char *s)
+{
+  char buf[GBOX_NAME_MAX];
+
+  /* Bounded by protocol.x (string<GBOX_NAME_MAX>). */
+  snprintf (buf, sizeof buf, "%s", s ? s : "");
+  return strdup (buf);
+}
+
+char *
+probe_fstype (const char *kdevice)
+{
+  blkid_probe pr;
+  const char *type = NULL;
+  char *ret = NULL;
+
+  pr = blkid_new_probe_from_filename (kdevice);
+  if (pr == NULL)
+    return NULL;
+  blkid_probe_enable_superblocks (pr, 1);
+  blkid_probe_set_superblocks_flags (pr, BLKID_SUBLKS_TYPE);
+  if (blkid_do_safeprobe (pr) == 0 &&
+      blkid_probe_lookup_value (pr, "TYPE", &type, NULL) == 0)
+    ret = strdup (type);
+  blkid_free_probe (pr);
+  return ret;
+}
+
+static int
+probe_one (const char *user, const char *kdevice, struct gbd_fs *fs)
+{
+  blkid_probe pr;
+  const char *type = NULL, *label = NULL, *uuid = NULL;
+  const char *partuuid = NULL, *partlabel = NULL;
+
+  memset (fs, 0, sizeof *fs);
+  pr = blkid_new_probe_from_filename (kdevice);
+  if (pr) {
+    blkid_probe_enable_superblocks (pr, 1);
+    blkid_probe_set_superblocks_flags (pr, BLKID_SUBLKS_TYPE |
+                                       BLKID_SUBLKS_LABEL |
+                                       BLKID_SUBLKS_UUID);
+    blkid_probe_enable_partitions (pr, 1);
+    blkid_probe_set_partitions_flags (pr, BLKID_PARTS_ENTRY_DETAILS);
+    if (blkid_do_safeprobe (pr) == 0) {
+      blkid_probe_lookup_value (pr, "TYPE", &type, NULL);
+      blkid_probe_lookup_value (pr, "LABEL", &label, NULL);
+      blkid_probe_lookup_value (pr, "UUID", &uuid, NULL);
+      blkid_probe_lookup_value (pr, "PART_ENTRY_UUID", &partuuid, NULL);
+      blkid_probe_lookup_value (pr, "PART_ENTRY_NAME", &partlabel, NULL);
+    }
+  }
+  fs->device = strdup (user);
+  fs->kdevice = strdup (kdevice);
+  fs->type = xstrdup_or_empty (type ? type : "unknown");
+  fs->label = xstrdup_or_empty (label);
+  fs->uuid = xstrdup_or_empty (uuid);
+  fs->partuuid = xstrdup_or_empty (partuuid);
+  fs->partlabel = xstrdup_or_empty (partlabel);
+  if (pr)
+    blkid_free_probe (pr);
+  if (!fs->device || !fs->kdevice || !fs->type || !fs->label || !fs->uuid ||
+      !fs->partuuid || !fs->partlabel)
+    return -1;
+  return 0;
+}
+
+/* Partition numbers of extended (container) partitions of a disk. */
+static size_t
+extended_partitions (const char *kdisk, unsigned *nums, size_t max)
+{
+  blkid_probe pr;
+  blkid_partlist pl;
+  size_t n = 0;
+  int i, np;
+
+  pr = blkid_new_probe_from_filename (kdisk);
+  if (pr == NULL)
+    return 0;
+  pl = blkid_probe_get_partitions (pr);
+  if (pl) {
+    np = blkid_partlist_numof_partitions (pl);
+    for (i = 0; i < np && n < max; ++i) {
+      blkid_partition par = blkid_partlist_get_partition (pl, i);
+      if (par && blkid_partition_is_extended (par))
+        nums[n++] = blkid_partition_get_partno (par);
+    }
+  }
+  blkid_free_probe (pr);
+  return n;
+}
+
+void
+free_fs_list (struct gbd_fs *fs, size_t n)
+{
+  size_t i;
+
+  if (fs == NULL)
+    return;
+  for (i = 0; i < n; ++i) {
+    free (fs[i].device);
+    free (fs[i].kdevice);
+    free (fs[i].type);
+    free (fs[i].label);
+    free (fs[i].uuid);
+    free (fs[i].partuuid);
+    free (fs[i].partlabel);
+  }
+  free (fs);
+}
+
+struct gbd_fs *
+devices_list_filesystems (size_t *np)
+{
+  struct gbd_fs *fs = NULL;
+  size_t n = 0, i, j, k;
+
+  *np = 0;
+  fs = calloc (1, sizeof *fs);
+  if (fs == NULL)
+    return NULL;
+  for (i = 0; i < nr_disks; ++i) {
+    unsigned nums[MAX_PARTS], ext[MAX_PARTS];
+    size_t nparts = disk_partitions (i, nums, MAX_PARTS), next = 0;
+    char kdisk[PATH_MAX];
+
+    snprintf (kdisk, sizeof kdisk, "%s/%.31s", dev_root, disks[i].kname);
+    if (nparts > 0)
+      next = extended_partitions (kdisk, ext, MAX_PARTS);
+    for (j = 0; j < (nparts ? nparts : 1); ++j) {
+      char user[64], kdev[PATH_MAX + 16];
+      struct gbd_fs *nfs;
+      bool skip = false;
+
+      if (nparts) {
+        for (k = 0; k < next; ++k)
+          if (ext[k] == nums[j])
+            skip = true;
+        if (skip)
+          continue;
+        snprintf (user, sizeof user, "/dev/%s%u", disks[i].uname, nums[j]);
+        snprintf (kdev, sizeof kdev, "%s%u", kdisk, nums[j]);
+      }
+      else {
+        snprintf (user, sizeof user, "/dev/%s", disks[i].uname);
+        snprintf (kdev, sizeof kdev, "%s", kdisk);
+      }
+      nfs = realloc (fs, (n + 1) * sizeof *fs);
+      if (nfs == NULL)
+        goto error;
+      fs = nfs;
+      if (probe_one (user, kdev, &fs[n]) == -1) {
+        n++;
+        goto error;
+      }
+      n++;
+    }
+  }
+  /* Hook: LVM logical volumes and md devices are appended here once the
+   * daemon activates them (lvm.c, md.c). */
+  *np = n;
+  return fs;
+
+ error:
+  free_fs_list (fs, n);
+  return NULL;
+}
+
+/* Procedures. */
+
+static int
+rescan_or_error (const char *what)
+{
+  if (devices_rescan () == -1) {
+    reply_with_perror ("%s: %s/block", what, sysfs_root);
+    return -1;
+  }
+  return 0;
+}
+
+int
+do_disks_ready (void *argsv, void *retv)
+{
+  gbox_disks_ready_args *args = argsv;
+  uint64_t deadline = now_ms () + args->timeout_ms;
+
+  if (!appliance_mode && !roots_set_by_test && args->count > 0) {
+    reply_with_error_errno (ENODEV, "disks_ready: no disks in host mode");
+    return -1;
+  }
+  for (;;) {
+    size_t i, ready = 0;
+
+    if (devices_rescan () == 0) {
+      for (i = 0; i < nr_disks; ++i) {
+        char path[PATH_MAX + NAME_MAX + 2];
+        unsigned nums[MAX_PARTS];
+        size_t np = disk_partitions (i, nums, MAX_PARTS), j;
+        struct stat st;
+        bool ok;
+
+        snprintf (path, sizeof path, "%s/%.31s", dev_root, disks[i].kname);
+        ok = stat (path, &st) == 0 && S_ISBLK (st.st_mode);
+        for (j = 0; ok && j < np; ++j) {
+          snprintf (path, sizeof path, "%s/%.31s%u", dev_root, disks[i].kname,
+                    nums[j]);
+          ok = stat (path, &st) == 0 && S_ISBLK (st.st_mode);
+        }
+        if (ok)
+          ready++;
+      }
+      if (ready >= args->count && nr_disks >= args->count)
+        return 0;
+    }
+    if (now_ms () >= deadline) {
+      reply_with_error_errno (ETIMEDOUT,
+                              "disks_ready: timed out after %u ms waiting "
+                              "for %u disks (%zu ready)",
+                              args->timeout_ms, args->count, ready);
+      return -1;
+    }
+    {
+      struct timespec ts = { 0, 20 * 1000000 };
+      nanosleep (&ts, NULL);
+    }
+  }
+}
+
+int
+do_list_devices (void *argsv, void *retv)
+{
+  gbox_list_devices_ret *ret = retv;
+  size_t i;
+
+  if (rescan_or_error ("list_devices") == -1)
+    return -1;
+  ret->devices.gbox_str_list_val = calloc (nr_disks + 1, sizeof (char *));
+  if (ret->devices.gbox_str_list_val == NULL) {
+    reply_with_perror ("calloc");
+    return -1;
+  }
+  for (i = 0; i < nr_disks; ++i) {
+    if (asprintf (&ret->devices.gbox_str_list_val[i], "/dev/%s",
+                  disks[i].uname) == -1) {
+      reply_with_perror ("asprintf");
+      return -1;
+    }
+    ret->devices.gbox_str_list_len = i + 1;
+  }
+  return 0;
+}
+
+int
+do_list_partitions (void *argsv, void *retv)
+{
+  gbox_list_partitions_ret *ret = retv;
+  char **list;
+
+  if (rescan_or_error ("list_partitions") == -1)
+    return -1;
+  list = devices_list_partitions ();
+  if (list == NULL) {
+    reply_with_perror ("list_partitions");
+    return -1;
+  }
+  ret->partitions.gbox_str_list_val = list;
+  ret->partitions.gbox_str_list_len = count_strings (list);
+  return 0;
+}
+
+int
+do_list_filesystems (void *argsv, void *retv)
+{
+  gbox_list_filesystems_ret *ret = retv;
+  struct gbd_fs *fs;
+  size_t n, i;
+
+  if (rescan_or_error ("list_filesystems") == -1)
+    return -1;
+  fs = devices_list_filesystems (&n);
+  if (fs == NULL) {
+    reply_with_perror ("list_filesystems");
+    return -1;
+  }
+  ret->filesystems.filesystems_val = calloc (n + 1, sizeof (gbox_filesystem));
+  if (ret->filesystems.filesystems_val == NULL) {
+    free_fs_list (fs, n);
+    reply_with_perror ("calloc");
+    return -1;
+  }
+  for (i = 0; i < n; ++i) {
+    gbox_filesystem *g = &ret->filesystems.filesystems_val[i];
+    /* Move the strings into the reply. */
+    g->device = fs[i].device; fs[i].device = NULL;
+    g->type = fs[i].type; fs[i].type = NULL;
+    g->label = fs[i].label; fs[i].label = NULL;
+    g->uuid = fs[i].uuid; fs[i].uuid = NULL;
+  }
+  ret->filesystems.filesystems_len = n;
+  free_fs_list (fs, n);
+  return 0;
+}

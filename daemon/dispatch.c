@@ -1,0 +1,71 @@
+/* guestbox - the daemon's dispatch table.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * One row per procedure of protocol.x: its number, name, the rpcgen
+ * routines and sizes of its arguments and reply, its do_PROC handler
+ * and whether it carries a file (FileIn/FileOut).  test-dispatch.sh
+ * proves the table covers every procedure in protocol.x.
+ */
+
+#include <config.h>
+
+#include "daemon.h"
+
+#define ENTRY(proc, name, args, ret, kind)                              \
+  { GBOX_PROC_##proc, #name,                                            \
+    (xdrproc_t) xdr_gbox_##args, sizeof (gbox_##args),                  \
+    (xdrproc_t) xdr_gbox_##ret, sizeof (gbox_##ret),                    \
+    do_##name, kind }
+#define ENTRY_NOARGS(proc, name, ret)                                   \
+  { GBOX_PROC_##proc, #name, NULL, 0,                                   \
+    (xdrproc_t) xdr_gbox_##ret, sizeof (gbox_##ret),                    \
+    do_##name, PROC_PLAIN }
+#define ENTRY_NORET(proc, name, args, kind)                             \
+  { GBOX_PROC_##proc, #name,                                            \
+    (xdrproc_t) xdr_gbox_##args, sizeof (gbox_##args),                  \
+    NULL, 0, do_##name, kind }
+#define ENTRY_NONE(proc, name)                                          \
+  { GBOX_PROC_##proc, #name, NULL, 0, NULL, 0, do_##name, PROC_PLAIN }
+
+const struct dispatch_entry dispatch_table[] = {
+  ENTRY_NOARGS (VERSION, version, version_ret),
+  ENTRY_NONE (SHUTDOWN, shutdown),
+  ENTRY_NONE (SYNC, sync),
+  ENTRY_NORET (DISKS_READY, disks_ready, disks_ready_args, PROC_PLAIN),
+  ENTRY_NORET (REFRESH, refresh, refresh_args, PROC_PLAIN),
+  ENTRY_NOARGS (LIST_DEVICES, list_devices, list_devices_ret),
+  ENTRY_NOARGS (LIST_PARTITIONS, list_partitions, list_partitions_ret),
+  ENTRY_NOARGS (LIST_FILESYSTEMS, list_filesystems, list_filesystems_ret),
+  ENTRY_NORET (MOUNT, mount, mount_args, PROC_PLAIN),
+  ENTRY_NORET (MOUNT_RO, mount_ro, mount_ro_args, PROC_PLAIN),
+  ENTRY_NONE (UMOUNT_ALL, umount_all),
+  ENTRY_NOARGS (INSPECT_OS, inspect_os, inspect_os_ret),
+  ENTRY (EXISTS, exists, path_args, bool_ret, PROC_PLAIN),
+  ENTRY (IS_FILE, is_file, path_args, bool_ret, PROC_PLAIN),
+  ENTRY (IS_DIR, is_dir, path_args, bool_ret, PROC_PLAIN),
+  ENTRY (LSTAT, lstat, path_args, stat_ret, PROC_PLAIN),
+  ENTRY (STAT, stat, path_args, stat_ret, PROC_PLAIN),
+  ENTRY (READLINK, readlink, path_args, readlink_ret, PROC_PLAIN),
+  ENTRY (READDIR_STAT, readdir_stat, readdir_stat_args, readdir_stat_ret,
+         PROC_PLAIN),
+  ENTRY (STATVFS, statvfs, path_args, statvfs_ret, PROC_PLAIN),
+  ENTRY_NORET (DOWNLOAD, download, download_args, PROC_FILEOUT),
+  ENTRY_NORET (UPLOAD, upload, upload_args, PROC_FILEIN),
+};
+
+const size_t dispatch_table_len =
+  sizeof dispatch_table / sizeof dispatch_table[0];
+
+const struct dispatch_entry *
+lookup_proc (int proc)
+{
+  size_t i;
+
+  for (i = 0; i < dispatch_table_len; ++i)
+    if (dispatch_table[i].proc == proc)
+      return &dispatch_table[i];
+  return NULL;
+}
