@@ -338,13 +338,13 @@ gbox_format_ls_time (int64_t sec, int64_t nsec, int64_t now_sec,
 uint64_t
 gbox_dev_major (uint64_t dev)
 {
-  return ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UINT64_C (0xfff));
+  return ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xfffff000);
 }
 
 uint64_t
 gbox_dev_minor (uint64_t dev)
 {
-  return (dev & 0xff) | ((dev >> 12) & ~UINT64_C (0xff));
+  return (dev & 0xff) | ((dev >> 12) & 0xffffff00);
 }
 
 static int

@@ -1,0 +1,136 @@
+/* guestbox - virt-cat: print files from a disk image.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * virt-cat -a disk.img FILE...: boots the appliance with the disks
+ * read-only, mounts the operating system found by inspection (or the
+ * -m list), and streams each FILE to stdout with one FileOut transfer.
+ * A file that cannot be read is reported and skipped; the exit status
+ * is then 1.  A reader that goes away (virt-cat ... | head -c1) stops
+ * the transfer: the appliance is shut down and virt-cat exits 1
+ * without a message.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "guestbox.h"
+#include "options.h"
+
+static const char program[] = "virt-cat";
+
+static void __attribute__((noreturn))
+usage (int status)
+{
+  if (status != EXIT_SUCCESS)
+    fprintf (stderr, "Try '%s --help' for more information.\n", program);
+  else
+    printf ("%s: display files in a virtual machine disk image\n"
+            "Usage:\n"
+            "  %s [--options] -a disk.img [-a disk.img ...] file [file ...]\n"
+            "Options:\n"
+            "  -a|--add image       Add image\n"
+            "  --format[=raw|..]    Force disk format for -a option\n"
+            "  --help               Display brief help\n"
+            "  -i|--inspector       Mount the filesystems of the operating\n"
+            "                       system found by inspection (default)\n"
+            "  -m|--mount dev[:mnt[:opts[:fstype]]]\n"
+            "                       Mount dev on mnt (if omitted, /)\n"
+            "  -v|--verbose         Verbose messages\n"
+            "  -V|--version         Display version and exit\n"
+            "  -x                   Trace each call to the appliance\n"
+            "For more information, see the manpage %s(1).\n",
+            program, program, program);
+  exit (status);
+}
+
+/* Stream each file to stdout.  Returns 0 if all were printed. */
+static int
+do_cat (gbox_h *h, struct gbox_opts *o, int nr_files, char *files[])
+{
+  int i, errors = 0;
+
+  for (i = 0; i < nr_files; ++i) {
+    if (gbox_download (h, files[i], STDOUT_FILENO) == 0)
+      continue;
+    /* The reader closed the pipe: nobody wants the rest. */
+    if (gbox_last_errno (h) == EPIPE)
+      return -1;
+    gbox_opts_print_error (o, h);
+    errors++;
+  }
+  return errors == 0 ? 0 : -1;
+}
+
+int
+main (int argc, char *argv[])
+{
+  static const char short_options[] = GBOX_OPTS_SHORT;
+  static const struct option long_options[] = {
+    GBOX_OPTS_LONG,
+    { NULL, 0, NULL, 0 }
+  };
+  struct gbox_opts o;
+  gbox_h *h;
+  int c, r;
+
+  gbox_opts_init (&o, program, short_options, long_options, true);
+
+  while ((c = getopt_long (argc, argv, short_options, long_options,
+                           NULL)) != -1) {
+    r = gbox_opts_handle (&o, c, optarg);
+    if (r == 1)
+      continue;
+    if (r == -1)
+      usage (EXIT_FAILURE);
+    switch (c) {
+    case GBOX_OPT_HELP:
+      usage (EXIT_SUCCESS);
+    default:
+      usage (EXIT_FAILURE);
+    }
+  }
+
+  if (gbox_opts_check (&o) == -1)
+    usage (EXIT_FAILURE);
+  if (optind >= argc) {
+    fprintf (stderr, "%s: error: no file name given\n", program);
+    usage (EXIT_FAILURE);
+  }
+
+  /* Write errors on stdout come back as EPIPE instead of killing us
+   * in the middle of a transfer, so the appliance is shut down. */
+  signal (SIGPIPE, SIG_IGN);
+
+  h = gbox_create ();
+  if (h == NULL) {
+    fprintf (stderr, "%s: error: cannot create handle: %s\n",
+             program, strerror (errno));
+    exit (EXIT_FAILURE);
+  }
+  gbox_opts_setup_handle (h, &o);
+
+  if (gbox_opts_add_drives (h, &o, 1) == -1 ||
+      gbox_launch (h) == -1 ||
+      gbox_opts_mount (h, &o) == -1) {
+    gbox_opts_print_error (&o, h);
+    gbox_close (h);
+    gbox_opts_free (&o);
+    exit (EXIT_FAILURE);
+  }
+
+  r = do_cat (h, &o, argc - optind, &argv[optind]);
+
+  gbox_close (h);
+  gbox_opts_free (&o);
+  exit (r == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
