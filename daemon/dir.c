@@ -126,6 +126,8 @@ do_readdir_stat (void *argsv, void *retv)
       if (r < 0)
         r = 0;
       link[r] = '\0';
+      /* Reading the link may update its atime: report the state after. */
+      fstatat (dfd, names[i], &st, AT_SYMLINK_NOFOLLOW);
     }
     if (namelen >= GBOX_NAME_MAX)
       continue;                 /* cannot happen on Linux (NAME_MAX 255) */
