@@ -1,0 +1,80 @@
+#!/bin/bash -
+# guestbox - the bash completion script, run in bash against the
+# commands built in this tree (no appliance).
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+srcdir=${srcdir:-.}
+top_builddir=${top_builddir:-..}
+failed=0
+
+PATH=$top_builddir/cat:$top_builddir/ls:$PATH
+. "$srcdir/guestbox-completion.bash"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+touch "$tmp/disk-one.img" "$tmp/disk-two.qcow2"
+
+# complete WORDS...: run the completion function with the cursor on the
+# last word; prints the sorted candidates on one line.
+complete_words ()
+{
+    COMP_WORDS=("$@")
+    COMP_CWORD=$(( $# - 1 ))
+    _guestbox_virt_tools
+    printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# check EXPECTED WORDS...
+check ()
+{
+    local expected=$1 got
+    shift
+    got=$(complete_words "$@")
+    if [ "$got" = "$expected" ]; then
+        echo "ok: [$*] -> [$got]"
+    else
+        echo "FAIL: [$*] -> [$got], expected [$expected]"
+        failed=1
+    fi
+}
+
+check "--time --time-days --time-relative --time-t --times" virt-ls -lR --ti
+check "--csv" virt-ls -lR --cs
+check "--format" virt-cat --form
+check "" virt-cat --no-such
+check "-R" virt-ls -R
+check "$tmp/disk-one.img $tmp/disk-two.qcow2" virt-cat -a "$tmp/disk"
+check "$tmp/disk-two.qcow2" virt-ls --add "$tmp/disk-t"
+check "qcow2" virt-cat --format = qc
+# When '=' does not break words, the word keeps its "--format=".
+check "--format=raw" virt-cat --format=r
+check "" virt-ls -m /dev/s
+check "" virt-cat -a disk.img /etc/ho
+# "-" offers both lists, and every option the command prints.
+all=$(complete_words virt-ls -)
+missing=
+for opt in $(virt-ls --short-options) $(virt-ls --long-options); do
+    case " $all " in
+        *" $opt "*) ;;
+        *) missing="$missing $opt" ;;
+    esac
+done
+if [ -z "$missing" ] && [ -n "$all" ]; then
+    echo "ok: '-' offers every option of virt-ls"
+else
+    echo "FAIL: '-' does not offer:$missing"
+    failed=1
+fi
+# The script registers every command.
+for cmd in virt-cat virt-ls; do
+    if complete -p "$cmd" 2>/dev/null | grep -q _guestbox_virt_tools; then
+        echo "ok: $cmd is registered"
+    else
+        echo "FAIL: $cmd is not registered"
+        failed=1
+    fi
+done
+
+exit $failed
