@@ -9,8 +9,9 @@
  * -m list), and streams each FILE to stdout with one FileOut transfer.
  * A file that cannot be read is reported and skipped; the exit status
  * is then 1.  A reader that goes away (virt-cat ... | head -c1) stops
- * the transfer: the appliance is shut down and virt-cat exits 1
- * without a message.
+ * the transfer: the appliance is shut down, then virt-cat dies of the
+ * SIGPIPE it had put off (as cat(1) and the libguestfs tool do), so the
+ * shell sees status 141.
  */
 
 #include <config.h>
@@ -53,7 +54,8 @@ usage (int status)
   exit (status);
 }
 
-/* Stream each file to stdout.  Returns 0 if all were printed. */
+/* Stream each file to stdout.  Returns 0 if all were printed, -1 on
+ * errors, -2 when the reader went away. */
 static int
 do_cat (gbox_h *h, struct gbox_opts *o, int nr_files, char *files[])
 {
@@ -64,7 +66,7 @@ do_cat (gbox_h *h, struct gbox_opts *o, int nr_files, char *files[])
       continue;
     /* The reader closed the pipe: nobody wants the rest. */
     if (gbox_last_errno (h) == EPIPE)
-      return -1;
+      return -2;
     gbox_opts_print_error (o, h);
     errors++;
   }
@@ -132,5 +134,10 @@ main (int argc, char *argv[])
 
   gbox_close (h);
   gbox_opts_free (&o);
+  if (r == -2) {
+    /* The appliance is gone: now die of the broken pipe. */
+    signal (SIGPIPE, SIG_DFL);
+    raise (SIGPIPE);
+  }
   exit (r == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }

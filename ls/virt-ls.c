@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,7 +64,9 @@ struct ls {
   int field;                    /* fields printed on the current line */
 };
 
-/* Stop everything when stdout is gone or full. */
+/* Stop everything when stdout is gone or full.  When the reader went
+ * away, shut the appliance down first, then die of the SIGPIPE that
+ * was put off (as ls(1) and the libguestfs tool do). */
 static void __attribute__((noreturn))
 output_failed (struct ls *ls)
 {
@@ -73,15 +76,24 @@ output_failed (struct ls *ls)
     fprintf (stderr, "%s: error: write: %s\n", program, strerror (err));
   gbox_close (ls->h);
   gbox_opts_free (ls->o);
+  if (err == EPIPE) {
+    signal (SIGPIPE, SIG_DFL);
+    raise (SIGPIPE);
+  }
   exit (EXIT_FAILURE);
 }
 
 static void
 check_output (struct ls *ls)
 {
-  if (ferror (stdout) || fflush (stdout) == EOF) {
-    if (errno == 0)
-      errno = EIO;
+  struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+  if (fflush (stdout) == EOF)
+    output_failed (ls);
+  if (ferror (stdout)) {
+    /* The failed write was earlier and errno is long gone: a pipe
+     * whose reader went away polls as POLLERR. */
+    errno = poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) ? EPIPE : EIO;
     output_failed (ls);
   }
 }
@@ -501,14 +513,25 @@ visit_lR (struct ls *ls, const char *dir, const struct ancestor *up)
 }
 
 /* -lR: DIR itself, then everything below it, depth first, each
- * directory's entries sorted by name. */
+ * directory's entries sorted by name.  Trailing slashes of DIR are
+ * dropped ("-lR /etc/" prints "/etc" first, as the libguestfs tool). */
 static int
-do_ls_lR (struct ls *ls, const char *dir)
+do_ls_lR (struct ls *ls, const char *arg)
 {
   CLEANUP_FREE char *target = NULL;
+  CLEANUP_FREE char *dir = strdup (arg);
   struct gbox_stat st;
   struct ancestor top;
+  size_t len;
   int r;
+
+  if (dir == NULL) {
+    fprintf (stderr, "%s: error: %s\n", program, strerror (errno));
+    return -2;
+  }
+  len = strlen (dir);
+  while (len > 1 && dir[len - 1] == '/')
+    dir[--len] = '\0';
 
   if (gbox_lstat (ls->h, dir, &st) == -1)
     return -1;
