@@ -21,7 +21,9 @@
 #include <string.h>
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "guestbox.h"
@@ -54,6 +56,16 @@ usage (int status)
   exit (status);
 }
 
+/* Has the reader of stdout gone away?  (EPIPE alone could also come
+ * from the channel to a dead appliance.) */
+static bool
+stdout_broken (void)
+{
+  struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+  return poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) != 0;
+}
+
 /* Stream each file to stdout.  Returns 0 if all were printed, -1 on
  * errors, -2 when the reader went away. */
 static int
@@ -65,7 +77,7 @@ do_cat (gbox_h *h, struct gbox_opts *o, int nr_files, char *files[])
     if (gbox_download (h, files[i], STDOUT_FILENO) == 0)
       continue;
     /* The reader closed the pipe: nobody wants the rest. */
-    if (gbox_last_errno (h) == EPIPE)
+    if (gbox_last_errno (h) == EPIPE && stdout_broken ())
       return -2;
     gbox_opts_print_error (o, h);
     errors++;
