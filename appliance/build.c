@@ -66,11 +66,19 @@ compute_key (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
 
   /* The daemon and init by content: a rebuild changes them. */
   gbox_app_hash_str (&h, "daemon");
-  if (gbox_app_hash_file (cx, &h, spec->daemon) == -1)
+  if (gbox_app_hash_file (cx, &h, spec->daemon) == -1) {
+    gbox_app_error (cx, "cannot read the daemon %s: %s (fix: build "
+                    "guestbox, or check its installation)", spec->daemon,
+                    strerror (errno));
     return -1;
+  }
   gbox_app_hash_str (&h, "init");
-  if (gbox_app_hash_file (cx, &h, spec->init) == -1)
+  if (gbox_app_hash_file (cx, &h, spec->init) == -1) {
+    gbox_app_error (cx, "cannot read the init %s: %s (fix: build "
+                    "guestbox, or check its installation)", spec->init,
+                    strerror (errno));
     return -1;
+  }
 
   if (gbox_app_resolve_programs (cx, &names, &paths) == -1)
     return -1;

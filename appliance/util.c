@@ -347,9 +347,14 @@ gbox_app_hash_file (struct gbox_app_ctx *cx, struct gbox_app_hash *h,
   ssize_t r;
   uint64_t total = 0;
 
+  /* On error errno is kept for the caller's message. */
   fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd == -1)
-    return gbox_app_error (cx, "cannot read %s: %s", path, strerror (errno));
+  if (fd == -1) {
+    int e = errno;
+    gbox_app_error (cx, "cannot read %s: %s", path, strerror (e));
+    errno = e;
+    return -1;
+  }
   for (;;) {
     r = read (fd, buf, sizeof buf);
     if (r == -1 && errno == EINTR)
@@ -357,7 +362,9 @@ gbox_app_hash_file (struct gbox_app_ctx *cx, struct gbox_app_hash *h,
     if (r == -1) {
       int e = errno;
       close (fd);
-      return gbox_app_error (cx, "cannot read %s: %s", path, strerror (e));
+      gbox_app_error (cx, "cannot read %s: %s", path, strerror (e));
+      errno = e;
+      return -1;
     }
     if (r == 0)
       break;
