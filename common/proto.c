@@ -243,11 +243,11 @@ static void
 io_timed_out (struct io *io)
 {
   if (io->launch)
-    io_fail (io, ETIMEDOUT,
-             "the appliance did not start within %u s", io->timeout_ms / 1000);
+    io_fail (io, ETIMEDOUT, "the appliance did not start within %g s",
+             io->timeout_ms / 1000.0);
   else
-    io_fail (io, ETIMEDOUT, "the daemon did not answer within %u s",
-             io->timeout_ms / 1000);
+    io_fail (io, ETIMEDOUT, "the daemon did not answer within %g s",
+             io->timeout_ms / 1000.0);
 }
 
 /*----------------------------------------------------------------------
@@ -653,7 +653,12 @@ recv_reply (struct io *io, xdrproc_t xdr_ret, void *ret)
       io_fail (io, EPROTO, "could not decode the error reply");
       goto out;
     }
-    gbox_int_error (io->h, "%s: %s", io->name, err.error_message);
+    /* The daemon usually names the procedure itself. */
+    if (strncmp (err.error_message, io->name, strlen (io->name)) == 0 &&
+        err.error_message[strlen (io->name)] == ':')
+      gbox_int_error (io->h, "%s", err.error_message);
+    else
+      gbox_int_error (io->h, "%s: %s", io->name, err.error_message);
     io->h->last_errno = gbox_int_errno_from_name (err.errno_name);
     goto out;
   }

@@ -1,0 +1,176 @@
+/* guestbox - test the procedure table and the calls' argument checks.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * Proves that every procedure in protocol.x (parsed here from
+ * $srcdir/protocol.x) has a name and an action in actions.c, that the
+ * table lists nothing else, and that every action refuses to run on a
+ * handle that was never launched.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <errno.h>
+
+#include "guestbox-internal.h"
+#include "cleanups.h"
+#include "test-helpers.h"
+
+static void
+check_protocol_x (void)
+{
+  const char *srcdir = getenv ("srcdir");
+  char path[4096], line[512];
+  CLEANUP_FCLOSE FILE *fp = NULL;
+  bool in_enum = false;
+  size_t found = 0, i;
+
+  snprintf (path, sizeof path, "%s/protocol.x", srcdir ? srcdir : ".");
+  fp = fopen (path, "r");
+  if (!CHECK (fp != NULL, "open %s", path))
+    return;
+
+  while (fgets (line, sizeof line, fp)) {
+    char name[128], lower[128];
+    int num;
+    const struct gbox_int_proc *e = NULL;
+
+    if (strncmp (line, "enum gbox_procedure", 19) == 0) {
+      in_enum = true;
+      continue;
+    }
+    if (!in_enum)
+      continue;
+    if (line[0] == '}')
+      break;
+    if (sscanf (line, " GBOX_PROC_%127[A-Z0-9_] = %d", name, &num) != 2)
+      continue;
+    found++;
+    for (i = 0; name[i]; ++i)
+      lower[i] = tolower ((unsigned char) name[i]);
+    lower[i] = '\0';
+    for (i = 0; i < gbox_int_nr_procs; ++i)
+      if (gbox_int_procs[i].proc == num)
+        e = &gbox_int_procs[i];
+    CHECK (e != NULL && strcmp (e->name, lower) == 0 && e->action != NULL,
+           "procedure %d (%s) has the name \"%s\" and an action",
+           num, name, lower);
+    CHECK (strcmp (gbox_int_proc_name (num), lower) == 0,
+           "gbox_int_proc_name (%d) is \"%s\"", num, lower);
+  }
+  CHECK (found >= 20, "protocol.x lists %zu procedures", found);
+  CHECK (found == gbox_int_nr_procs,
+         "the table has exactly those %zu procedures (it has %zu)",
+         found, gbox_int_nr_procs);
+  CHECK (strcmp (gbox_int_proc_name (9999), "unknown_procedure") == 0,
+         "an unknown procedure number has a safe name");
+}
+
+/* Every action on a handle that was never launched. */
+static void
+check_not_launched (void)
+{
+  gbox_h *h = gbox_create ();
+  struct gbox_version_ret v;
+  struct gbox_list_devices_ret ld;
+  struct gbox_list_partitions_ret lp;
+  struct gbox_list_filesystems_ret lf;
+  struct gbox_inspect_os_ret io;
+  struct gbox_readdir_stat_ret rd;
+  struct gbox_stat st;
+  struct gbox_statvfs sv;
+  struct gbox_dirent *ents;
+  size_t n;
+  const struct {
+    const char *name;
+    int r;
+  } results[] = {
+    { "version", gbox_version (h, &v) },
+    { "sync", gbox_sync (h) },
+    { "shutdown", gbox_internal_shutdown (h) },
+    { "disks_ready", gbox_disks_ready (h, 1, 1000) },
+    { "refresh", gbox_refresh (h, 0, 0, "", 0) },
+    { "list_devices", gbox_list_devices (h, &ld) },
+    { "list_partitions", gbox_list_partitions (h, &lp) },
+    { "list_filesystems", gbox_list_filesystems (h, &lf) },
+    { "mount", gbox_mount (h, "/dev/sda1", "/", NULL, NULL) },
+    { "mount_ro", gbox_mount_ro (h, "/dev/sda1", "/") },
+    { "umount_all", gbox_umount_all (h) },
+    { "inspect_os", gbox_inspect_os (h, &io) },
+    { "exists", gbox_exists (h, "/") },
+    { "is_file", gbox_is_file (h, "/") },
+    { "is_dir", gbox_is_dir (h, "/") },
+    { "lstat", gbox_lstat (h, "/", &st) },
+    { "stat", gbox_stat_path (h, "/", &st) },
+    { "readlink", gbox_readlink (h, "/") == NULL ? -1 : 0 },
+    { "readdir_stat", gbox_readdir_stat (h, "/", 0, &rd) },
+    { "statvfs", gbox_statvfs_path (h, "/", &sv) },
+    { "download", gbox_download (h, "/", 1) },
+    { "upload", gbox_upload (h, 0, "/", -1) },
+    { "readdir_stat (all)", gbox_readdir_stat_all (h, "/", &ents, &n) },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof results / sizeof results[0]; ++i)
+    CHECK (results[i].r == -1, "%s fails on a handle not launched",
+           results[i].name);
+  CHECK (test_contains (gbox_last_error (h), "call gbox_launch first") &&
+         gbox_last_errno (h) == ENOTCONN,
+         "the message says what to do: %s", gbox_last_error (h));
+  CHECK (strlen (results[0].name) > 0 &&
+         sizeof results / sizeof results[0] == gbox_int_nr_procs + 1,
+         "every procedure was called");
+  gbox_close (h);
+}
+
+/* Argument checks happen before anything is sent. */
+static void
+check_arguments (void)
+{
+  gbox_h *h = gbox_create ();
+  char *long_path = malloc (GBOX_PATH_MAX + 2);
+  struct gbox_stat st;
+  int r;
+
+  memset (long_path, 'a', GBOX_PATH_MAX + 1);
+  long_path[0] = '/';
+  long_path[GBOX_PATH_MAX + 1] = '\0';
+  /* Pretend to be launched on a closed channel: a check that passed
+   * would fail differently ("not connected"). */
+  h->state = GBOX_STATE_READY;
+
+  r = gbox_lstat (h, long_path, &st);
+  CHECK (r == -1 && gbox_last_errno (h) == ENAMETOOLONG,
+         "a path over GBOX_PATH_MAX is refused: %s", gbox_last_error (h));
+  r = gbox_lstat (h, NULL, &st);
+  CHECK (r == -1 && gbox_last_errno (h) == EINVAL,
+         "a NULL path is refused: %s", gbox_last_error (h));
+  r = gbox_refresh (h, 0, 0, long_path, 513);
+  CHECK (r == -1 && gbox_last_errno (h) == EINVAL,
+         "a seed over 512 bytes is refused: %s", gbox_last_error (h));
+  r = gbox_upload (h, 0, "/x", 070000);
+  CHECK (r == -1 && gbox_last_errno (h) == EINVAL,
+         "an invalid mode is refused: %s", gbox_last_error (h));
+  r = gbox_lstat (h, "/", &st);
+  CHECK (r == -1 && test_contains (gbox_last_error (h), "not connected"),
+         "a valid call on no channel: %s", gbox_last_error (h));
+
+  h->state = GBOX_STATE_CONFIG;
+  free (long_path);
+  gbox_close (h);
+}
+
+int
+main (int argc, char *argv[])
+{
+  check_protocol_x ();
+  check_not_launched ();
+  check_arguments ();
+  return test_finish ("test-actions");
+}

@@ -1,0 +1,294 @@
+/* guestbox - test the handle's settings, errors and utilities.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * Table-driven checks of: handle defaults and the GBOX_* environment,
+ * setters, the error state, errno names, JSON quoting, rmtree, the
+ * console ring and its tail, and the cleanup attributes.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "guestbox-internal.h"
+#include "cleanups.h"
+#include "test-helpers.h"
+
+static const char *env_vars[] = {
+  "GBOX_MEMSIZE", "GBOX_ACCEL", "GBOX_QEMU", "LIBGUESTFS_QEMU", "GBOX_APPEND",
+  "LIBGUESTFS_APPEND", "GBOX_PATH", "LIBGUESTFS_PATH", "GBOX_DEBUG",
+  "GBOX_TRACE", "GBOX_SNAPSHOT", "GBOX_LAUNCH_TIMEOUT", "GBOX_CALL_TIMEOUT",
+};
+
+static void
+clear_env (void)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof env_vars / sizeof env_vars[0]; ++i)
+    unsetenv (env_vars[i]);
+}
+
+static void
+check_defaults (void)
+{
+  gbox_h *h;
+
+  clear_env ();
+  h = gbox_create ();
+  CHECK (h->verbose == 0 && h->trace == 0, "default: not verbose, no trace");
+  CHECK (h->memsize == 512, "default: memsize 512");
+  CHECK (strcmp (h->accel, "auto") == 0, "default: accel auto");
+  CHECK (strcmp (h->qemu, QEMU) == 0, "default: qemu %s", QEMU);
+  CHECK (h->append == NULL && h->path == NULL, "default: no append, no path");
+  CHECK (h->snapshot, "default: snapshot on");
+  CHECK (h->launch_timeout == 120 && h->call_timeout == 600,
+         "default: timeouts 120 s and 600 s");
+  CHECK (h->fd == -1 && h->qmp_fd == -1 && h->console_fd == -1,
+         "default: no fds");
+  CHECK (h->state == GBOX_STATE_CONFIG, "default: state config");
+  CHECK (strcmp (gbox_last_error (h), "") == 0, "no error yet: \"\"");
+  gbox_close (h);
+
+  setenv ("GBOX_MEMSIZE", "2048", 1);
+  setenv ("GBOX_ACCEL", "tcg", 1);
+  setenv ("LIBGUESTFS_QEMU", "/opt/qemu-lg", 1);
+  setenv ("LIBGUESTFS_APPEND", "quiet", 1);
+  setenv ("GBOX_PATH", "/opt/appliance", 1);
+  setenv ("LIBGUESTFS_PATH", "/opt/other", 1);
+  setenv ("GBOX_DEBUG", "1", 1);
+  setenv ("GBOX_TRACE", "1", 1);
+  setenv ("GBOX_SNAPSHOT", "0", 1);
+  setenv ("GBOX_LAUNCH_TIMEOUT", "30", 1);
+  setenv ("GBOX_CALL_TIMEOUT", "7", 1);
+  h = gbox_create ();
+  CHECK (h->memsize == 2048, "env: GBOX_MEMSIZE");
+  CHECK (strcmp (h->accel, "tcg") == 0, "env: GBOX_ACCEL");
+  CHECK (strcmp (h->qemu, "/opt/qemu-lg") == 0, "env: LIBGUESTFS_QEMU");
+  CHECK (strcmp (h->append, "quiet") == 0, "env: LIBGUESTFS_APPEND");
+  CHECK (strcmp (h->path, "/opt/appliance") == 0,
+         "env: GBOX_PATH wins over LIBGUESTFS_PATH");
+  CHECK (h->verbose && h->trace, "env: GBOX_DEBUG, GBOX_TRACE");
+  CHECK (!h->snapshot, "env: GBOX_SNAPSHOT=0");
+  CHECK (h->launch_timeout == 30 && h->call_timeout == 7, "env: timeouts");
+  gbox_close (h);
+
+  setenv ("GBOX_QEMU", "/opt/qemu-gb", 1);
+  setenv ("GBOX_MEMSIZE", "lots", 1);
+  setenv ("GBOX_CALL_TIMEOUT", "-5", 1);
+  h = gbox_create ();
+  CHECK (strcmp (h->qemu, "/opt/qemu-gb") == 0,
+         "env: GBOX_QEMU wins over LIBGUESTFS_QEMU");
+  CHECK (h->memsize == 512 && h->call_timeout == 600,
+         "env: invalid numbers keep the defaults");
+  gbox_close (h);
+  clear_env ();
+}
+
+static void
+check_setters (void)
+{
+  gbox_h *h = gbox_create ();
+
+  gbox_set_verbose (h, 5);
+  CHECK (gbox_get_verbose (h) == 1, "set_verbose/get_verbose");
+  gbox_set_trace (h, 1);
+  CHECK (gbox_get_trace (h) == 1, "set_trace/get_trace");
+  CHECK (gbox_set_memsize (h, 64) == -1 && gbox_last_errno (h) == EINVAL,
+         "set_memsize 64 refused");
+  CHECK (gbox_set_memsize (h, 1024) == 0 && h->memsize == 1024,
+         "set_memsize 1024");
+  CHECK (gbox_set_accel (h, "xen") == -1, "set_accel xen refused: %s",
+         gbox_last_error (h));
+  CHECK (gbox_set_accel (h, "kvm") == 0 && strcmp (h->accel, "kvm") == 0,
+         "set_accel kvm");
+  CHECK (gbox_set_qemu (h, "/x/qemu") == 0 && strcmp (h->qemu, "/x/qemu") == 0,
+         "set_qemu");
+  CHECK (gbox_set_append (h, "a=b") == 0 && strcmp (h->append, "a=b") == 0,
+         "set_append");
+  CHECK (gbox_set_append (h, NULL) == 0 && h->append == NULL,
+         "set_append NULL clears");
+  CHECK (gbox_set_path (h, "/p") == 0 && strcmp (h->path, "/p") == 0,
+         "set_path");
+  gbox_set_launch_timeout (h, 5);
+  gbox_set_call_timeout (h, 9);
+  CHECK (h->launch_timeout == 5 && h->call_timeout == 9, "set timeouts");
+  gbox_set_program (h, "virt-test");
+  CHECK (strcmp (h->program, "virt-test") == 0, "set_program");
+  gbox_close (h);
+}
+
+static void
+check_errors (void)
+{
+  gbox_h *h = gbox_create ();
+  const struct {
+    const char *name;
+    int value;
+  } names[] = {
+    { "ENOENT", ENOENT }, { "EACCES", EACCES }, { "EIO", EIO },
+    { "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "ECANCELED", ECANCELED },
+    { "ENOTDIR", ENOTDIR }, { "EINVAL", EINVAL }, { "ELOOP", ELOOP },
+    { "", 0 }, { "ENOTANERRNO", 0 }, { "enoent", 0 },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof names / sizeof names[0]; ++i)
+    CHECK (gbox_int_errno_from_name (names[i].name) == names[i].value,
+           "errno name \"%s\" -> %d", names[i].name, names[i].value);
+  CHECK (gbox_int_errno_from_name (NULL) == 0, "errno name NULL -> 0");
+
+  gbox_int_error (h, "thing: %s", "broke");
+  CHECK (strcmp (gbox_last_error (h), "thing: broke") == 0 &&
+         gbox_last_errno (h) == 0, "gbox_int_error");
+  errno = EACCES;
+  gbox_int_perror (h, "open: %s", "/x");
+  CHECK (errno == EACCES, "gbox_int_perror keeps errno");
+  CHECK (strcmp (gbox_last_error (h), "open: /x: Permission denied") == 0 &&
+         gbox_last_errno (h) == EACCES, "gbox_int_perror: %s",
+         gbox_last_error (h));
+  gbox_int_set_error (h, EIO, "disk: failed");
+  CHECK (strcmp (gbox_last_error (h), "disk: failed") == 0 &&
+         gbox_last_errno (h) == EIO, "gbox_int_set_error");
+  gbox_close (h);
+}
+
+static void
+check_json (void)
+{
+  const struct {
+    const char *in, *out;
+  } cases[] = {
+    { "", "\"\"" },
+    { "abc", "\"abc\"" },
+    { "a\"b", "\"a\\\"b\"" },
+    { "back\\slash", "\"back\\\\slash\"" },
+    { "nl\ntab\tcr\r", "\"nl\\ntab\\tcr\\r\"" },
+    { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+    { "/tmp/disk image.qcow2", "\"/tmp/disk image.qcow2\"" },
+    { "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+    CLEANUP_FREE char *q = gbox_int_json_quote (cases[i].in);
+    CHECK (q && strcmp (q, cases[i].out) == 0, "json_quote -> %s",
+           cases[i].out);
+  }
+}
+
+static void
+check_rmtree (void)
+{
+  char *dir = test_mkdtemp ();
+  char path[4096];
+  const char *dirs[] = { "a", "a/b", "a/b/c", "d" };
+  const char *files[] = { "f", "a/f", "a/b/c/f", "d/.hidden" };
+  struct stat st;
+  size_t i;
+  int fd;
+
+  for (i = 0; i < 4; ++i) {
+    snprintf (path, sizeof path, "%s/%s", dir, dirs[i]);
+    mkdir (path, 0755);
+  }
+  for (i = 0; i < 4; ++i) {
+    snprintf (path, sizeof path, "%s/%s", dir, files[i]);
+    fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    close (fd);
+  }
+  /* A symlink to outside must be removed, not followed. */
+  snprintf (path, sizeof path, "%s/a/link", dir);
+  symlink ("/etc", path);
+  snprintf (path, sizeof path, "%s/d", dir);
+  chmod (path, 0);              /* root ignores this; others get EACCES */
+
+  CHECK (gbox_int_rmtree (dir) == 0 || getuid () != 0, "rmtree succeeds");
+  snprintf (path, sizeof path, "%s/d", dir);
+  chmod (path, 0755);
+  gbox_int_rmtree (dir);
+  CHECK (stat (dir, &st) == -1 && errno == ENOENT, "rmtree removed the tree");
+  CHECK (stat ("/etc/passwd", &st) == 0, "rmtree did not follow the symlink");
+  CHECK (gbox_int_rmtree (dir) == 0, "rmtree of a missing dir is ok");
+  free (dir);
+}
+
+static void
+check_console (void)
+{
+  gbox_h *h = gbox_create ();
+  char buf[256];
+  int i, p[2];
+
+  if (pipe (p) == -1)
+    abort ();
+  h->console_fd = p[0];
+  for (i = 0; i < 3000; ++i)
+    dprintf (p[1], "line %d\n", i);
+  close (p[1]);
+  for (i = 0; i < 1000 && h->console_fd >= 0; ++i)
+    gbox_int_read_console (h);
+  CHECK (h->console_fd == -1, "console: EOF closes the console fd");
+  CHECK (h->console_pos > GBOX_CONSOLE_TAIL,
+         "console: %zu bytes seen", h->console_pos);
+  gbox_int_console_tail (h, 3, buf, sizeof buf);
+  CHECK (strcmp (buf, "line 2997\nline 2998\nline 2999") == 0,
+         "console tail of 3 lines after the ring wrapped: \"%s\"", buf);
+  gbox_int_console_tail (h, 100, buf, 12);
+  CHECK (strcmp (buf, "8\nline 2999") == 0,
+         "console tail is cut to the buffer: \"%s\"", buf);
+  gbox_close (h);
+
+  h = gbox_create ();
+  gbox_int_console_tail (h, 5, buf, sizeof buf);
+  CHECK (strcmp (buf, "") == 0, "console tail with no console is empty");
+  gbox_close (h);
+}
+
+
+static void
+check_cleanups (void)
+{
+  char *saved;
+  int fd_saved;
+  struct stat st;
+
+  {
+    CLEANUP_FREE char *s = strdup ("x");
+    CLEANUP_FREE_STRING_LIST char **list = calloc (3, sizeof (char *));
+    CLEANUP_CLOSE int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    CLEANUP_FCLOSE FILE *fp = fopen ("/dev/null", "r");
+    CLEANUP_XDR_FREE (gbox_version_ret) struct gbox_version_ret v = { 0 };
+
+    list[0] = strdup ("a");
+    list[1] = strdup ("b");
+    v.daemon_version = strdup ("1.0");
+    saved = s;
+    fd_saved = fd;
+  }
+  (void) saved;
+  CHECK (fstat (fd_saved, &st) == -1 && errno == EBADF,
+         "CLEANUP_CLOSE closed the fd");
+}
+
+int
+main (int argc, char *argv[])
+{
+  check_defaults ();
+  check_setters ();
+  check_errors ();
+  check_json ();
+  check_rmtree ();
+  check_console ();
+  check_cleanups ();
+  return test_finish ("test-utils");
+}
