@@ -1169,6 +1169,9 @@ main (int argc, char *argv[])
       p->script = cases[i].script;
       pthread_create (&t, NULL, peer_thread, p);
       cases[i].client (h, p, sv[0]);
+      /* The callbacks' data lived on the client's stack. */
+      gbox_set_event_callback (h, NULL, NULL);
+      gbox_set_progress_callback (h, NULL, NULL);
       /* gbox_close sends shutdown if the handle is still ready, then
        * closes our end, which lets the script finish. */
       gbox_close (h);
