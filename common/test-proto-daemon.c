@@ -532,7 +532,7 @@ measure (gbox_h *h)
   struct gbox_stat st;
   double t0, t = 0;
   unsigned calls = 0;
-  int fd, r;
+  int fd, r, i;
 
   t0 = test_now ();
   do {
@@ -546,13 +546,16 @@ measure (gbox_h *h)
   if (fd == -1 || ftruncate (fd, 200 * 1024 * 1024) == -1)
     abort ();
   close (fd);
-  fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-  t0 = test_now ();
-  r = gbox_download (h, "/bench", fd);
-  t = test_now () - t0;
-  close (fd);
-  CHECK (r == 0, "measure: download of 200 MiB to /dev/null at %.0f MB/s "
-         "(%.2f s)", 200 * 1.048576 / t, t);
+  /* The first run reads the (sparse) file into the page cache. */
+  for (i = 0; i < 3; ++i) {
+    fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    t0 = test_now ();
+    r = gbox_download (h, "/bench", fd);
+    t = test_now () - t0;
+    close (fd);
+    CHECK (r == 0, "measure: download of 200 MiB to /dev/null at %.0f MB/s "
+           "(%.2f s, %s)", 200 * 1.048576 / t, t, i == 0 ? "cold" : "warm");
+  }
   unlink (host);
 }
 
