@@ -39,8 +39,16 @@ gbox_app_cachedir (struct gbox_app_ctx *cx, const char *spec, char **dirp)
   char *dir;
   int fd;
 
-  if (spec)
+  if (spec && spec[0] == '/')
     dir = strdup (spec);
+  else if (spec) {
+    /* Relative: anchor it, qemu may run in another directory. */
+    char *cwd = getcwd (NULL, 0);
+    if (!cwd)
+      return gbox_app_error (cx, "getcwd: %s", strerror (errno));
+    dir = gbox_app_asprintf ("%s/%s", cwd, spec);
+    free (cwd);
+  }
   else if (xdg && xdg[0] == '/') {
     if (mkdir (xdg, 0700) == -1 && errno != EEXIST)
       return gbox_app_error (cx, "cannot create cache directory %s: %s "

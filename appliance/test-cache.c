@@ -140,9 +140,11 @@ main (void)
   CHECK (app.kernel_version && app.kernel_version[0] != '\0',
          "kernel version %s", app.kernel_version);
   CHECK (app.programs != NULL, "programs list is set");
-  for (i = 0; app.programs && app.programs[i]; ++i)
-    CHECK (gbox_app_find_program (app.programs[i]) != NULL,
-           "program %s exists on the host", app.programs[i]);
+  for (i = 0; app.programs && app.programs[i]; ++i) {
+    char *found = gbox_app_find_program (app.programs[i]);
+    CHECK (found != NULL, "program %s exists on the host", app.programs[i]);
+    free (found);
+  }
   CHECK (lstat (c1, &st) == 0 && (st.st_mode & 0777) == 0700,
          "the cache directory is 0700");
   p = gbox_app_asprintf ("%s/stamp", app.dir);
