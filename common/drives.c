@@ -1,1 +1,661 @@
-/* placeholder: being written */
+/* guestbox - the user's disks.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * Adding disks: checking the source, probing its format with our own
+ * header reader (never letting qemu probe), NBD URIs, the throw-away
+ * overlays of read-only disks, and hot-adding them all to the running
+ * appliance as scsi-hd devices on the virtio-scsi controller.
+ *
+ * Format policy: --format wins and then the image may use what that
+ * format allows (a qcow2 backing file, for example).  Without --format
+ * the header decides; a probed image that names a backing file is
+ * refused, and every probed non-raw image is opened with its backing
+ * disabled, so a hostile header can never make qemu open another host
+ * file.  Read-only disks are attached through a qcow2 overlay in the
+ * temp dir whose backing node we give qemu explicitly (read-only); the
+ * guest may write (journal replays) but the image is never written.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "guestbox-internal.h"
+#include "cleanups.h"
+
+static void
+free_drive (struct gbox_drive *d)
+{
+  free (d->source);
+  free (d->format);
+  free (d->nbd_json);
+  if (d->overlay) {
+    unlink (d->overlay);
+    free (d->overlay);
+  }
+}
+
+void
+gbox_int_free_drives (gbox_h *h)
+{
+  size_t i;
+
+  for (i = 0; i < h->nr_drives; ++i)
+    free_drive (&h->drives[i]);
+  free (h->drives);
+  h->drives = NULL;
+  h->nr_drives = 0;
+}
+
+size_t
+gbox_nr_drives (gbox_h *h)
+{
+  return h->nr_drives;
+}
+
+static uint64_t
+be64 (const unsigned char *p)
+{
+  uint64_t v = 0;
+  int i;
+
+  for (i = 0; i < 8; ++i)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static uint32_t
+be32 (const unsigned char *p)
+{
+  return ((uint32_t) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+}
+
+int
+gbox_int_probe_format (gbox_h *h, const char *filename,
+                       char **format, char **backing)
+{
+  unsigned char hdr[512];
+  CLEANUP_CLOSE int fd = -1;
+  ssize_t n;
+  const char *fmt = "raw";
+
+  *format = NULL;
+  *backing = NULL;
+  fd = open (filename, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    gbox_int_perror (h, "%s", filename);
+    return -1;
+  }
+  memset (hdr, 0, sizeof hdr);
+  n = pread (fd, hdr, sizeof hdr, 0);
+  if (n == -1) {
+    gbox_int_perror (h, "%s: read", filename);
+    return -1;
+  }
+
+  if (n >= 72 && memcmp (hdr, "QFI\xfb", 4) == 0) {
+    uint64_t off = be64 (hdr + 8);
+    uint32_t len = be32 (hdr + 16);
+
+    fmt = "qcow2";
+    if (off != 0 && len != 0) {
+      char name[1024];
+      size_t l = len < sizeof name - 1 ? len : sizeof name - 1;
+      ssize_t r = pread (fd, name, l, (off_t) off);
+
+      if (r < 0 || (off_t) off < 0)
+        r = 0;
+      name[r] = '\0';
+      *backing = strdup (r > 0 ? name : "(unreadable)");
+    }
+  }
+  else if (n >= 4 && memcmp (hdr, "QFI\xfb", 4) == 0)
+    fmt = "qcow2";              /* truncated header: qemu will say so */
+  else if (n >= 4 && memcmp (hdr, "KDMV", 4) == 0)
+    fmt = "vmdk";
+  else if (n >= 21 && memcmp (hdr, "# Disk DescriptorFile", 21) == 0) {
+    /* A text descriptor names other files (extents): only with
+     * --format=vmdk. */
+    fmt = "vmdk";
+    *backing = strdup ("(vmdk descriptor naming extent files)");
+  }
+  else if (n >= 68 && be32 (hdr + 64) == 0x7f10dabe)
+    fmt = "vdi";
+  else if (n >= 8 && memcmp (hdr, "vhdxfile", 8) == 0)
+    fmt = "vhdx";
+  else if (n >= 8 && memcmp (hdr, "conectix", 8) == 0)
+    fmt = "vpc";
+  else if (n >= 4 && memcmp (hdr, "QED\0", 4) == 0)
+    fmt = "qed";
+
+  *format = strdup (fmt);
+  if (!*format) {
+    gbox_int_perror (h, "strdup");
+    free (*backing);
+    *backing = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Append S to the JSON being built in *BUF, JSON-quoted. */
+static int
+append_quoted (gbox_h *h, char **buf, const char *s)
+{
+  CLEANUP_FREE char *q = gbox_int_json_quote (s);
+  char *nb;
+
+  if (!q) {
+    gbox_int_perror (h, "malloc");
+    return -1;
+  }
+  nb = gbox_int_asprintf (h, "%s%s", *buf ? *buf : "", q);
+  if (!nb)
+    return -1;
+  free (*buf);
+  *buf = nb;
+  return 0;
+}
+
+static int
+append_str (gbox_h *h, char **buf, const char *s)
+{
+  char *nb = gbox_int_asprintf (h, "%s%s", *buf ? *buf : "", s);
+
+  if (!nb)
+    return -1;
+  free (*buf);
+  *buf = nb;
+  return 0;
+}
+
+/* Percent-decode S (URI component) into a new string. */
+static char *
+uri_decode (const char *s, size_t len)
+{
+  char *out = malloc (len + 1), *q = out;
+  size_t i;
+
+  if (!out)
+    return NULL;
+  for (i = 0; i < len; ++i) {
+    if (s[i] == '%' && i + 2 < len &&
+        isxdigit ((unsigned char) s[i+1]) &&
+        isxdigit ((unsigned char) s[i+2])) {
+      char hex[3] = { s[i+1], s[i+2], 0 };
+      *q++ = (char) strtol (hex, NULL, 16);
+      i += 2;
+    }
+    else
+      *q++ = s[i];
+  }
+  *q = '\0';
+  return out;
+}
+
+/* The forms accepted:
+ *   nbd://HOST[:PORT][/EXPORT]
+ *   nbd+unix:///[EXPORT]?socket=PATH
+ *   nbd://?socket=PATH and nbd:///EXPORT?socket=PATH (libguestfs tools)
+ */
+char *
+gbox_int_nbd_json (gbox_h *h, const char *source)
+{
+  const char *p, *query, *path_start, *auth_end;
+  CLEANUP_FREE char *host = NULL, *port = NULL, *export = NULL, *sock = NULL;
+  char *json = NULL;
+  bool is_unix;
+
+  if (strncmp (source, "nbd+unix://", 11) == 0) {
+    is_unix = true;
+    p = source + 11;
+  }
+  else if (strncmp (source, "nbd://", 6) == 0) {
+    is_unix = false;
+    p = source + 6;
+  }
+  else if (strncmp (source, "nbd+tcp://", 10) == 0) {
+    is_unix = false;
+    p = source + 10;
+  }
+  else {
+    gbox_int_error (h, "%s: not an NBD URI (nbd://HOST[:PORT][/EXPORT] or "
+                    "nbd+unix:///EXPORT?socket=PATH)", source);
+    return NULL;
+  }
+
+  query = strchr (p, '?');
+  auth_end = p + strcspn (p, "/?");
+  path_start = *auth_end == '/' ? auth_end + 1 : NULL;
+
+  if (query) {
+    const char *q = query + 1;
+    while (*q) {
+      size_t len = strcspn (q, "&");
+      if (strncmp (q, "socket=", 7) == 0) {
+        free (sock);
+        sock = uri_decode (q + 7, len - 7);
+      }
+      q += len;
+      if (*q == '&')
+        q++;
+    }
+  }
+  if (path_start) {
+    size_t len = (query ? (size_t) (query - path_start) : strlen (path_start));
+    export = uri_decode (path_start, len);
+  }
+  if (auth_end > p) {
+    const char *colon = NULL, *c;
+
+    if (*p == '[') {             /* [IPv6]:port */
+      const char *rb = memchr (p, ']', auth_end - p);
+      if (!rb) {
+        gbox_int_error (h, "%s: bad IPv6 address in NBD URI", source);
+        return NULL;
+      }
+      host = strndup (p + 1, rb - p - 1);
+      if (rb + 1 < auth_end && rb[1] == ':')
+        colon = rb + 1;
+    }
+    else {
+      for (c = p; c < auth_end; ++c)
+        if (*c == ':')
+          colon = c;
+      host = strndup (p, (colon ? colon : auth_end) - p);
+    }
+    if (colon)
+      port = strndup (colon + 1, auth_end - colon - 1);
+  }
+
+  if (sock)
+    is_unix = true;
+  if (is_unix && (!sock || !*sock)) {
+    gbox_int_error (h, "%s: NBD over a Unix socket needs ?socket=PATH",
+                    source);
+    return NULL;
+  }
+  if (!is_unix && (!host || !*host)) {
+    gbox_int_error (h, "%s: NBD URI has no host name", source);
+    return NULL;
+  }
+  if (port) {
+    char *end;
+    long v = strtol (port, &end, 10);
+    if (!*port || *end || v <= 0 || v > 65535) {
+      gbox_int_error (h, "%s: bad port number in NBD URI", source);
+      return NULL;
+    }
+  }
+
+  if (append_str (h, &json, "{\"driver\":\"nbd\",\"server\":{") == -1)
+    goto err;
+  if (is_unix) {
+    if (append_str (h, &json, "\"type\":\"unix\",\"path\":") == -1 ||
+        append_quoted (h, &json, sock) == -1)
+      goto err;
+  }
+  else {
+    if (append_str (h, &json, "\"type\":\"inet\",\"host\":") == -1 ||
+        append_quoted (h, &json, host) == -1 ||
+        append_str (h, &json, ",\"port\":") == -1 ||
+        append_quoted (h, &json, port ? port : "10809") == -1)
+      goto err;
+  }
+  if (append_str (h, &json, "}") == -1)
+    goto err;
+  if (export && *export) {
+    if (append_str (h, &json, ",\"export\":") == -1 ||
+        append_quoted (h, &json, export) == -1)
+      goto err;
+  }
+  if (append_str (h, &json, "}") == -1)
+    goto err;
+  return json;
+
+ err:
+  free (json);
+  return NULL;
+}
+
+static bool
+is_nbd_uri (const char *s)
+{
+  return strncmp (s, "nbd://", 6) == 0 || strncmp (s, "nbd+unix://", 11) == 0
+    || strncmp (s, "nbd+tcp://", 10) == 0;
+}
+
+static bool
+valid_format (const char *f)
+{
+  size_t i;
+
+  if (!*f || strlen (f) > 32)
+    return false;
+  for (i = 0; f[i]; ++i)
+    if (!((f[i] >= 'a' && f[i] <= 'z') || (f[i] >= '0' && f[i] <= '9') ||
+          f[i] == '-' || f[i] == '_'))
+      return false;
+  return true;
+}
+
+int
+gbox_add_drive (gbox_h *h, const char *source, const char *format,
+                int readonly)
+{
+  struct gbox_drive d = { 0 };
+  struct gbox_drive *nd;
+
+  if (h->state != GBOX_STATE_CONFIG) {
+    gbox_int_error (h, "add_drive: drives must be added before launch");
+    return -1;
+  }
+  if (!source || !*source) {
+    gbox_int_error (h, "add_drive: empty disk name");
+    return -1;
+  }
+  if (h->nr_drives >= GBOX_MAX_DRIVES) {
+    gbox_int_error (h, "%s: too many disks (at most %d in one appliance)",
+                    source, GBOX_MAX_DRIVES);
+    return -1;
+  }
+  if (format && (!*format || strcmp (format, "auto") == 0))
+    format = NULL;
+  if (format && !valid_format (format)) {
+    gbox_int_error (h, "%s: invalid format '%s'", source, format);
+    return -1;
+  }
+
+  d.readonly = readonly != 0;
+  d.format_explicit = format != NULL;
+
+  if (is_nbd_uri (source)) {
+    d.is_nbd = true;
+    d.nbd_json = gbox_int_nbd_json (h, source);
+    if (!d.nbd_json)
+      return -1;
+    /* An NBD export is raw unless the user says otherwise: its contents
+     * are not probed. */
+    d.format = strdup (format ? format : "raw");
+  }
+  else {
+    struct stat st;
+    CLEANUP_FREE char *probed = NULL, *backing = NULL;
+
+    if (stat (source, &st) == -1) {
+      gbox_int_perror (h, "%s", source);
+      return -1;
+    }
+    if (S_ISDIR (st.st_mode)) {
+      gbox_int_error (h, "%s: is a directory, not a disk image", source);
+      h->last_errno = EISDIR;
+      return -1;
+    }
+    if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
+      gbox_int_error (h, "%s: not a regular file or block device", source);
+      return -1;
+    }
+    if (access (source, readonly ? R_OK : R_OK | W_OK) == -1) {
+      gbox_int_perror (h, "%s", source);
+      return -1;
+    }
+    if (S_ISREG (st.st_mode) && st.st_size == 0) {
+      gbox_int_error (h, "%s: the disk image is empty (0 bytes)", source);
+      return -1;
+    }
+    if (!format) {
+      if (gbox_int_probe_format (h, source, &probed, &backing) == -1)
+        return -1;
+      if (backing) {
+        gbox_int_error (h, "%s: the image (probed as %s) refers to another "
+                        "file '%s'; it is not opened unless you give the "
+                        "format explicitly (--format=%s)",
+                        source, probed, backing, probed);
+        return -1;
+      }
+      gbox_int_debug (h, "%s: probed format %s", source, probed);
+    }
+    d.format = strdup (format ? format : probed);
+  }
+  d.source = strdup (source);
+  if (!d.source || !d.format) {
+    gbox_int_perror (h, "strdup");
+    free_drive (&d);
+    return -1;
+  }
+
+  nd = realloc (h->drives, (h->nr_drives + 1) * sizeof *nd);
+  if (!nd) {
+    gbox_int_perror (h, "realloc");
+    free_drive (&d);
+    return -1;
+  }
+  h->drives = nd;
+  h->drives[h->nr_drives++] = d;
+  return 0;
+}
+
+/* The JSON of the node reading the user's image (format layer over the
+ * protocol layer). */
+static char *
+source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
+{
+  char *json = NULL;
+  const char *ro = readonly ? "true" : "false";
+
+  if (append_str (h, &json, "{\"driver\":") == -1 ||
+      append_quoted (h, &json, d->format) == -1)
+    goto err;
+  if (append_str (h, &json, ",\"read-only\":") == -1 ||
+      append_str (h, &json, ro) == -1 ||
+      append_str (h, &json, ",\"file\":") == -1)
+    goto err;
+  if (d->is_nbd) {
+    if (append_str (h, &json, d->nbd_json) == -1)
+      goto err;
+  }
+  else {
+    if (append_str (h, &json, "{\"driver\":\"file\",\"filename\":") == -1 ||
+        append_quoted (h, &json, d->source) == -1 ||
+        append_str (h, &json, ",\"read-only\":") == -1 ||
+        append_str (h, &json, ro) == -1 ||
+        append_str (h, &json, "}") == -1)
+      goto err;
+  }
+  /* A probed image never gets a backing file (see the top of file). */
+  if (!d->format_explicit && strcmp (d->format, "raw") != 0 &&
+      append_str (h, &json, ",\"backing\":null") == -1)
+    goto err;
+  if (append_str (h, &json, "}") == -1)
+    goto err;
+  return json;
+ err:
+  free (json);
+  return NULL;
+}
+
+/* Run qemu-img with ARGV, returning 0 or -1 with its stderr in the error. */
+static int
+run_qemu_img (gbox_h *h, char *const argv[])
+{
+  int pfd[2];
+  pid_t pid;
+  char out[2048];
+  size_t len = 0;
+  int status;
+
+  if (pipe2 (pfd, O_CLOEXEC) == -1) {
+    gbox_int_perror (h, "pipe");
+    return -1;
+  }
+  pid = fork ();
+  if (pid == -1) {
+    gbox_int_perror (h, "fork");
+    close (pfd[0]);
+    close (pfd[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    int nullfd = open ("/dev/null", O_RDWR);
+    if (nullfd >= 0) {
+      dup2 (nullfd, 0);
+      dup2 (nullfd, 1);
+    }
+    dup2 (pfd[1], 2);
+    execvp (argv[0], argv);
+    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
+    _exit (127);
+  }
+  close (pfd[1]);
+  for (;;) {
+    ssize_t r = read (pfd[0], out + len, sizeof out - 1 - len);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    len += r;
+    if (len == sizeof out - 1) {
+      char sink[512];
+      while (read (pfd[0], sink, sizeof sink) > 0)
+        ;
+      break;
+    }
+  }
+  close (pfd[0]);
+  out[len] = '\0';
+  while (len > 0 && (out[len-1] == '\n' || out[len-1] == ' '))
+    out[--len] = '\0';
+  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+    ;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+    gbox_int_error (h, "%s", len ? out : "qemu-img failed");
+    return -1;
+  }
+  return 0;
+}
+
+/* A qcow2 overlay for each read-only drive.  qemu-img reads the source
+ * (in the format we decided, never probing) to learn its size. */
+int
+gbox_int_prepare_drives (gbox_h *h)
+{
+  size_t i;
+  const char *qemu_img = getenv ("GBOX_QEMU_IMG");
+
+  if (!qemu_img || !*qemu_img)
+    qemu_img = QEMU_IMG;
+
+  for (i = 0; i < h->nr_drives; ++i) {
+    struct gbox_drive *d = &h->drives[i];
+    CLEANUP_FREE char *src = NULL, *opt = NULL;
+
+    if (!d->readonly)
+      continue;
+    free (d->overlay);
+    d->overlay = gbox_int_asprintf (h, "%s/overlay%03zu.qcow2",
+                                    h->tmpdir, i);
+    if (!d->overlay)
+      return -1;
+    src = source_node_json (h, d, true);
+    if (!src)
+      return -1;
+    /* The "json:" pseudo-protocol carries exactly the node we use, so
+     * qemu-img cannot interpret the source in any other way. */
+    opt = gbox_int_asprintf (h, "json:%s", src);
+    if (!opt)
+      return -1;
+    {
+      char *const argv[] = {
+        (char *) qemu_img, (char *) "create", (char *) "-q",
+        (char *) "-f", (char *) "qcow2", (char *) "-b", opt,
+        (char *) "-F", d->format, d->overlay, NULL
+      };
+      if (run_qemu_img (h, argv) == -1) {
+        char *msg = gbox_int_strdup (h, gbox_last_error (h));
+        gbox_int_error (h, "%s: %s", d->source, msg ? msg : "");
+        free (msg);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+int
+gbox_int_hotadd_drives (gbox_h *h)
+{
+  size_t i;
+  uint64_t t0 = gbox_int_now_ms ();
+
+  if (h->nr_drives == 0)
+    return 0;
+
+  for (i = 0; i < h->nr_drives; ++i) {
+    struct gbox_drive *d = &h->drives[i];
+    CLEANUP_FREE char *node = NULL, *cmd = NULL, *dev = NULL;
+
+    if (d->readonly) {
+      CLEANUP_FREE char *src = source_node_json (h, d, true);
+      CLEANUP_FREE char *ovl = gbox_int_json_quote (d->overlay);
+      if (!src || !ovl)
+        return -1;
+      node = gbox_int_asprintf
+        (h, "{\"driver\":\"qcow2\",\"node-name\":\"drive%zu\","
+         "\"file\":{\"driver\":\"file\",\"filename\":%s},"
+         "\"backing\":%s}", i, ovl, src);
+    }
+    else {
+      CLEANUP_FREE char *src = source_node_json (h, d, false);
+      size_t l;
+      if (!src)
+        return -1;
+      /* Insert the node name into the format node. */
+      l = strlen (src);
+      src[l - 1] = '\0';
+      node = gbox_int_asprintf (h, "%s,\"node-name\":\"drive%zu\"}", src, i);
+    }
+    if (!node)
+      return -1;
+    cmd = gbox_int_asprintf (h, "{\"execute\":\"blockdev-add\","
+                             "\"arguments\":%s}", node);
+    if (!cmd)
+      return -1;
+    if (gbox_int_qmp (h, cmd, NULL) == -1) {
+      char *msg = gbox_int_strdup (h, gbox_last_error (h));
+      gbox_int_error (h, "%s: cannot open the disk: %s", d->source,
+                      msg ? msg : "");
+      free (msg);
+      return -1;
+    }
+    dev = gbox_int_asprintf
+      (h, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
+       "\"bus\":\"scsi0.0\",\"scsi-id\":%zu,\"lun\":0,\"drive\":\"drive%zu\","
+       "\"id\":\"sd%zu\"}}", i, i, i);
+    if (!dev || gbox_int_qmp (h, dev, NULL) == -1)
+      return -1;
+    /* qemu has the overlay open: its name is no longer needed. */
+    if (d->overlay) {
+      unlink (d->overlay);
+      free (d->overlay);
+      d->overlay = NULL;
+    }
+  }
+  if (gbox_disks_ready (h, h->nr_drives, 30000) == -1)
+    return -1;
+  gbox_int_debug (h, "%zu disk(s) attached in %" PRIu64 " ms", h->nr_drives,
+                  gbox_int_now_ms () - t0);
+  return 0;
+}

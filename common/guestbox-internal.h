@@ -18,6 +18,9 @@
 
 #include "guestbox.h"
 
+/* Drives one appliance can hold (one SCSI target each). */
+#define GBOX_MAX_DRIVES 255
+
 /* Tail of the console kept for error messages. */
 #define GBOX_CONSOLE_TAIL 8192
 
@@ -137,13 +140,17 @@ extern void gbox_int_kill_qemu (gbox_h *h);
 
 /* qmp.c: a minimal QMP client on h->qmp_fd.  CMD is a full JSON object;
  * on success *RETURN (if not NULL) gets the "return" member's JSON text. */
-extern int gbox_int_qmp_connect (gbox_h *h, const char *socket_path,
-                                 unsigned timeout_ms);
+extern int gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms);
 extern int gbox_int_qmp (gbox_h *h, const char *cmd, char **ret_json);
 
 /* drives.c */
+/* Read FILENAME's header: *FORMAT gets "raw", "qcow2", "vmdk", ...;
+ * *BACKING the backing file name an image header names (or NULL). */
 extern int gbox_int_probe_format (gbox_h *h, const char *filename,
                                   char **format, char **backing);
+/* Parse an NBD URI into the JSON of a blockdev "nbd" node; NULL and an
+ * error if SOURCE is not a valid NBD URI. */
+extern char *gbox_int_nbd_json (gbox_h *h, const char *source);
 extern int gbox_int_prepare_drives (gbox_h *h);  /* overlays */
 extern int gbox_int_hotadd_drives (gbox_h *h);   /* QMP device_add */
 extern void gbox_int_free_drives (gbox_h *h);

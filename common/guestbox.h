@@ -65,6 +65,10 @@ extern size_t gbox_nr_drives (gbox_h *h);
 
 /* launch.c */
 extern int gbox_launch (gbox_h *h);
+/* Commands call this once at start: on SIGINT/SIGTERM/SIGHUP/SIGQUIT the
+ * qemu processes and temp dirs of every handle are removed before the
+ * process dies of the signal. */
+extern void gbox_install_signal_handlers (void);
 extern int gbox_shutdown (gbox_h *h);
 /* Drive a daemon that is already running on the other end of FD (the
  * daemon in host mode, for tests).  Waits for the launch flag. */

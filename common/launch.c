@@ -1,1 +1,742 @@
-/* placeholder: being written */
+/* guestbox - starting and stopping the appliance.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * Builds the qemu command line, starts qemu, waits for the daemon and
+ * hot-adds the user's disks; kills and reaps qemu on close, on error and
+ * (through gbox_install_signal_handlers) on fatal signals.
+ *
+ * The machine is the same for every launch (so a booted appliance can be
+ * saved and restored later): microvm with ACPI (the Debian kernel finds
+ * its virtio-mmio devices through ACPI; its virtio_mmio is a module built
+ * without command-line devices), the uncompressed vmlinux entered through
+ * PVH, one virtio-serial port for the protocol, one virtio-scsi
+ * controller, no network, no disks.  User disks are hot-added as scsi-hd
+ * over QMP after the daemon is ready.
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "guestbox-internal.h"
+#include "cleanups.h"
+
+/*----------------------------------------------------------------------
+ * Cleanup on fatal signals.  This is the one process-wide table in the
+ * library: the qemu children and temp dirs of live handles, so that a
+ * signal handler (which cannot reach the handles) can kill and remove
+ * them.  Fixed size, no allocation, async-signal-safe to read.
+ */
+
+#define MAX_CHILDREN 256
+
+struct child_slot {
+  volatile pid_t pid;
+  char tmpdir[PATH_MAX];
+  volatile sig_atomic_t used;
+};
+
+static struct child_slot children[MAX_CHILDREN];
+static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+register_child (gbox_h *h)
+{
+  size_t i;
+
+  pthread_mutex_lock (&children_lock);
+  for (i = 0; i < MAX_CHILDREN; ++i) {
+    if (!children[i].used) {
+      children[i].pid = h->qemu_pid;
+      snprintf (children[i].tmpdir, sizeof children[i].tmpdir, "%s",
+                h->tmpdir ? h->tmpdir : "");
+      children[i].used = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock (&children_lock);
+}
+
+static void
+unregister_child (pid_t pid, const char *tmpdir)
+{
+  size_t i;
+
+  pthread_mutex_lock (&children_lock);
+  for (i = 0; i < MAX_CHILDREN; ++i) {
+    if (children[i].used &&
+        ((pid > 0 && children[i].pid == pid) ||
+         (tmpdir && strcmp (children[i].tmpdir, tmpdir) == 0))) {
+      children[i].used = 0;
+      children[i].pid = 0;
+      children[i].tmpdir[0] = '\0';
+    }
+  }
+  pthread_mutex_unlock (&children_lock);
+}
+
+/* Remove the (flat) temp dir: only async-signal-safe calls. */
+static void
+remove_flat_dir (const char *dir)
+{
+  static const char *const names[] = {
+    "channel.sock", "qmp.sock", NULL
+  };
+  char path[PATH_MAX + 32];
+  size_t i, n;
+
+  n = strlen (dir);
+  if (n == 0 || n >= PATH_MAX)
+    return;
+  for (i = 0; names[i]; ++i) {
+    memcpy (path, dir, n);
+    path[n] = '/';
+    strcpy (path + n + 1, names[i]);
+    unlink (path);
+  }
+  for (i = 0; i < GBOX_MAX_DRIVES; ++i) {
+    memcpy (path, dir, n);
+    memcpy (path + n, "/overlay", 8);
+    path[n + 8] = '0' + i / 100;
+    path[n + 9] = '0' + i / 10 % 10;
+    path[n + 10] = '0' + i % 10;
+    strcpy (path + n + 11, ".qcow2");
+    unlink (path);
+  }
+  rmdir (dir);
+}
+
+static void
+fatal_signal (int sig)
+{
+  size_t i;
+  int saved_errno = errno;
+
+  for (i = 0; i < MAX_CHILDREN; ++i) {
+    if (children[i].used) {
+      if (children[i].pid > 0)
+        kill (children[i].pid, SIGKILL);
+      remove_flat_dir (children[i].tmpdir);
+    }
+  }
+  errno = saved_errno;
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+void
+gbox_install_signal_handlers (void)
+{
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+  struct sigaction sa;
+  size_t i;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = fatal_signal;
+  sigemptyset (&sa.sa_mask);
+  for (i = 0; i < sizeof sigs / sizeof sigs[0]; ++i) {
+    struct sigaction old;
+
+    /* Keep a signal the caller ignores ignored (nohup). */
+    if (sigaction (sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue;
+    sigaction (sigs[i], &sa, NULL);
+  }
+}
+
+/*----------------------------------------------------------------------
+ * Choosing the accelerator.
+ */
+
+/* KVM is usable when /dev/kvm opens read-write and we are not on a nested
+ * PVM hypervisor, whose /dev/kvm cannot run a normal kernel (the guest
+ * hangs silently or qemu aborts on an MSR). */
+static bool
+kvm_usable (gbox_h *h)
+{
+  int fd;
+
+  if (access ("/sys/module/kvm_pvm", F_OK) == 0) {
+    gbox_int_debug (h, "accel: /sys/module/kvm_pvm exists (nested PVM): "
+                    "its /dev/kvm cannot run a normal kernel, using tcg");
+    return false;
+  }
+  fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd == -1) {
+    gbox_int_debug (h, "accel: /dev/kvm: %s, using tcg", strerror (errno));
+    return false;
+  }
+  close (fd);
+  return true;
+}
+
+static const char *
+choose_accel (gbox_h *h)
+{
+  if (h->accel && strcmp (h->accel, "kvm") == 0)
+    return "kvm";
+  if (h->accel && strcmp (h->accel, "tcg") == 0)
+    return "tcg";
+  return kvm_usable (h) ? "kvm" : "tcg";
+}
+
+/* The host TSC frequency in kHz, or 0.  Passing it to the guest
+ * (tsc_early_khz) avoids timer calibration, which can hang microvm on a
+ * loaded host. */
+static unsigned long
+host_tsc_khz (void)
+{
+  CLEANUP_FCLOSE FILE *fp = NULL;
+  char line[256];
+  unsigned long khz = 0;
+
+  fp = fopen ("/sys/devices/system/cpu/cpu0/tsc_freq_khz", "re");
+  if (fp && fgets (line, sizeof line, fp))
+    return strtoul (line, NULL, 10);
+  if (fp) {
+    fclose (fp);
+    fp = NULL;
+  }
+  fp = fopen ("/proc/cpuinfo", "re");
+  if (!fp)
+    return 0;
+  while (fgets (line, sizeof line, fp)) {
+    double mhz;
+
+    if (sscanf (line, "cpu MHz : %lf", &mhz) == 1 ||
+        sscanf (line, "cpu MHz\t: %lf", &mhz) == 1) {
+      khz = (unsigned long) (mhz * 1000.0 + 0.5);
+      break;
+    }
+  }
+  return khz;
+}
+
+/*----------------------------------------------------------------------
+ * The command line.
+ */
+
+struct argv {
+  char **v;
+  size_t n, alloc;
+};
+
+static int
+add_arg (gbox_h *h, struct argv *a, const char *s)
+{
+  if (a->n + 2 > a->alloc) {
+    size_t na = a->alloc ? a->alloc * 2 : 64;
+    char **nv = realloc (a->v, na * sizeof (char *));
+    if (!nv) {
+      gbox_int_perror (h, "realloc");
+      return -1;
+    }
+    a->v = nv;
+    a->alloc = na;
+  }
+  a->v[a->n] = s ? strdup (s) : NULL;
+  if (s && !a->v[a->n]) {
+    gbox_int_perror (h, "strdup");
+    return -1;
+  }
+  a->n++;
+  a->v[a->n] = NULL;
+  return 0;
+}
+
+static void
+free_argv (struct argv *a)
+{
+  size_t i;
+
+  for (i = 0; i < a->n; ++i)
+    free (a->v[i]);
+  free (a->v);
+  a->v = NULL;
+  a->n = a->alloc = 0;
+}
+
+#define ADD(s) do { if (add_arg (h, a, (s)) == -1) return -1; } while (0)
+#define ADDF(...) do {                                        \
+    CLEANUP_FREE char *s_ = gbox_int_asprintf (h, __VA_ARGS__); \
+    if (!s_ || add_arg (h, a, s_) == -1) return -1;            \
+  } while (0)
+
+static int
+build_cmdline (gbox_h *h, struct argv *a, const char *accel,
+               const char *kernel, const char *initrd)
+{
+  unsigned long khz = host_tsc_khz ();
+  CLEANUP_FREE char *append = NULL;
+  char tsc[64] = "";
+
+  ADD (h->qemu);
+  ADD ("-no-user-config");
+  ADD ("-nodefaults");
+  ADD ("-display");
+  ADD ("none");
+  ADD ("-no-reboot");
+  ADD ("-M");
+  ADD ("microvm,acpi=on,pit=on,pic=on,rtc=on,isa-serial=on");
+  ADD ("-accel");
+  if (strcmp (accel, "kvm") == 0)
+    ADD ("kvm");
+  else
+    ADD ("tcg,tb-size=256");
+  ADD ("-cpu");
+  ADD (strcmp (accel, "kvm") == 0 ? "host" : "qemu64");
+  ADD ("-smp");
+  ADD ("1");
+  ADD ("-m");
+  ADDF ("%d", h->memsize);
+  ADD ("-kernel");
+  ADD (kernel);
+  ADD ("-initrd");
+  ADD (initrd);
+
+  if (khz)
+    snprintf (tsc, sizeof tsc, " tsc_early_khz=%lu", khz);
+  append = gbox_int_asprintf
+    (h, "console=ttyS0 %s panic=-1 reboot=t cryptomgr.notests "
+     "8250.nr_uarts=1 i8042.noaux i8042.nokbd i8042.nopnp "
+     "random.trust_cpu=on%s%s%s",
+     h->verbose ? "loglevel=7 guestbox.verbose=1" : "quiet loglevel=3",
+     tsc, h->append ? " " : "", h->append ? h->append : "");
+  if (!append)
+    return -1;
+  ADD ("-append");
+  ADD (append);
+
+  /* Console: ttyS0 -> qemu's stdout, read by the library. */
+  ADD ("-serial");
+  ADD ("stdio");
+
+  /* The protocol channel and the QMP monitor: qemu connects to the
+   * sockets we listen on. */
+  ADD ("-chardev");
+  ADDF ("socket,id=channel,path=%s/channel.sock", h->tmpdir);
+  ADD ("-device");
+  ADD ("virtio-serial-device");
+  ADD ("-device");
+  ADD ("virtserialport,chardev=channel,name=org.guestbox.channel.0");
+  ADD ("-chardev");
+  ADDF ("socket,id=qmp,path=%s/qmp.sock", h->tmpdir);
+  ADD ("-mon");
+  ADD ("chardev=qmp,mode=control");
+
+  /* The controller user disks are hot-added to. */
+  ADD ("-device");
+  ADD ("virtio-scsi-device,id=scsi0");
+
+  /* Entropy for the guest (mkfs/mkswap UUIDs). */
+  ADD ("-object");
+  ADD ("rng-random,id=rng0,filename=/dev/urandom");
+  ADD ("-device");
+  ADD ("virtio-rng-device,rng=rng0");
+  return 0;
+}
+
+#undef ADD
+#undef ADDF
+
+/*----------------------------------------------------------------------
+ * Sockets.
+ */
+
+static int
+listen_unix (gbox_h *h, const char *path)
+{
+  struct sockaddr_un addr;
+  int fd;
+
+  if (strlen (path) >= sizeof addr.sun_path) {
+    gbox_int_error (h, "%s: socket path too long (set TMPDIR to a shorter "
+                    "directory)", path);
+    return -1;
+  }
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd == -1) {
+    gbox_int_perror (h, "socket");
+    return -1;
+  }
+  memset (&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  strcpy (addr.sun_path, path);
+  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1 ||
+      listen (fd, 1) == -1) {
+    gbox_int_perror (h, "%s", path);
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Is qemu still running?  Reaps it if not and records why. */
+static bool
+qemu_alive (gbox_h *h, int *status)
+{
+  pid_t r;
+
+  if (h->qemu_pid <= 0)
+    return false;
+  r = waitpid (h->qemu_pid, status, WNOHANG);
+  if (r == 0)
+    return true;
+  unregister_child (h->qemu_pid, NULL);
+  h->qemu_pid = 0;
+  return false;
+}
+
+static void
+describe_exit (int status, char *buf, size_t len)
+{
+  if (WIFEXITED (status))
+    snprintf (buf, len, "qemu exited with status %d", WEXITSTATUS (status));
+  else if (WIFSIGNALED (status))
+    snprintf (buf, len, "qemu was killed by signal %d", WTERMSIG (status));
+  else
+    snprintf (buf, len, "qemu stopped");
+}
+
+/* Set the standard launch error: what failed, the console's last lines,
+ * and how to see more. */
+static void
+launch_error (gbox_h *h, const char *what)
+{
+  char tail[4096];
+  const char *t;
+
+  gbox_int_read_console (h);
+  t = gbox_int_console_tail (h, 12, tail, sizeof tail);
+  if (t && *t && !h->verbose)
+    gbox_int_error (h, "launch failed: %s\nlast lines of the appliance "
+                    "console:\n%s\n(run with -v or GBOX_DEBUG=1 for the full "
+                    "log)", what, t);
+  else
+    gbox_int_error (h, "launch failed: %s%s", what,
+                    h->verbose ? "" :
+                    " (run with -v or GBOX_DEBUG=1 for the full log)");
+}
+
+/* Accept one connection on LFD while watching qemu and its console. */
+static int
+accept_from_qemu (gbox_h *h, int lfd, const char *what, uint64_t deadline)
+{
+  for (;;) {
+    struct pollfd pfd[2];
+    int status, r, timeout;
+    uint64_t now = gbox_int_now_ms ();
+
+    if (now >= deadline) {
+      launch_error (h, "timed out waiting for qemu to connect");
+      return -1;
+    }
+    timeout = deadline - now > 100 ? 100 : (int) (deadline - now);
+    pfd[0].fd = lfd;
+    pfd[0].events = POLLIN;
+    pfd[1].fd = h->console_fd;
+    pfd[1].events = POLLIN;
+    r = poll (pfd, h->console_fd >= 0 ? 2 : 1, timeout);
+    if (r == -1 && errno != EINTR) {
+      gbox_int_perror (h, "poll");
+      return -1;
+    }
+    if (h->console_fd >= 0 && r > 0 && pfd[1].revents)
+      gbox_int_read_console (h);
+    if (r > 0 && (pfd[0].revents & POLLIN)) {
+      int fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd == -1) {
+        gbox_int_perror (h, "accept %s", what);
+        return -1;
+      }
+      return fd;
+    }
+    if (!qemu_alive (h, &status)) {
+      char msg[128];
+      describe_exit (status, msg, sizeof msg);
+      launch_error (h, msg);
+      return -1;
+    }
+  }
+}
+
+/* Start qemu with stdout/stderr on a pipe.  Returns 0 or -1. */
+static int
+spawn_qemu (gbox_h *h, struct argv *a)
+{
+  int pfd[2];
+  pid_t pid;
+
+  if (pipe2 (pfd, O_CLOEXEC) == -1) {
+    gbox_int_perror (h, "pipe");
+    return -1;
+  }
+  pid = fork ();
+  if (pid == -1) {
+    gbox_int_perror (h, "fork");
+    close (pfd[0]);
+    close (pfd[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    int nullfd;
+    sigset_t all;
+
+    /* qemu dies with us, even on SIGKILL (it is killed when the thread
+     * that started it exits, and every handle is closed by then). */
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    /* A terminal's ^C goes to our handler, which kills qemu after
+     * cleaning up: keep qemu out of the foreground process group's
+     * signals. */
+    setpgid (0, 0);
+    sigemptyset (&all);
+    sigprocmask (SIG_SETMASK, &all, NULL);
+    signal (SIGPIPE, SIG_DFL);
+    nullfd = open ("/dev/null", O_RDONLY);
+    if (nullfd >= 0) {
+      dup2 (nullfd, 0);
+      close (nullfd);
+    }
+    dup2 (pfd[1], 1);
+    dup2 (pfd[1], 2);
+    execvp (a->v[0], a->v);
+    fprintf (stderr, "%s: %s\n", a->v[0], strerror (errno));
+    _exit (127);
+  }
+  close (pfd[1]);
+  fcntl (pfd[0], F_SETFL, O_NONBLOCK);
+  h->console_fd = pfd[0];
+  h->qemu_pid = pid;
+  register_child (h);
+  return 0;
+}
+
+static int
+make_tmpdir (gbox_h *h)
+{
+  const char *tmp = getenv ("TMPDIR");
+  char *dir;
+
+  if (!tmp || !*tmp)
+    tmp = "/tmp";
+  dir = gbox_int_asprintf (h, "%s/gbox-XXXXXX", tmp);
+  if (!dir)
+    return -1;
+  if (mkdtemp (dir) == NULL) {
+    gbox_int_perror (h, "cannot create a temporary directory in %s", tmp);
+    free (dir);
+    return -1;
+  }
+  h->tmpdir = dir;
+  return 0;
+}
+
+/* Everything in the temp dir is opened by qemu (or unused) once the
+ * launch is done: remove it now, so that nothing is left behind even if
+ * the process is killed later. */
+static void
+remove_tmpdir (gbox_h *h)
+{
+  if (h->tmpdir) {
+    unregister_child (0, h->tmpdir);
+    gbox_int_rmtree (h->tmpdir);
+    free (h->tmpdir);
+    h->tmpdir = NULL;
+    if (h->qemu_pid > 0)
+      register_child (h);
+  }
+}
+
+static int
+launch_once (gbox_h *h, const char *accel, const char *kernel,
+             const char *initrd, bool *retry_tcg)
+{
+  struct argv argv = { 0 };
+  CLEANUP_FREE char *chpath = NULL, *qmppath = NULL;
+  CLEANUP_CLOSE int chl = -1, qmpl = -1;
+  uint64_t t0 = gbox_int_now_ms (), deadline;
+  size_t i;
+
+  *retry_tcg = false;
+  deadline = t0 + (uint64_t) h->launch_timeout * 1000;
+
+  if (make_tmpdir (h) == -1)
+    return -1;
+  chpath = gbox_int_asprintf (h, "%s/channel.sock", h->tmpdir);
+  qmppath = gbox_int_asprintf (h, "%s/qmp.sock", h->tmpdir);
+  if (!chpath || !qmppath)
+    goto error;
+  chl = listen_unix (h, chpath);
+  if (chl == -1)
+    goto error;
+  qmpl = listen_unix (h, qmppath);
+  if (qmpl == -1)
+    goto error;
+
+  if (build_cmdline (h, &argv, accel, kernel, initrd) == -1)
+    goto error;
+  if (h->verbose) {
+    char line[8192];
+    size_t pos = 0;
+
+    line[0] = '\0';
+    for (i = 0; i < argv.n && pos < sizeof line - 1; ++i)
+      pos += snprintf (line + pos, sizeof line - pos, "%s%s",
+                       i ? " " : "", argv.v[i]);
+    gbox_int_debug (h, "%s", line);
+  }
+  if (spawn_qemu (h, &argv) == -1)
+    goto error;
+  free_argv (&argv);
+
+  /* While qemu boots, make the overlays of read-only drives. */
+  if (gbox_int_prepare_drives (h) == -1)
+    goto error;
+
+  h->qmp_fd = accept_from_qemu (h, qmpl, "qmp", deadline);
+  if (h->qmp_fd == -1)
+    goto fail_early;
+  h->fd = accept_from_qemu (h, chl, "channel", deadline);
+  if (h->fd == -1)
+    goto fail_early;
+  if (gbox_int_qmp_handshake (h, deadline - gbox_int_now_ms ()) == -1)
+    goto error;
+
+  {
+    uint64_t now = gbox_int_now_ms ();
+    if (gbox_int_wait_launch_flag (h, now < deadline ? deadline - now : 1)
+        == -1)
+      goto error;
+  }
+  gbox_int_debug (h, "daemon ready %" PRIu64 " ms after qemu started (%s)",
+                  gbox_int_now_ms () - t0, accel);
+  h->state = GBOX_STATE_READY;
+
+  if (gbox_int_hotadd_drives (h) == -1)
+    goto error;
+
+  remove_tmpdir (h);
+  gbox_int_debug (h, "launch done in %" PRIu64 " ms",
+                  gbox_int_now_ms () - t0);
+  return 0;
+
+ fail_early:
+  /* qemu refused KVM at start-up: try again under TCG (auto only). */
+  if (strcmp (accel, "kvm") == 0 &&
+      (!h->accel || strcmp (h->accel, "auto") == 0) &&
+      h->qemu_pid == 0 && gbox_int_now_ms () - t0 < 10000)
+    *retry_tcg = true;
+ error:
+  free_argv (&argv);
+  gbox_int_kill_qemu (h);
+  h->state = GBOX_STATE_CONFIG;
+  return -1;
+}
+
+int
+gbox_launch (gbox_h *h)
+{
+  CLEANUP_FREE char *kernel = NULL, *initrd = NULL, *cachedir = NULL;
+  const char *accel;
+  bool retry_tcg;
+  int r;
+
+  if (h->state != GBOX_STATE_CONFIG || h->fd >= 0 || h->qemu_pid > 0) {
+    gbox_int_error (h, "launch: the appliance is already launched");
+    return -1;
+  }
+  if (gbox_int_find_appliance (h, &kernel, &initrd, &cachedir) == -1)
+    return -1;
+
+  accel = choose_accel (h);
+  r = launch_once (h, accel, kernel, initrd, &retry_tcg);
+  if (r == -1 && retry_tcg) {
+    gbox_int_debug (h, "KVM failed to start (%s); retrying with tcg",
+                    gbox_last_error (h));
+    r = launch_once (h, "tcg", kernel, initrd, &retry_tcg);
+  }
+  return r;
+}
+
+int
+gbox_shutdown (gbox_h *h)
+{
+  int r = 0;
+
+  if (h->state == GBOX_STATE_READY && h->fd >= 0) {
+    if (gbox_internal_shutdown (h) == -1)
+      r = -1;
+  }
+  gbox_int_kill_qemu (h);
+  h->state = GBOX_STATE_CONFIG;
+  return r;
+}
+
+/* Kill and reap qemu; close our ends; remove the temp dir.  After an
+ * orderly shutdown qemu exits by itself (the guest reboots and qemu runs
+ * with -no-reboot): give it a moment, then insist. */
+void
+gbox_int_kill_qemu (gbox_h *h)
+{
+  if (h->qemu_pid > 0) {
+    pid_t pid = h->qemu_pid;
+    int status, i;
+    pid_t r = 0;
+
+    /* Closing the channel makes a healthy daemon exit at once. */
+    if (h->fd >= 0) {
+      close (h->fd);
+      h->fd = -1;
+    }
+    for (i = 0; i < 50; ++i) {
+      r = waitpid (pid, &status, WNOHANG);
+      if (r != 0)
+        break;
+      if (i == 20)
+        kill (pid, SIGTERM);
+      gbox_int_read_console (h);
+      usleep (10000);
+    }
+    if (r == 0) {
+      kill (pid, SIGKILL);
+      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+        ;
+    }
+    unregister_child (pid, NULL);
+    h->qemu_pid = 0;
+  }
+  if (h->qmp_fd >= 0) {
+    close (h->qmp_fd);
+    h->qmp_fd = -1;
+  }
+  if (h->console_fd >= 0) {
+    gbox_int_read_console (h);
+    close (h->console_fd);
+    h->console_fd = -1;
+  }
+  if (h->tmpdir) {
+    unregister_child (0, h->tmpdir);
+    gbox_int_rmtree (h->tmpdir);
+    free (h->tmpdir);
+    h->tmpdir = NULL;
+  }
+}
