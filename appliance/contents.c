@@ -28,7 +28,8 @@ const char *const gbox_appliance_boot_modules[] = {
 /* Included, loaded on demand by the daemon (loading all of them at boot
  * costs about 1.7 s under TCG). */
 const char *const gbox_appliance_modules[] = {
-  "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "xfs", "btrfs",
+  "ext4", "vfat", "msdos", "nls_cp437", "nls_iso8859_1", "nls_utf8",
+  "nls_ascii", "xfs", "btrfs",
   "isofs", "fuse", "dm_mod", "dm_snapshot", "dm_mirror", "dm_zero",
   "raid1", "loop", "squashfs", "udf", NULL
 };

@@ -35,11 +35,14 @@ load_fs_modules (const char *fstype)
 {
   static const struct {
     const char *fstype;
-    const char *modules[4];
+    const char *modules[6];
   } table[] = {
     { "ext2", { "ext4" } }, { "ext3", { "ext4" } }, { "ext4", { "ext4" } },
-    { "vfat", { "vfat", "nls_cp437", "nls_iso8859_1" } },
-    { "msdos", { "msdos", "nls_cp437", "nls_iso8859_1" } },
+    /* FAT needs its default codepage (437) and iocharset (ascii; utf8
+     * when asked for). */
+    { "vfat", { "vfat", "nls_cp437", "nls_ascii", "nls_utf8",
+                "nls_iso8859_1" } },
+    { "msdos", { "msdos", "nls_cp437", "nls_ascii", "nls_iso8859_1" } },
     { "xfs", { "xfs" } }, { "btrfs", { "btrfs" } },
     { "iso9660", { "isofs" } }, { "udf", { "udf" } },
     { "squashfs", { "squashfs" } }, { "ntfs", { "fuse" } },
