@@ -538,6 +538,16 @@ run_qemu_img (gbox_h *h, char *const argv[])
   out[len] = '\0';
   while (len > 0 && (out[len-1] == '\n' || out[len-1] == ' '))
     out[--len] = '\0';
+  /* One line: "a\nb" -> "a; b". */
+  {
+    char *p;
+    while ((p = strchr (out, '\n')) != NULL && len + 1 < sizeof out) {
+      memmove (p + 2, p + 1, strlen (p + 1) + 1);
+      p[0] = ';';
+      p[1] = ' ';
+      len++;
+    }
+  }
   while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
     ;
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
@@ -585,7 +595,17 @@ gbox_int_prepare_drives (gbox_h *h)
       };
       if (run_qemu_img (h, argv) == -1) {
         char *msg = gbox_int_strdup (h, gbox_last_error (h));
-        gbox_int_error (h, "%s: %s", d->source, msg ? msg : "");
+        const char *m = msg ? msg : "";
+        size_t ol = strlen (d->overlay);
+
+        /* Drop "qemu-img: OVERLAY: ": the overlay is ours, not the
+         * user's. */
+        if (strncmp (m, "qemu-img: ", 10) == 0)
+          m += 10;
+        if (strncmp (m, d->overlay, ol) == 0 && strncmp (m + ol, ": ", 2) == 0)
+          m += ol + 2;
+        gbox_int_error (h, "%s: cannot open the disk image (format %s): %s",
+                        d->source, d->format, m);
         free (msg);
         return -1;
       }
