@@ -140,8 +140,14 @@ extern void gbox_int_kill_qemu (gbox_h *h);
 
 /* qmp.c: a minimal QMP client on h->qmp_fd.  CMD is a full JSON object;
  * on success *RETURN (if not NULL) gets the "return" member's JSON text. */
-extern int gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms);
+extern int gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms,
+                                   char **greeting);
 extern int gbox_int_qmp (gbox_h *h, const char *cmd, char **ret_json);
+/* The same, passing FD along (for "getfd"). */
+extern int gbox_int_qmp_fd (gbox_h *h, const char *cmd, int fd,
+                            char **ret_json);
+/* The unescaped value of the first string member NAME in JSON, or NULL. */
+extern char *gbox_int_qmp_string (const char *json, const char *name);
 
 /* drives.c */
 /* Read FILENAME's header: *FORMAT gets "raw", "qcow2", "vmdk", ...;
@@ -154,6 +160,54 @@ extern char *gbox_int_nbd_json (gbox_h *h, const char *source);
 extern int gbox_int_prepare_drives (gbox_h *h);  /* overlays */
 extern int gbox_int_hotadd_drives (gbox_h *h);   /* QMP device_add */
 extern void gbox_int_free_drives (gbox_h *h);
+
+/* snapshot.c: saving a booted appliance and restoring it. */
+struct gbox_snapshot {
+  char *dir;                    /* CACHEDIR/snapshot (0700) */
+  const char *slot;             /* "current" or "current-v" (verbose) */
+  char *prekey;                 /* key known before qemu starts */
+  /* A published snapshot (lookup). */
+  char *found;                  /* its directory */
+  char *ram;                    /* its RAM file */
+  int state_fd;                 /* its device state, or -1 */
+  char *postkey;                /* its key lines checked once qemu runs */
+  /* One being made (begin .. end). */
+  int lock_fd;                  /* flock on DIR/lock, or -1 */
+  char *newdir;                 /* unpublished directory */
+  char *newram;                 /* its RAM file (share=on while booting) */
+};
+extern void gbox_int_snapshot_init (struct gbox_snapshot *s);
+extern void gbox_int_snapshot_free (struct gbox_snapshot *s);
+/* Set s->dir (created 0700 if needed), s->slot and s->prekey.  -1 on
+ * error (no snapshot then). */
+extern int gbox_int_snapshot_setup (gbox_h *h, struct gbox_snapshot *s,
+                                    const char *cachedir,
+                                    const char *const *canon_argv,
+                                    const char *kernel, const char *initrd);
+/* 1: a snapshot matching s->prekey was found (found, ram, state_fd,
+ * postkey set); 0: none, with the reason in *WHY (malloc'd). */
+extern int gbox_int_snapshot_lookup (gbox_h *h, struct gbox_snapshot *s,
+                                     char **why);
+/* The key lines that need the running qemu (its executable and version
+ * from the QMP greeting).  Malloc'd, or NULL. */
+extern char *gbox_int_snapshot_postkey (gbox_h *h, const char *greeting);
+/* Take the snapshot lock (never waits) and make the new directory and
+ * RAM file.  1: ours to make; 0: another process is making one. */
+extern int gbox_int_snapshot_begin (gbox_h *h, struct gbox_snapshot *s);
+/* Migrate the running appliance's device state to NEWDIR/state. */
+extern int gbox_int_snapshot_save (gbox_h *h, struct gbox_snapshot *s,
+                                   uint64_t deadline);
+/* Once qemu is gone: sync, write the key, publish atomically. */
+extern int gbox_int_snapshot_publish (gbox_h *h, struct gbox_snapshot *s,
+                                      const char *postkey);
+/* Drop an unpublished directory, release the lock. */
+extern void gbox_int_snapshot_end (gbox_h *h, struct gbox_snapshot *s);
+/* In a qemu started with -incoming defer: load s->state_fd, wait until
+ * the guest runs. */
+extern int gbox_int_snapshot_load (gbox_h *h, struct gbox_snapshot *s,
+                                   uint64_t deadline);
+/* The restored daemon: set its clock, reseed its RNG. */
+extern int gbox_int_snapshot_refresh (gbox_h *h);
 
 /* appliance.c: find or build the cached appliance. */
 extern int gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,

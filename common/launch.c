@@ -281,13 +281,55 @@ free_argv (struct argv *a)
     if (!s_ || add_arg (h, a, s_) == -1) return -1;            \
   } while (0)
 
+/* How this launch uses the machine. */
+enum launch_mode {
+  LAUNCH_PLAIN,                 /* cold boot, anonymous RAM */
+  LAUNCH_CREATE,                /* cold boot saved as a snapshot */
+  LAUNCH_RESTORE,               /* restore a snapshot */
+};
+
+/* The per-launch parts of the command line.  The snapshot key is the
+ * command line built with placeholders here. */
+struct machine {
+  enum launch_mode mode;
+  const char *tmpdir;           /* sockets */
+  const char *ram;              /* RAM file (CREATE, RESTORE) */
+  const char *share;            /* "on" (CREATE) or "off" (RESTORE) */
+};
+
+/* S with every ',' doubled, for a qemu option value. */
+static char *
+opt_escape (gbox_h *h, const char *s)
+{
+  size_t n = strlen (s), i, j;
+  char *r = malloc (2 * n + 1);
+
+  if (!r) {
+    gbox_int_perror (h, "malloc");
+    return NULL;
+  }
+  for (i = j = 0; i < n; ++i) {
+    r[j++] = s[i];
+    if (s[i] == ',')
+      r[j++] = ',';
+  }
+  r[j] = '\0';
+  return r;
+}
+
 static int
 build_cmdline (gbox_h *h, struct argv *a, const char *accel,
-               const char *kernel, const char *initrd)
+               const char *kernel, const char *initrd,
+               const struct machine *m)
 {
   unsigned long khz = host_tsc_khz ();
-  CLEANUP_FREE char *append = NULL;
+  CLEANUP_FREE char *append = NULL, *tmpdir = NULL, *ram = NULL;
+  bool snap = m->mode != LAUNCH_PLAIN;
   char tsc[64] = "";
+
+  tmpdir = opt_escape (h, m->tmpdir);
+  if (!tmpdir)
+    return -1;
 
   ADD (h->qemu);
   ADD ("-no-user-config");
@@ -295,8 +337,19 @@ build_cmdline (gbox_h *h, struct argv *a, const char *accel,
   ADD ("-display");
   ADD ("none");
   ADD ("-no-reboot");
+  if (snap) {
+    /* The RAM in a file: shared while the snapshot is made, mapped
+     * privately (copy-on-write) by every restore. */
+    ram = opt_escape (h, m->ram);
+    if (!ram)
+      return -1;
+    ADD ("-object");
+    ADDF ("memory-backend-file,id=mem,size=%dM,mem-path=%s,share=%s",
+          h->memsize, ram, m->share);
+  }
   ADD ("-M");
-  ADD ("microvm,acpi=on,pit=on,pic=on,rtc=on,isa-serial=on");
+  ADDF ("microvm,acpi=on,pit=on,pic=on,rtc=on,isa-serial=on%s",
+        snap ? ",memory-backend=mem" : "");
   ADD ("-accel");
   if (strcmp (accel, "kvm") == 0)
     ADD ("kvm");
@@ -318,9 +371,10 @@ build_cmdline (gbox_h *h, struct argv *a, const char *accel,
   append = gbox_int_asprintf
     (h, "console=ttyS0 %s panic=-1 reboot=t cryptomgr.notests "
      "8250.nr_uarts=1 i8042.noaux i8042.nokbd i8042.nopnp "
-     "random.trust_cpu=on%s%s%s",
+     "random.trust_cpu=on%s%s%s%s",
      h->verbose ? "loglevel=7 guestbox.verbose=1" : "quiet loglevel=3",
-     tsc, h->append ? " " : "", h->append ? h->append : "");
+     tsc, snap ? " guestbox.snapshot=1" : "",
+     h->append ? " " : "", h->append ? h->append : "");
   if (!append)
     return -1;
   ADD ("-append");
@@ -331,15 +385,16 @@ build_cmdline (gbox_h *h, struct argv *a, const char *accel,
   ADD ("stdio");
 
   /* The protocol channel and the QMP monitor: qemu connects to the
-   * sockets we listen on. */
+   * sockets we listen on.  Their paths are not part of a migration
+   * stream, so a restored appliance uses fresh ones. */
   ADD ("-chardev");
-  ADDF ("socket,id=channel,path=%s/channel.sock", h->tmpdir);
+  ADDF ("socket,id=channel,path=%s/channel.sock", tmpdir);
   ADD ("-device");
   ADD ("virtio-serial-device");
   ADD ("-device");
   ADD ("virtserialport,chardev=channel,name=org.guestbox.channel.0");
   ADD ("-chardev");
-  ADDF ("socket,id=qmp,path=%s/qmp.sock", h->tmpdir);
+  ADDF ("socket,id=qmp,path=%s/qmp.sock", tmpdir);
   ADD ("-mon");
   ADD ("chardev=qmp,mode=control");
 
@@ -352,6 +407,11 @@ build_cmdline (gbox_h *h, struct argv *a, const char *accel,
   ADD ("rng-random,id=rng0,filename=/dev/urandom");
   ADD ("-device");
   ADD ("virtio-rng-device,rng=rng0");
+
+  if (m->mode == LAUNCH_RESTORE) {
+    ADD ("-incoming");
+    ADD ("defer");
+  }
   return 0;
 }
 
@@ -530,6 +590,39 @@ spawn_qemu (gbox_h *h, struct argv *a)
   return 0;
 }
 
+/* Fail early, in one line, when the qemu binary cannot be run. */
+static int
+check_qemu (gbox_h *h)
+{
+  const char *q = h->qemu, *path;
+  char cand[PATH_MAX];
+
+  if (!q || !*q) {
+    gbox_int_error (h, "no qemu binary set (set GBOX_QEMU)");
+    return -1;
+  }
+  if (strchr (q, '/')) {
+    if (access (q, X_OK) == 0)
+      return 0;
+    gbox_int_perror (h, "cannot run qemu '%s' (set GBOX_QEMU to the qemu "
+                     "binary)", q);
+    return -1;
+  }
+  path = getenv ("PATH");
+  while (path && *path) {
+    size_t len = strcspn (path, ":");
+    snprintf (cand, sizeof cand, "%.*s/%s", (int) len, path, q);
+    if (access (cand, X_OK) == 0)
+      return 0;
+    path += len;
+    if (*path == ':')
+      path++;
+  }
+  gbox_int_error (h, "cannot find qemu '%s' in $PATH (install "
+                  "qemu-system-x86, or set GBOX_QEMU)", q);
+  return -1;
+}
+
 static int
 make_tmpdir (gbox_h *h)
 {
@@ -566,18 +659,83 @@ remove_tmpdir (gbox_h *h)
   }
 }
 
+/* Restore phase bound: a restore takes well under a second; past this
+ * something is wrong and a cold boot is better. */
+#define RESTORE_TIMEOUT_S 20
+
+/* Launch results besides 0 and -1. */
+#define LAUNCH_SNAPSHOT_FAILED (-2) /* restore failed: cold boot instead */
+#define LAUNCH_NOT_SAVED 1          /* CREATE: launched, but not saved */
+
+/* Restore: load the state, then refresh the daemon before any user
+ * work.  Any failure here means "cold boot instead". */
+static int
+restore_phase (gbox_h *h, struct gbox_snapshot *snap, const char *greeting,
+               uint64_t deadline)
+{
+  CLEANUP_FREE char *postkey = gbox_int_snapshot_postkey (h, greeting);
+  unsigned saved_timeout = h->call_timeout;
+  uint64_t now;
+  int r;
+
+  if (!postkey)
+    return -1;
+  if (strcmp (postkey, snap->postkey) != 0) {
+    gbox_int_error (h, "the running qemu differs from the snapshot's "
+                    "(saved: %s; now: %s)", snap->postkey, postkey);
+    return -1;
+  }
+  if (gbox_int_snapshot_load (h, snap, deadline) == -1)
+    return -1;
+  h->state = GBOX_STATE_READY;
+  now = gbox_int_now_ms ();
+  h->call_timeout = now < deadline ? (deadline - now + 999) / 1000 : 1;
+  r = gbox_int_snapshot_refresh (h);
+  h->call_timeout = saved_timeout;
+  if (r == -1)
+    h->state = GBOX_STATE_CONFIG;
+  return r;
+}
+
+/* Make the snapshot of the appliance that just booted: save, stop qemu,
+ * publish.  0: published (qemu gone); -1: not saved (qemu may still be
+ * running the appliance). */
+static int
+create_phase (gbox_h *h, struct gbox_snapshot *snap, const char *greeting,
+              uint64_t deadline)
+{
+  CLEANUP_FREE char *postkey = gbox_int_snapshot_postkey (h, greeting);
+
+  if (!postkey || gbox_int_snapshot_save (h, snap, deadline) == -1)
+    return -1;
+  /* The guest is paused for good: its RAM file must not change. */
+  gbox_int_qmp (h, "{\"execute\":\"quit\"}", NULL);
+  gbox_int_kill_qemu (h);
+  h->state = GBOX_STATE_CONFIG;
+  if (gbox_int_snapshot_publish (h, snap, postkey) == -1)
+    return -2;
+  return 0;
+}
+
 static int
 launch_once (gbox_h *h, const char *accel, const char *kernel,
-             const char *initrd, bool *retry_tcg)
+             const char *initrd, enum launch_mode mode,
+             struct gbox_snapshot *snap, bool *retry_tcg)
 {
+  static const char *const names[] = { "cold boot", "cold boot (saved)",
+                                       "restore" };
   struct argv argv = { 0 };
-  CLEANUP_FREE char *chpath = NULL, *qmppath = NULL;
+  struct machine m = { .mode = mode };
+  CLEANUP_FREE char *chpath = NULL, *qmppath = NULL, *greeting = NULL;
   CLEANUP_CLOSE int chl = -1, qmpl = -1;
   uint64_t t0 = gbox_int_now_ms (), deadline;
+  int ret = -1;
   size_t i;
 
   *retry_tcg = false;
   deadline = t0 + (uint64_t) h->launch_timeout * 1000;
+  if (mode == LAUNCH_RESTORE && h->launch_timeout > RESTORE_TIMEOUT_S)
+    deadline = t0 + RESTORE_TIMEOUT_S * 1000;
 
   if (make_tmpdir (h) == -1)
     return -1;
@@ -592,7 +750,16 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   if (qmpl == -1)
     goto error;
 
-  if (build_cmdline (h, &argv, accel, kernel, initrd) == -1)
+  m.tmpdir = h->tmpdir;
+  if (mode == LAUNCH_CREATE) {
+    m.ram = snap->newram;
+    m.share = "on";
+  }
+  else if (mode == LAUNCH_RESTORE) {
+    m.ram = snap->ram;
+    m.share = "off";
+  }
+  if (build_cmdline (h, &argv, accel, kernel, initrd, &m) == -1)
     goto error;
   if (h->verbose) {
     char line[8192];
@@ -608,9 +775,14 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
     goto error;
   free_argv (&argv);
 
-  /* While qemu boots, make the overlays of read-only drives. */
-  if (gbox_int_prepare_drives (h) == -1)
+  /* While qemu boots, make the overlays of read-only drives (a launch
+   * that is saved attaches none: the restore after it does). */
+  if (mode != LAUNCH_CREATE && gbox_int_prepare_drives (h) == -1)
     goto error;
+
+  /* From here on, a failed restore means "cold boot instead". */
+  if (mode == LAUNCH_RESTORE)
+    ret = LAUNCH_SNAPSHOT_FAILED;
 
   h->qmp_fd = accept_from_qemu (h, qmpl, "qmp", deadline);
   if (h->qmp_fd == -1)
@@ -618,18 +790,42 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   h->fd = accept_from_qemu (h, chl, "channel", deadline);
   if (h->fd == -1)
     goto fail_early;
-  if (gbox_int_qmp_handshake (h, deadline - gbox_int_now_ms ()) == -1)
+  if (gbox_int_qmp_handshake (h, deadline - gbox_int_now_ms (),
+                              &greeting) == -1)
     goto error;
 
-  {
+  if (mode == LAUNCH_RESTORE) {
+    if (restore_phase (h, snap, greeting, deadline) == -1)
+      goto error;
+    h->restored = true;
+    ret = -1;
+  }
+  else {
     uint64_t now = gbox_int_now_ms ();
     if (gbox_int_wait_launch_flag (h, now < deadline ? deadline - now : 1)
         == -1)
       goto error;
+    h->state = GBOX_STATE_READY;
   }
-  gbox_int_debug (h, "daemon ready %" PRIu64 " ms after qemu started (%s)",
-                  gbox_int_now_ms () - t0, accel);
-  h->state = GBOX_STATE_READY;
+  gbox_int_debug (h, "daemon ready %" PRIu64 " ms after qemu started "
+                  "(%s, %s)", gbox_int_now_ms () - t0, names[mode], accel);
+
+  if (mode == LAUNCH_CREATE) {
+    int r = create_phase (h, snap, greeting, deadline);
+
+    if (r == 0) {
+      remove_tmpdir (h);
+      return 0;
+    }
+    if (r == -2)                /* qemu is gone */
+      goto error;
+    /* Not saved, but the appliance runs: use it. */
+    gbox_int_debug (h, "snapshot: not saved: %s", gbox_last_error (h));
+    gbox_int_qmp (h, "{\"execute\":\"cont\"}", NULL);
+    if (gbox_int_prepare_drives (h) == -1)
+      goto error;
+    ret = LAUNCH_NOT_SAVED;
+  }
 
   if (gbox_int_hotadd_drives (h) == -1)
     goto error;
@@ -637,7 +833,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   remove_tmpdir (h);
   gbox_int_debug (h, "launch done in %" PRIu64 " ms",
                   gbox_int_now_ms () - t0);
-  return 0;
+  return ret == LAUNCH_NOT_SAVED ? LAUNCH_NOT_SAVED : 0;
 
  fail_early:
   /* qemu refused KVM at start-up: try again under TCG (auto only). */
@@ -649,7 +845,141 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   free_argv (&argv);
   gbox_int_kill_qemu (h);
   h->state = GBOX_STATE_CONFIG;
-  return -1;
+  h->restored = false;
+  return ret == LAUNCH_SNAPSHOT_FAILED ? LAUNCH_SNAPSHOT_FAILED : -1;
+}
+
+/* Restore S (found by lookup).  0, -1 (a real error: stop), or
+ * LAUNCH_SNAPSHOT_FAILED (why is on the handle). */
+static int
+try_restore (gbox_h *h, const char *accel, const char *kernel,
+             const char *initrd, struct gbox_snapshot *s)
+{
+  uint64_t t0 = gbox_int_now_ms ();
+  bool retry;
+  int r;
+
+  gbox_int_debug (h, "snapshot: restoring %s", s->found);
+  r = launch_once (h, accel, kernel, initrd, LAUNCH_RESTORE, s, &retry);
+  if (r == 0)
+    gbox_int_debug (h, "snapshot: restored in %" PRIu64 " ms",
+                    gbox_int_now_ms () - t0);
+  return r;
+}
+
+/* The snapshot paths.  0: launched; -1: error; 1: not launched, do a
+ * plain cold boot. */
+static int
+launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
+                      const char *initrd, const char *cachedir)
+{
+  struct gbox_snapshot s;
+  struct argv canon = { 0 };
+  struct machine m = {
+    .mode = LAUNCH_CREATE, .tmpdir = "@TMPDIR@", .ram = "@RAM@",
+    .share = "@SHARE@"
+  };
+  CLEANUP_FREE char *why = NULL;
+  bool replace = false, retry;
+  int r, ret = 1;
+  uint64_t t0;
+
+  if (!h->snapshot) {
+    gbox_int_debug (h, "snapshot: disabled (GBOX_SNAPSHOT=0): cold boot");
+    return 1;
+  }
+  if (!cachedir) {
+    gbox_int_debug (h, "snapshot: not used with a prebuilt appliance "
+                    "(GBOX_PATH): cold boot");
+    return 1;
+  }
+  gbox_int_snapshot_init (&s);
+  if (build_cmdline (h, &canon, accel, kernel, initrd, &m) == -1 ||
+      gbox_int_snapshot_setup (h, &s, cachedir,
+                               (const char *const *) canon.v,
+                               kernel, initrd) == -1) {
+    gbox_int_debug (h, "snapshot: %s: cold boot", gbox_last_error (h));
+    goto out;
+  }
+
+  r = gbox_int_snapshot_lookup (h, &s, &why);
+  if (r == 1) {
+    r = try_restore (h, accel, kernel, initrd, &s);
+    if (r != LAUNCH_SNAPSHOT_FAILED) {
+      ret = r;
+      goto out;
+    }
+    gbox_int_debug (h, "snapshot: restore failed (%s): cold boot, "
+                    "replacing the snapshot", gbox_last_error (h));
+    replace = true;
+  }
+  else
+    gbox_int_debug (h, "snapshot: %s: cold boot, making one",
+                    why ? why : "none");
+
+  r = gbox_int_snapshot_begin (h, &s);
+  if (r == 0) {
+    gbox_int_debug (h, "snapshot: another process is making one: "
+                    "cold boot without it");
+    goto out;
+  }
+  if (r == -1) {
+    gbox_int_debug (h, "snapshot: cannot make one: %s: cold boot",
+                    gbox_last_error (h));
+    goto out;
+  }
+  /* Made by another process since we looked? */
+  if (!replace) {
+    free (why);
+    why = NULL;
+    if (gbox_int_snapshot_lookup (h, &s, &why) == 1) {
+      gbox_int_snapshot_end (h, &s);
+      r = try_restore (h, accel, kernel, initrd, &s);
+      if (r != LAUNCH_SNAPSHOT_FAILED) {
+        ret = r;
+        goto out;
+      }
+      gbox_int_debug (h, "snapshot: restore failed (%s): cold boot",
+                      gbox_last_error (h));
+      goto out;
+    }
+  }
+
+  t0 = gbox_int_now_ms ();
+  r = launch_once (h, accel, kernel, initrd, LAUNCH_CREATE, &s, &retry);
+  gbox_int_snapshot_end (h, &s);
+  if (r == LAUNCH_NOT_SAVED) {
+    ret = 0;
+    goto out;
+  }
+  if (r == -1) {
+    /* The snapshot set-up may be what failed: a plain cold boot, unless
+     * this one took long (a timeout would double). */
+    gbox_int_debug (h, "snapshot: boot failed (%s)", gbox_last_error (h));
+    ret = gbox_int_now_ms () - t0 < 10000 ? 1 : -1;
+    goto out;
+  }
+  gbox_int_debug (h, "snapshot: made in %" PRIu64 " ms; restoring it",
+                  gbox_int_now_ms () - t0);
+  free (why);
+  why = NULL;
+  if (gbox_int_snapshot_lookup (h, &s, &why) != 1) {
+    gbox_int_debug (h, "snapshot: the new snapshot: %s: cold boot",
+                    why ? why : "not found");
+    goto out;
+  }
+  r = try_restore (h, accel, kernel, initrd, &s);
+  if (r != LAUNCH_SNAPSHOT_FAILED) {
+    ret = r;
+    goto out;
+  }
+  gbox_int_debug (h, "snapshot: restoring the new snapshot failed (%s): "
+                  "cold boot", gbox_last_error (h));
+
+ out:
+  free_argv (&canon);
+  gbox_int_snapshot_free (&s);
+  return ret;
 }
 
 int
@@ -664,15 +994,21 @@ gbox_launch (gbox_h *h)
     gbox_int_error (h, "launch: the appliance is already launched");
     return -1;
   }
+  if (check_qemu (h) == -1)
+    return -1;
   if (gbox_int_find_appliance (h, &kernel, &initrd, &cachedir) == -1)
     return -1;
 
   accel = choose_accel (h);
-  r = launch_once (h, accel, kernel, initrd, &retry_tcg);
+  r = launch_with_snapshot (h, accel, kernel, initrd, cachedir);
+  if (r != 1)
+    return r;
+  r = launch_once (h, accel, kernel, initrd, LAUNCH_PLAIN, NULL, &retry_tcg);
   if (r == -1 && retry_tcg) {
     gbox_int_debug (h, "KVM failed to start (%s); retrying with tcg",
                     gbox_last_error (h));
-    r = launch_once (h, "tcg", kernel, initrd, &retry_tcg);
+    r = launch_once (h, "tcg", kernel, initrd, LAUNCH_PLAIN, NULL,
+                     &retry_tcg);
   }
   return r;
 }

@@ -7,7 +7,8 @@
  * Talks to qemu's QMP monitor on h->qmp_fd: the greeting and capability
  * negotiation, then one command at a time.  Replies are single lines of
  * JSON; asynchronous events are skipped.  Only the few members we need
- * are looked at, so no JSON library is needed.  While waiting, the
+ * are looked at, so no JSON library is needed.  A command can carry a
+ * file descriptor (SCM_RIGHTS) for "getfd".  While waiting, the
  * console pipe is drained so that qemu never blocks on it.
  */
 
@@ -192,16 +193,62 @@ write_all (gbox_h *h, const char *buf, size_t len)
   return 0;
 }
 
+/* Send the first byte of CMD with FD attached (SCM_RIGHTS), as "getfd"
+ * wants it. */
 static int
-command (gbox_h *h, const char *cmd, char **ret_json, unsigned timeout_ms)
+send_with_fd (gbox_h *h, const char *cmd, int fd)
 {
+  struct msghdr msg;
+  struct iovec iov;
+  union {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct cmsghdr *cmsg;
+  ssize_t r;
+
+  memset (&msg, 0, sizeof msg);
+  memset (&u, 0, sizeof u);
+  iov.iov_base = (void *) cmd;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+  do
+    r = sendmsg (h->qmp_fd, &msg, MSG_NOSIGNAL);
+  while (r == -1 && errno == EINTR);
+  if (r != 1) {
+    gbox_int_perror (h, "qemu monitor: sending a file descriptor");
+    return -1;
+  }
+  return 0;
+}
+
+static int
+command (gbox_h *h, const char *cmd, int fd, char **ret_json,
+         unsigned timeout_ms)
+{
+  size_t off = 0;
+
   if (h->qmp_fd < 0) {
     gbox_int_error (h, "qemu monitor is not connected");
     return -1;
   }
   if (h->trace)
     gbox_int_event (h, GBOX_EVENT_TRACE, cmd, strlen (cmd));
-  if (write_all (h, cmd, strlen (cmd)) == -1 || write_all (h, "\n", 1) == -1)
+  if (fd >= 0) {
+    if (send_with_fd (h, cmd, fd) == -1)
+      return -1;
+    off = 1;
+  }
+  if (write_all (h, cmd + off, strlen (cmd) - off) == -1 ||
+      write_all (h, "\n", 1) == -1)
     return -1;
 
   for (;;) {
@@ -232,7 +279,7 @@ command (gbox_h *h, const char *cmd, char **ret_json, unsigned timeout_ms)
 }
 
 int
-gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms)
+gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms, char **greetingp)
 {
   CLEANUP_FREE char *greeting = read_line (h, timeout_ms);
   char key[32];
@@ -244,11 +291,30 @@ gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms)
     gbox_int_error (h, "qemu monitor: unexpected greeting: %.100s", greeting);
     return -1;
   }
-  return command (h, "{\"execute\":\"qmp_capabilities\"}", NULL, timeout_ms);
+  if (command (h, "{\"execute\":\"qmp_capabilities\"}", -1, NULL,
+               timeout_ms) == -1)
+    return -1;
+  if (greetingp) {
+    *greetingp = greeting;
+    greeting = NULL;
+  }
+  return 0;
 }
 
 int
 gbox_int_qmp (gbox_h *h, const char *cmd, char **ret_json)
 {
-  return command (h, cmd, ret_json, QMP_TIMEOUT_MS);
+  return command (h, cmd, -1, ret_json, QMP_TIMEOUT_MS);
+}
+
+int
+gbox_int_qmp_fd (gbox_h *h, const char *cmd, int fd, char **ret_json)
+{
+  return command (h, cmd, fd, ret_json, QMP_TIMEOUT_MS);
+}
+
+char *
+gbox_int_qmp_string (const char *json, const char *name)
+{
+  return string_member (json, name);
 }

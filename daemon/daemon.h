@@ -186,6 +186,7 @@ extern int inspect_linux_root (int rootfd, const char *rootdev,
 
 /* mount.c */
 extern int load_fs_modules (const char *fstype);
+extern int load_all_modules (void);
 extern int umount_all_int (void);
 
 /* Handlers: do_PROC (args, ret), see dispatch.c. */

@@ -7,7 +7,10 @@
  * Option parsing, opening the channel and the main loop.  Inside the
  * appliance init starts us as "guestboxd --appliance --channel
  * /dev/vportNpM"; tests run us on the host as "guestboxd --channel fd:N
- * --sysroot DIR", where nothing is ever mounted.
+ * --sysroot DIR", where nothing is ever mounted.  With
+ * "guestbox.snapshot=1" on the kernel command line (a boot that the
+ * library saves as a snapshot) every module is loaded before the
+ * daemon says it is ready.
  */
 
 #include <config.h>
@@ -102,6 +105,29 @@ open_channel (const char *channel)
   return fd;
 }
 
+/* Is WORD one of the words of the kernel command line? */
+static bool
+kernel_cmdline_has (const char *word)
+{
+  char buf[4096], *p, *save = NULL;
+  ssize_t n;
+  int fd;
+
+  fd = open ("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd == -1)
+    return false;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  for (p = strtok_r (buf, " \t\n", &save); p;
+       p = strtok_r (NULL, " \t\n", &save))
+    if (strcmp (p, word) == 0)
+      return true;
+  return false;
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -180,6 +206,10 @@ main (int argc, char *argv[])
 
   debug ("started (%s mode, sysroot %s, channel %s)",
          appliance_mode ? "appliance" : "host", sysroot, channel);
+  /* The library saves this appliance as a snapshot once we are ready:
+   * every module must be in it. */
+  if (appliance_mode && kernel_cmdline_has ("guestbox.snapshot=1"))
+    load_all_modules ();
   if (send_launch_flag () == -1) {
     fprintf (stderr, "guestboxd: error: channel: write: %s\n",
              strerror (errno));

@@ -402,3 +402,28 @@ modload_load (struct modload *m, const char *name, char *err, size_t errlen)
   free (list);
   return ret;
 }
+
+int
+modload_load_all (struct modload *m, unsigned *loaded,
+                  char *err, size_t errlen)
+{
+  size_t i;
+  int ret = 0;
+
+  *loaded = 0;
+  for (i = 0; i < m->n; ++i) {
+    char one[512];
+
+    if (m->e[i].builtin)
+      continue;
+    if (modload_load (m, m->e[i].name, one, sizeof one) == -1) {
+      /* Keep going: report the first failure. */
+      if (ret == 0)
+        snprintf (err, errlen, "%s", one);
+      ret = -1;
+      continue;
+    }
+    (*loaded)++;
+  }
+  return ret;
+}

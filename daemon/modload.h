@@ -25,4 +25,11 @@ extern char **modload_closure (struct modload *m, const char *name);
 extern int modload_load (struct modload *m, const char *name,
                          char *err, size_t errlen);
 
+/* Load every module of modules.dep (a snapshot carries them all, so
+ * that a restored appliance never loads one).  Goes on after a failure;
+ * returns -1 with the first message in ERR if any failed.  *LOADED
+ * counts the modules now loaded. */
+extern int modload_load_all (struct modload *m, unsigned *loaded,
+                             char *err, size_t errlen);
+
 #endif /* GUESTBOX_MODLOAD_H */
