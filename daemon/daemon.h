@@ -127,6 +127,8 @@ struct gbd_fs {
 extern void devices_set_roots (const char *sysfs, const char *dev);
 /* Rebuild the user<->kernel disk name map from /sys/block. */
 extern int devices_rescan (void);
+/* Listen to kernel uevents (appliance only), see do_disks_ready. */
+extern void devices_uevent_open (void);
 extern size_t devices_count (void);
 /* The user name of the Nth disk ("/dev/sda") and its kernel name. */
 extern const char *devices_user_disk (size_t i);

@@ -27,7 +27,9 @@
 #include <limits.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/netlink.h>
 #include <blkid.h>
 
 #include "daemon.h"
@@ -480,6 +482,85 @@ rescan_or_error (const char *what)
   return 0;
 }
 
+/* Hot-added disks are only complete when the kernel announces them: it
+ * creates /dev/sdX first, scans the partition table, and sends the
+ * disk's "add" uevent after all its partitions exist (device_add_disk).
+ * Waiting for /dev nodes alone races with that scan, so in the
+ * appliance the daemon listens to kernel uevents from start-up (the
+ * socket survives a snapshot) and a disk counts only once announced. */
+static int uevent_fd = -1;
+#define MAX_ANNOUNCED 512
+static char announced[MAX_ANNOUNCED][32];
+static size_t nr_announced;
+
+void
+devices_uevent_open (void)
+{
+  struct sockaddr_nl addr;
+  int fd;
+
+  fd = socket (AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               NETLINK_KOBJECT_UEVENT);
+  if (fd == -1) {
+    fprintf (stderr, "guestboxd: uevent socket: %m (disks are awaited "
+             "without it)\n");
+    return;
+  }
+  memset (&addr, 0, sizeof addr);
+  addr.nl_family = AF_NETLINK;
+  addr.nl_groups = 1;           /* kernel events */
+  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) == -1) {
+    fprintf (stderr, "guestboxd: uevent bind: %m\n");
+    close (fd);
+    return;
+  }
+  uevent_fd = fd;
+}
+
+static bool
+is_announced (const char *kname)
+{
+  size_t i;
+
+  for (i = 0; i < nr_announced; ++i)
+    if (strcmp (announced[i], kname) == 0)
+      return true;
+  return false;
+}
+
+/* Read the pending uevents, remembering block disks that were added. */
+static void
+read_uevents (void)
+{
+  char buf[8192];
+
+  if (uevent_fd < 0)
+    return;
+  for (;;) {
+    ssize_t n = recv (uevent_fd, buf, sizeof buf - 1, 0);
+    const char *p, *end, *devname = NULL;
+    bool add = false, block = false, disk = false;
+
+    if (n <= 0)
+      return;
+    buf[n] = '\0';
+    end = buf + n;
+    for (p = buf; p < end; p += strlen (p) + 1) {
+      if (strcmp (p, "ACTION=add") == 0)
+        add = true;
+      else if (strcmp (p, "SUBSYSTEM=block") == 0)
+        block = true;
+      else if (strcmp (p, "DEVTYPE=disk") == 0)
+        disk = true;
+      else if (strncmp (p, "DEVNAME=", 8) == 0)
+        devname = p + 8;
+    }
+    if (add && block && disk && devname && strlen (devname) < 32 &&
+        !is_announced (devname) && nr_announced < MAX_ANNOUNCED)
+      snprintf (announced[nr_announced++], 32, "%s", devname);
+  }
+}
+
 int
 do_disks_ready (void *argsv, void *retv)
 {
@@ -503,6 +584,10 @@ do_disks_ready (void *argsv, void *retv)
 
         snprintf (path, sizeof path, "%s/%.31s", dev_root, disks[i].kname);
         ok = stat (path, &st) == 0 && S_ISBLK (st.st_mode);
+        if (ok && uevent_fd >= 0) {
+          read_uevents ();
+          ok = is_announced (disks[i].kname);
+        }
         for (j = 0; ok && j < np; ++j) {
           snprintf (path, sizeof path, "%s/%.31s%u", dev_root, disks[i].kname,
                     nums[j]);

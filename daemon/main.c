@@ -200,6 +200,9 @@ main (int argc, char *argv[])
     exit (EXIT_FAILURE);
   }
 
+  if (appliance_mode)
+    devices_uevent_open ();
+
   chan_fd = open_channel (channel);
   if (chan_fd == -1)
     exit (EXIT_FAILURE);
