@@ -53,12 +53,12 @@ do_readdir_stat (void *argsv, void *retv)
   }
   fd = open_in_root (root, args->path, O_RDONLY | O_DIRECTORY, 0);
   if (fd == -1) {
-    reply_with_perror ("readdir: %s", args->path);
+    reply_with_perror ("%s", args->path);
     return -1;
   }
   dir = fdopendir (fd);
   if (dir == NULL) {
-    reply_with_perror ("readdir: %s", args->path);
+    reply_with_perror ("%s", args->path);
     close (fd);
     return -1;
   }
@@ -67,7 +67,7 @@ do_readdir_stat (void *argsv, void *retv)
     d = readdir (dir);
     if (d == NULL) {
       if (errno != 0) {
-        reply_with_perror ("readdir: %s", args->path);
+        reply_with_perror ("%s", args->path);
         closedir (dir);
         return -1;
       }
@@ -76,7 +76,7 @@ do_readdir_stat (void *argsv, void *retv)
     if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
       continue;
     if (nr_names >= READDIR_NAMES_MAX) {
-      reply_with_error_errno (EFBIG, "readdir: %s: more than %d entries",
+      reply_with_error_errno (EFBIG, "%s: more than %d entries",
                               args->path, READDIR_NAMES_MAX);
       closedir (dir);
       return -1;
