@@ -124,6 +124,8 @@ main (int argc, char *argv[])
   /* Write errors on stdout come back as EPIPE instead of killing us
    * in the middle of a transfer, so the appliance is shut down. */
   signal (SIGPIPE, SIG_IGN);
+  /* ^C, kill, hang-up: no qemu or temp dir is left behind. */
+  gbox_install_signal_handlers ();
 
   h = gbox_create ();
   if (h == NULL) {

@@ -677,6 +677,8 @@ main (int argc, char *argv[])
 
   /* A closed stdout is seen as EPIPE and ends the listing quietly. */
   signal (SIGPIPE, SIG_IGN);
+  /* ^C, kill, hang-up: no qemu or temp dir is left behind. */
+  gbox_install_signal_handlers ();
   clock_gettime (CLOCK_REALTIME, &ls.now);
 
   ls.h = gbox_create ();
