@@ -53,6 +53,9 @@ const struct gbox_int_proc gbox_int_procs[] = {
   { GBOX_PROC_STATVFS, "statvfs", (void (*) (void)) gbox_statvfs_path },
   ACTION (DOWNLOAD, download),
   ACTION (UPLOAD, upload),
+  /* 100-199: read-only commands. */
+  /* 200-299: inspection. */
+  /* 300-399: conversion. */
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 

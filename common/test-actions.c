@@ -51,6 +51,9 @@ check_protocol_x (void)
       break;
     if (sscanf (line, " GBOX_PROC_%127[A-Z0-9_] = %d", name, &num) != 2)
       continue;
+    /* The closing sentinel (name ending in '_') is no procedure. */
+    if (name[strlen (name) - 1] == '_')
+      continue;
     found++;
     for (i = 0; name[i]; ++i)
       lower[i] = tolower ((unsigned char) name[i]);

@@ -54,6 +54,9 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY (STATVFS, statvfs, path_args, statvfs_ret, PROC_PLAIN),
   ENTRY_NORET (DOWNLOAD, download, download_args, PROC_FILEOUT),
   ENTRY_NORET (UPLOAD, upload, upload_args, PROC_FILEIN),
+  /* 100-199: read-only commands. */
+  /* 200-299: inspection. */
+  /* 300-399: conversion. */
 };
 
 const size_t dispatch_table_len =

@@ -10,7 +10,7 @@ set -e
 : "${top_srcdir:=..}"
 
 proto="$top_srcdir/common/protocol.x"
-expected=$(sed -n 's/^ *GBOX_PROC_\([A-Z_]*\) *= *\([0-9]*\).*/\2 \1/p' "$proto" |
+expected=$(sed -n 's/^ *GBOX_PROC_\([A-Z0-9_]*[A-Z0-9]\) *= *\([0-9]*\).*/\2 \1/p' "$proto" |
              tr 'A-Z' 'a-z' | sort -n)
 actual=$(./guestboxd --list-procedures | sort -n)
 
