@@ -317,6 +317,57 @@ opt_escape (gbox_h *h, const char *s)
   return r;
 }
 
+/* qemu's seccomp filter: no obsolete system calls, no setuid/setgid,
+ * no fork/exec, no scheduler or CPU-affinity changes.  The snapshot
+ * code migrates to and from file descriptors passed over QMP, never
+ * through "exec:", so spawn=deny costs nothing. */
+#define SANDBOX_OPTS \
+  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+/* Does this qemu take -sandbox (built with seccomp)?  Asked once per
+ * process and qemu binary: "QEMU -sandbox OPTS -version" fails when it
+ * does not. */
+static bool
+qemu_has_sandbox (const char *qemu)
+{
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static char *probed;
+  static bool result;
+  bool r;
+
+  pthread_mutex_lock (&lock);
+  if (!probed || strcmp (probed, qemu) != 0) {
+    pid_t pid;
+    int status = 0;
+
+    result = false;
+    pid = fork ();
+    if (pid == 0) {
+      int nullfd = open ("/dev/null", O_RDWR);
+
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (nullfd >= 0) {
+        dup2 (nullfd, 0);
+        dup2 (nullfd, 1);
+        dup2 (nullfd, 2);
+      }
+      execlp (qemu, qemu, "-sandbox", SANDBOX_OPTS, "-version",
+              (char *) NULL);
+      _exit (127);
+    }
+    if (pid > 0) {
+      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+        ;
+      result = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    }
+    free (probed);
+    probed = strdup (qemu);
+  }
+  r = result;
+  pthread_mutex_unlock (&lock);
+  return r;
+}
+
 static int
 build_cmdline (gbox_h *h, struct argv *a, const char *accel,
                const char *kernel, const char *initrd,
@@ -337,6 +388,10 @@ build_cmdline (gbox_h *h, struct argv *a, const char *accel,
   ADD ("-display");
   ADD ("none");
   ADD ("-no-reboot");
+  if (qemu_has_sandbox (h->qemu)) {
+    ADD ("-sandbox");
+    ADD (SANDBOX_OPTS);
+  }
   if (snap) {
     /* The RAM in a file: shared while the snapshot is made, mapped
      * privately (copy-on-write) by every restore. */
