@@ -75,6 +75,10 @@ typedef int (*receive_cb) (void *opaque, const void *buf, size_t len);
 extern int receive_file (receive_cb cb, void *opaque);
 /* FileIn failed before receiving: tell the library, drain the chunks. */
 extern int cancel_receive (void);
+/* Decode one call message (header and arguments, no length word) the
+ * way the main loop does, without running it: 0 if it would be
+ * dispatched, -1 if refused.  For the fuzzer. */
+extern int decode_call (const void *msg, size_t len);
 /* Rate-limited progress for long procedures. */
 extern void notify_progress (uint64_t position, uint64_t total);
 

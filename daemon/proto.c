@@ -449,6 +449,69 @@ notify_progress (uint64_t position, uint64_t total)
     protocol_exit ("write: %m");
 }
 
+/* Decode the arguments of E from XDR (positioned at START, just after
+ * the header) into ARGS, checking that the message (MSGLEN bytes) holds
+ * exactly them.  0, or -1 with the error recorded. */
+static int
+decode_args (const struct dispatch_entry *e, XDR *xdr, u_int start,
+             size_t msglen, void *args)
+{
+  if (e->xdr_args) {
+    if (!e->xdr_args (xdr, args)) {
+      reply_with_error_errno (EINVAL, "%s: cannot decode arguments", e->name);
+      return -1;
+    }
+    /* Re-encoding must give back exactly what was received: this catches
+     * strings with an embedded NUL (which decoding silently cuts). */
+    if (xdr_sizeof (e->xdr_args, args) != xdr_getpos (xdr) - start) {
+      reply_with_error_errno (EINVAL,
+                              "%s: invalid arguments (embedded NUL in a string?)",
+                              e->name);
+      return -1;
+    }
+  }
+  if (xdr_getpos (xdr) != msglen) {
+    reply_with_error_errno (EINVAL, "%s: %zu bytes of trailing data in the call",
+                            e->name, msglen - xdr_getpos (xdr));
+    return -1;
+  }
+  return 0;
+}
+
+int
+decode_call (const void *msg, size_t len)
+{
+  const struct dispatch_entry *e;
+  gbox_message_header hdr;
+  CLEANUP_FREE void *args = NULL;
+  u_int start;
+  XDR xdr;
+  int r = -1;
+
+  if (len < 32 || len > GBOX_MESSAGE_MAX)
+    return -1;
+  memset (&hdr, 0, sizeof hdr);
+  xdrmem_create (&xdr, (char *) msg, len, XDR_DECODE);
+  if (!xdr_gbox_message_header (&xdr, &hdr) || hdr.prog != GBOX_PROGRAM ||
+      hdr.direction != GBOX_CALL || hdr.vers != GBOX_PROTOCOL_VERSION)
+    goto out;
+  e = lookup_proc (hdr.proc);
+  if (e == NULL)
+    goto out;
+  if (e->args_size) {
+    args = calloc (1, e->args_size);
+    if (args == NULL)
+      goto out;
+  }
+  start = xdr_getpos (&xdr);
+  r = decode_args (e, &xdr, start, len, args);
+  if (args && e->xdr_args)
+    xdr_free (e->xdr_args, args);
+ out:
+  xdr_destroy (&xdr);
+  return r;
+}
+
 /* Dispatch one decoded call. */
 static void
 serve_call (const gbox_message_header *hdr, XDR *xdr, size_t msglen)
@@ -492,25 +555,8 @@ serve_call (const gbox_message_header *hdr, XDR *xdr, size_t msglen)
       protocol_exit ("calloc: %m");
   }
 
-  if (e->xdr_args) {
-    if (!e->xdr_args (xdr, args)) {
-      reply_with_error_errno (EINVAL, "%s: cannot decode arguments", e->name);
-      goto error;
-    }
-    /* Re-encoding must give back exactly what was received: this catches
-     * strings with an embedded NUL (which decoding silently cuts). */
-    if (xdr_sizeof (e->xdr_args, args) != xdr_getpos (xdr) - start) {
-      reply_with_error_errno (EINVAL,
-                              "%s: invalid arguments (embedded NUL in a string?)",
-                              e->name);
-      goto error;
-    }
-  }
-  if (xdr_getpos (xdr) != msglen) {
-    reply_with_error_errno (EINVAL, "%s: %zu bytes of trailing data in the call",
-                            e->name, msglen - xdr_getpos (xdr));
+  if (decode_args (e, xdr, start, msglen, args) == -1)
     goto error;
-  }
 
   r = e->handler (args, ret);
   if (r == -1)
