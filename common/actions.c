@@ -56,6 +56,11 @@ const struct gbox_int_proc gbox_int_procs[] = {
   /* 100-199: read-only commands. */
   /* 200-299: inspection. */
   /* 300-399: conversion. */
+  ACTION (ZEROFREE, zerofree),
+  ACTION (E2FSCK, e2fsck),
+  ACTION (ZERO_FREE_SPACE, zero_free_space),
+  ACTION (FSTRIM, fstrim),
+  ACTION (ZERO_SWAP, zero_swap),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -545,4 +550,85 @@ gbox_readdir_stat_all (gbox_h *h, const char *path,
  err:
   gbox_free_dirents (entries, n);
   return -1;
+}
+
+/* virt-zerofree, virt-sparsify (issue 5). */
+
+int
+gbox_zerofree (gbox_h *h, const char *device, int dry_run,
+               struct gbox_zerofree_ret *ret)
+{
+  struct gbox_zerofree_args args = {
+    .device = (char *) device, .dry_run = dry_run != 0,
+  };
+
+  if (check_ready (h, GBOX_PROC_ZEROFREE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_ZEROFREE, "device", device);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_ZEROFREE,
+                        (xdrproc_t) xdr_gbox_zerofree_args, &args,
+                        (xdrproc_t) xdr_gbox_zerofree_ret, ret);
+}
+
+int
+gbox_e2fsck (gbox_h *h, const char *device, int fix,
+             struct gbox_e2fsck_ret *ret)
+{
+  struct gbox_e2fsck_args args = {
+    .device = (char *) device, .fix = fix != 0,
+  };
+
+  if (check_ready (h, GBOX_PROC_E2FSCK) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_E2FSCK, "device", device);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_E2FSCK,
+                        (xdrproc_t) xdr_gbox_e2fsck_args, &args,
+                        (xdrproc_t) xdr_gbox_e2fsck_ret, ret);
+}
+
+static int
+space_call (gbox_h *h, int proc, const char *path, uint64_t *bytes)
+{
+  struct gbox_path_args args = { .path = (char *) path };
+  struct gbox_space_ret ret;
+
+  if (check_ready (h, proc) == -1)
+    return -1;
+  CHECK_PATH (proc, "path", path);
+  memset (&ret, 0, sizeof ret);
+  if (gbox_int_call (h, proc, (xdrproc_t) xdr_gbox_path_args, &args,
+                     (xdrproc_t) xdr_gbox_space_ret, &ret) == -1)
+    return -1;
+  if (bytes)
+    *bytes = ret.bytes;
+  return 0;
+}
+
+int
+gbox_zero_free_space (gbox_h *h, const char *path, uint64_t *bytes)
+{
+  return space_call (h, GBOX_PROC_ZERO_FREE_SPACE, path, bytes);
+}
+
+int
+gbox_fstrim (gbox_h *h, const char *path, uint64_t *bytes)
+{
+  return space_call (h, GBOX_PROC_FSTRIM, path, bytes);
+}
+
+int
+gbox_zero_swap (gbox_h *h, const char *device, int discard)
+{
+  struct gbox_zero_swap_args args = {
+    .device = (char *) device, .discard = discard != 0,
+  };
+
+  if (check_ready (h, GBOX_PROC_ZERO_SWAP) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_ZERO_SWAP, "device", device);
+  return gbox_int_call (h, GBOX_PROC_ZERO_SWAP,
+                        (xdrproc_t) xdr_gbox_zero_swap_args, &args,
+                        NULL, NULL);
 }

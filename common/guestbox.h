@@ -109,6 +109,20 @@ extern int gbox_statvfs_path (gbox_h *h, const char *path,
 extern int gbox_download (gbox_h *h, const char *path, int fd);
 extern int gbox_upload (gbox_h *h, int fd, const char *path, int mode);
 
+/* virt-zerofree, virt-sparsify.  zerofree: an unmounted ext2/3/4
+ * DEVICE; e2fsck: -f and -y (FIX) or -n; zero_free_space and fstrim
+ * work on the filesystem mounted at guest directory PATH (*BYTES, if
+ * not NULL, gets the bytes written or trimmed); zero_swap zeroes (or
+ * discards) a swap device keeping its UUID and label. */
+extern int gbox_zerofree (gbox_h *h, const char *device, int dry_run,
+                          struct gbox_zerofree_ret *ret);
+extern int gbox_e2fsck (gbox_h *h, const char *device, int fix,
+                        struct gbox_e2fsck_ret *ret);
+extern int gbox_zero_free_space (gbox_h *h, const char *path,
+                                 uint64_t *bytes);
+extern int gbox_fstrim (gbox_h *h, const char *path, uint64_t *bytes);
+extern int gbox_zero_swap (gbox_h *h, const char *device, int discard);
+
 /* Convenience built on the calls above (actions.c). */
 extern int gbox_readdir_stat_all (gbox_h *h, const char *path,
                                   struct gbox_dirent **entries, size_t *n);

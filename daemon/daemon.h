@@ -218,6 +218,12 @@ extern int do_readdir_stat (void *args, void *ret);
 extern int do_statvfs (void *args, void *ret);
 extern int do_download (void *args, void *ret);
 extern int do_upload (void *args, void *ret);
+/* zero.c (virt-zerofree, virt-sparsify) */
+extern int do_zerofree (void *args, void *ret);
+extern int do_e2fsck (void *args, void *ret);
+extern int do_zero_free_space (void *args, void *ret);
+extern int do_fstrim (void *args, void *ret);
+extern int do_zero_swap (void *args, void *ret);
 
 /* Set by shutdown: the main loop exits after sending the reply. */
 extern bool exit_after_reply;

@@ -57,6 +57,11 @@ const struct dispatch_entry dispatch_table[] = {
   /* 100-199: read-only commands. */
   /* 200-299: inspection. */
   /* 300-399: conversion. */
+  ENTRY (ZEROFREE, zerofree, zerofree_args, zerofree_ret, PROC_PLAIN),
+  ENTRY (E2FSCK, e2fsck, e2fsck_args, e2fsck_ret, PROC_PLAIN),
+  ENTRY (ZERO_FREE_SPACE, zero_free_space, path_args, space_ret, PROC_PLAIN),
+  ENTRY (FSTRIM, fstrim, path_args, space_ret, PROC_PLAIN),
+  ENTRY_NORET (ZERO_SWAP, zero_swap, zero_swap_args, PROC_PLAIN),
 };
 
 const size_t dispatch_table_len =

@@ -1,0 +1,659 @@
+/* guestbox - zeroing and discarding free space.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * The procedures behind virt-zerofree and virt-sparsify:
+ *
+ *  - zerofree: an unmounted ext2/3/4 filesystem.  libext2fs reads the
+ *    block bitmap; each run of free blocks is read in large direct
+ *    reads and only the blocks that are not already zero are written
+ *    with zeros (the algorithm of the Debian zerofree program).
+ *    Filesystems that are mounted, not clean, or larger than their
+ *    device (a truncated image) are refused.
+ *  - e2fsck: -f -y or -f -n, with its output returned.
+ *  - zero_free_space: fill the free space of a mounted filesystem with
+ *    files of zeros until ENOSPC, sync, remove them.
+ *  - fstrim: FITRIM on a mounted filesystem.
+ *  - zero_swap: zero (BLKZEROOUT) or discard (BLKDISCARD) a swap area,
+ *    then mkswap with the same UUID and label.
+ *
+ * All of them report progress.
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <linux/fs.h>
+#include <blkid.h>
+#include <ext2fs/ext2fs.h>
+
+#include "daemon.h"
+
+/* Bytes read (and at most written) at a time. */
+#define ZERO_IO_SIZE (4 * 1024 * 1024)
+
+/* The kernel name of user DEVICE, which must be a block device;
+ * records the error (prefixed by PROCNAME) and returns NULL if not. */
+static char *
+block_device (const char *device, const char *procname)
+{
+  char *kdev;
+  struct stat st;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "%s: %s: only the appliance works on "
+                            "devices", procname, device);
+    return NULL;
+  }
+  devices_rescan ();
+  kdev = device_user_to_kernel (device);
+  if (kdev == NULL || stat (kdev, &st) == -1 || !S_ISBLK (st.st_mode)) {
+    reply_with_error_errno (ENOENT, "%s: %s: no such device", procname,
+                            device);
+    free (kdev);
+    return NULL;
+  }
+  return kdev;
+}
+
+static bool
+is_zero (const char *buf, size_t len)
+{
+  const uint64_t *p = (const uint64_t *) buf;
+  size_t i, n = len / 8;
+
+  for (i = 0; i < n; ++i)
+    if (p[i])
+      return false;
+  for (i = n * 8; i < len; ++i)
+    if (buf[i])
+      return false;
+  return true;
+}
+
+static int
+pwrite_all (int fd, const void *buf, size_t len, off_t off)
+{
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t r = pwrite (fd, p, len, off);
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    if (r == 0) {
+      errno = EIO;
+      return -1;
+    }
+    p += r;
+    len -= r;
+    off += r;
+  }
+  return 0;
+}
+
+static int
+pread_all (int fd, void *buf, size_t len, off_t off)
+{
+  char *p = buf;
+
+  while (len > 0) {
+    ssize_t r = pread (fd, p, len, off);
+    if (r == -1) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    if (r == 0) {
+      errno = EIO;              /* past the end of the device */
+      return -1;
+    }
+    p += r;
+    len -= r;
+    off += r;
+  }
+  return 0;
+}
+
+/* Write zeros over LEN bytes at OFF (ZBUF holds ZERO_IO_SIZE zeros). */
+static int
+write_zeros (int fd, const char *zbuf, uint64_t off, uint64_t len)
+{
+  while (len > 0) {
+    size_t n = len < ZERO_IO_SIZE ? len : ZERO_IO_SIZE;
+    if (pwrite_all (fd, zbuf, n, off) == -1)
+      return -1;
+    off += n;
+    len -= n;
+  }
+  return 0;
+}
+
+int
+do_zerofree (void *argsv, void *retv)
+{
+  gbox_zerofree_args *args = argsv;
+  gbox_zerofree_ret *ret = retv;
+  CLEANUP_FREE char *kdev = NULL;
+  CLEANUP_CLOSE int fd = -1;
+  ext2_filsys fs = NULL;
+  errcode_t err;
+  int mount_flags = 0;
+  uint64_t devsize = 0, bs, blocks, blk, first, zeroed = 0, scanned = 0;
+  char *buf = NULL, *zbuf = NULL;
+  int r = -1;
+
+  kdev = block_device (args->device, "zerofree");
+  if (kdev == NULL)
+    return -1;
+
+  err = ext2fs_check_if_mounted (kdev, &mount_flags);
+  if (err == 0 && (mount_flags & EXT2_MF_MOUNTED)) {
+    reply_with_error_errno (EBUSY, "zerofree: %s: the filesystem is mounted",
+                            args->device);
+    return -1;
+  }
+
+  err = ext2fs_open (kdev, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+  if (err) {
+    reply_with_error_errno (EINVAL, "zerofree: %s: not an ext2/3/4 "
+                            "filesystem, or its superblock is corrupt: %s",
+                            args->device, error_message (err));
+    return -1;
+  }
+  if (!(fs->super->s_state & EXT2_VALID_FS) ||
+      (fs->super->s_state & EXT2_ERROR_FS) ||
+      ext2fs_has_feature_journal_needs_recovery (fs->super)) {
+    reply_with_error_errno (EUCLEAN, "zerofree: %s: the filesystem is not "
+                            "clean (in use by a running guest, not cleanly "
+                            "unmounted, or with errors); check it first "
+                            "(virt-zerofree --fsck)", args->device);
+    goto out;
+  }
+
+  bs = fs->blocksize;
+  blocks = ext2fs_blocks_count (fs->super);
+  first = fs->super->s_first_data_block;
+
+  fd = open (kdev, (args->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+  if (fd == -1 && errno == EINVAL)
+    fd = open (kdev, (args->dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (fd == -1) {
+    reply_with_perror ("zerofree: %s: open", args->device);
+    goto out;
+  }
+  if (ioctl (fd, BLKGETSIZE64, &devsize) == -1) {
+    reply_with_perror ("zerofree: %s: size", args->device);
+    goto out;
+  }
+  if (bs == 0 || blocks > devsize / bs) {
+    reply_with_error_errno (EINVAL, "zerofree: %s: the filesystem (%" PRIu64
+                            " blocks of %" PRIu64 " bytes) is larger than "
+                            "its device (%" PRIu64 " bytes): truncated image?",
+                            args->device, blocks, bs, devsize);
+    goto out;
+  }
+
+  err = ext2fs_read_block_bitmap (fs);
+  if (err) {
+    reply_with_error_errno (EINVAL, "zerofree: %s: reading the block "
+                            "bitmap: %s", args->device, error_message (err));
+    goto out;
+  }
+
+  if (posix_memalign ((void **) &buf, 4096, ZERO_IO_SIZE) != 0 ||
+      posix_memalign ((void **) &zbuf, 4096, ZERO_IO_SIZE) != 0) {
+    reply_with_perror ("zerofree: malloc");
+    goto out;
+  }
+  memset (zbuf, 0, ZERO_IO_SIZE);
+
+  ret->block_size = bs;
+  ret->blocks = blocks;
+  ret->free_blocks = ext2fs_free_blocks_count (fs->super);
+
+  /* Walk the runs of free blocks. */
+  blk = first;
+  while (blk < blocks) {
+    blk64_t start, end;
+
+    if (ext2fs_find_first_zero_block_bitmap2 (fs->block_map, blk,
+                                              blocks - 1, &start) != 0)
+      break;                    /* no free block left */
+    if (ext2fs_find_first_set_block_bitmap2 (fs->block_map, start,
+                                             blocks - 1, &end) != 0)
+      end = blocks;
+    /* [start, end) is free: read it in big pieces. */
+    while (start < end) {
+      uint64_t n = end - start, i, zstart = 0, zlen = 0;
+
+      if (n > ZERO_IO_SIZE / bs)
+        n = ZERO_IO_SIZE / bs;
+      if (pread_all (fd, buf, n * bs, start * bs) == -1) {
+        reply_with_perror ("zerofree: %s: read block %" PRIu64,
+                           args->device, (uint64_t) start);
+        goto out;
+      }
+      scanned += n;
+      for (i = 0; i <= n; ++i) {
+        bool nz = i < n && !is_zero (buf + i * bs, bs);
+        if (nz) {
+          if (zlen == 0)
+            zstart = start + i;
+          zlen++;
+          zeroed++;
+        }
+        else if (zlen > 0) {
+          if (!args->dry_run &&
+              write_zeros (fd, zbuf, zstart * bs, zlen * bs) == -1) {
+            reply_with_perror ("zerofree: %s: write block %" PRIu64,
+                               args->device, zstart);
+            goto out;
+          }
+          zlen = 0;
+        }
+      }
+      start += n;
+      notify_progress (start, blocks);
+    }
+    blk = end;
+  }
+  notify_progress (blocks, blocks);
+
+  if (!args->dry_run && fsync (fd) == -1) {
+    reply_with_perror ("zerofree: %s: fsync", args->device);
+    goto out;
+  }
+  ret->scanned = scanned;
+  ret->zeroed = zeroed;
+  r = 0;
+
+ out:
+  free (buf);
+  free (zbuf);
+  if (fs)
+    ext2fs_close_free (&fs);
+  return r;
+}
+
+/* Run ARGV capturing stdout and stderr together (at most MAX bytes).
+ * Returns the exit status, or -1 if it could not be run. */
+static int
+run_capture (const char *const *argv, char **out, size_t max)
+{
+  int pfd[2], status;
+  pid_t pid;
+  size_t len = 0;
+  char *o = malloc (max + 1);
+
+  *out = NULL;
+  if (o == NULL)
+    return -1;
+  if (pipe2 (pfd, O_CLOEXEC) == -1) {
+    free (o);
+    return -1;
+  }
+  pid = fork ();
+  if (pid == -1) {
+    close (pfd[0]);
+    close (pfd[1]);
+    free (o);
+    return -1;
+  }
+  if (pid == 0) {
+    int null = open ("/dev/null", O_RDONLY);
+    if (null >= 0)
+      dup2 (null, 0);
+    dup2 (pfd[1], 1);
+    dup2 (pfd[1], 2);
+    execvp (argv[0], (char *const *) argv);
+    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
+    _exit (127);
+  }
+  close (pfd[1]);
+  for (;;) {
+    char b[1024];
+    ssize_t r = read (pfd[0], b, sizeof b);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    if (len < max) {
+      size_t n = (size_t) r < max - len ? (size_t) r : max - len;
+      memcpy (o + len, b, n);
+      len += n;
+    }
+  }
+  close (pfd[0]);
+  o[len] = '\0';
+  *out = o;
+  while (waitpid (pid, &status, 0) == -1)
+    if (errno != EINTR)
+      return -1;
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+}
+
+int
+do_e2fsck (void *argsv, void *retv)
+{
+  gbox_e2fsck_args *args = argsv;
+  gbox_e2fsck_ret *ret = retv;
+  CLEANUP_FREE char *kdev = NULL;
+  char *out = NULL;
+  const char *argv[6];
+  int status;
+
+  kdev = block_device (args->device, "e2fsck");
+  if (kdev == NULL)
+    return -1;
+  argv[0] = "e2fsck";
+  argv[1] = "-f";
+  argv[2] = args->fix ? "-y" : "-n";
+  argv[3] = kdev;
+  argv[4] = NULL;
+  status = run_capture (argv, &out, GBOX_STRING_MAX - 1);
+  if (status == -1 || status == 127) {
+    free (out);
+    reply_with_error_errno (ENOSYS, "e2fsck: %s: cannot run e2fsck",
+                            args->device);
+    return -1;
+  }
+  ret->status = status;
+  ret->output = out;
+  return 0;
+}
+
+/* Open the guest directory PATH (where a filesystem is mounted). */
+static int
+open_mounted_dir (const char *path, const char *procname)
+{
+  int root, fd;
+
+  if (check_path (path) == -1)
+    return -1;
+  root = sysroot_fd ();
+  if (root == -1) {
+    reply_with_perror ("%s: sysroot %s", procname, sysroot);
+    return -1;
+  }
+  fd = open_in_root (root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd == -1)
+    reply_with_perror ("%s: %s", procname, path);
+  return fd;
+}
+
+#define MAX_FILL_FILES 4096
+
+int
+do_zero_free_space (void *argsv, void *retv)
+{
+  gbox_path_args *args = argsv;
+  gbox_space_ret *ret = retv;
+  CLEANUP_CLOSE int dirfd = -1;
+  struct statvfs sv;
+  char *zbuf = NULL;
+  char names[MAX_FILL_FILES][32];
+  int fds[MAX_FILL_FILES];
+  size_t nfiles = 0, i;
+  uint64_t total, written = 0;
+  int r = -1;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "zero_free_space: %s: only the appliance "
+                            "fills filesystems", args->path);
+    return -1;
+  }
+  dirfd = open_mounted_dir (args->path, "zero_free_space");
+  if (dirfd == -1)
+    return -1;
+  if (fstatvfs (dirfd, &sv) == -1) {
+    reply_with_perror ("zero_free_space: %s: statvfs", args->path);
+    return -1;
+  }
+  if (sv.f_flag & ST_RDONLY) {
+    reply_with_error_errno (EROFS, "zero_free_space: %s: the filesystem is "
+                            "mounted read-only", args->path);
+    return -1;
+  }
+  total = (uint64_t) sv.f_bfree * sv.f_frsize;
+  zbuf = calloc (1, ZERO_IO_SIZE);
+  if (zbuf == NULL) {
+    reply_with_perror ("zero_free_space: malloc");
+    return -1;
+  }
+
+  /* One file after another (FAT files stop at 4 GiB: EFBIG), each
+   * written until the filesystem is full. */
+  for (;;) {
+    size_t chunk = ZERO_IO_SIZE;
+    int fd = -1, e = 0;
+
+    if (nfiles >= MAX_FILL_FILES)
+      break;
+    for (i = 0; i < 100 && fd == -1; ++i) {
+      snprintf (names[nfiles], sizeof names[nfiles], "gbox-zero-%08lx.tmp",
+                random () & 0xffffffffUL);
+      fd = openat (dirfd, names[nfiles],
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   0600);
+      if (fd == -1 && errno != EEXIST)
+        break;
+    }
+    if (fd == -1) {
+      if (errno == ENOSPC || errno == EDQUOT)
+        break;                  /* no room even for a new inode */
+      reply_with_perror ("zero_free_space: %s: create a file", args->path);
+      goto out;
+    }
+    fds[nfiles++] = fd;
+    for (;;) {
+      ssize_t w = write (fd, zbuf, chunk);
+      if (w > 0) {
+        written += w;
+        notify_progress (written < total ? written : total, total);
+        continue;
+      }
+      if (w == -1 && errno == EINTR)
+        continue;
+      e = w == -1 ? errno : ENOSPC;
+      if ((e == ENOSPC || e == EDQUOT) && chunk > 512) {
+        chunk /= 8;             /* fill the last small pieces too */
+        if (chunk < 512)
+          chunk = 512;
+        continue;
+      }
+      break;
+    }
+    if (e == EFBIG)
+      continue;                 /* the file is full, the disk is not */
+    if (e != ENOSPC && e != EDQUOT) {
+      errno = e;
+      reply_with_perror ("zero_free_space: %s: write", args->path);
+      goto out;
+    }
+    break;
+  }
+  for (i = 0; i < nfiles; ++i)
+    if (fsync (fds[i]) == -1 && errno != ENOSPC) {
+      reply_with_perror ("zero_free_space: %s: fsync", args->path);
+      goto out;
+    }
+  notify_progress (total, total);
+  ret->bytes = written;
+  r = 0;
+
+ out:
+  for (i = 0; i < nfiles; ++i) {
+    close (fds[i]);
+    if (unlinkat (dirfd, names[i], 0) == -1 && r == 0) {
+      reply_with_perror ("zero_free_space: %s: remove %s", args->path,
+                         names[i]);
+      r = -1;
+    }
+  }
+  if (syncfs (dirfd) == -1 && r == 0) {
+    reply_with_perror ("zero_free_space: %s: sync", args->path);
+    r = -1;
+  }
+  free (zbuf);
+  return r;
+}
+
+int
+do_fstrim (void *argsv, void *retv)
+{
+  gbox_path_args *args = argsv;
+  gbox_space_ret *ret = retv;
+  CLEANUP_CLOSE int dirfd = -1;
+  struct fstrim_range range;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "fstrim: %s: only the appliance trims "
+                            "filesystems", args->path);
+    return -1;
+  }
+  dirfd = open_mounted_dir (args->path, "fstrim");
+  if (dirfd == -1)
+    return -1;
+  if (syncfs (dirfd) == -1) {
+    reply_with_perror ("fstrim: %s: sync", args->path);
+    return -1;
+  }
+  memset (&range, 0, sizeof range);
+  range.len = UINT64_MAX;
+  if (ioctl (dirfd, FITRIM, &range) == -1) {
+    int e = errno;
+    if (e == EOPNOTSUPP || e == ENOTTY)
+      reply_with_error_errno (EOPNOTSUPP, "fstrim: %s: the filesystem or "
+                              "the disk does not support discard", args->path);
+    else
+      reply_with_perror ("fstrim: %s", args->path);
+    return -1;
+  }
+  if (syncfs (dirfd) == -1) {
+    reply_with_perror ("fstrim: %s: sync", args->path);
+    return -1;
+  }
+  ret->bytes = range.len;
+  notify_progress (1, 1);
+  return 0;
+}
+
+/* A UUID or label that mkswap can be given back: printable, bounded. */
+static bool
+safe_tag (const char *s, size_t max)
+{
+  size_t i, n = strlen (s);
+
+  if (n == 0 || n > max)
+    return false;
+  for (i = 0; i < n; ++i)
+    if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+      return false;
+  return true;
+}
+
+int
+do_zero_swap (void *argsv, void *retv)
+{
+  gbox_zero_swap_args *args = argsv;
+  CLEANUP_FREE char *kdev = NULL, *uuid = NULL, *label = NULL, *err = NULL;
+  CLEANUP_CLOSE int fd = -1;
+  blkid_probe pr;
+  const char *type = NULL, *v = NULL;
+  bool is_swap = false;
+  uint64_t size = 0, off;
+  const char *argv[10];
+  size_t i = 0;
+  int status;
+
+  kdev = block_device (args->device, "zero_swap");
+  if (kdev == NULL)
+    return -1;
+  pr = blkid_new_probe_from_filename (kdev);
+  if (pr) {
+    blkid_probe_enable_superblocks (pr, 1);
+    blkid_probe_set_superblocks_flags (pr, BLKID_SUBLKS_TYPE |
+                                       BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID);
+    if (blkid_do_safeprobe (pr) == 0 &&
+        blkid_probe_lookup_value (pr, "TYPE", &type, NULL) == 0) {
+      is_swap = strcmp (type, "swap") == 0;
+      if (blkid_probe_lookup_value (pr, "UUID", &v, NULL) == 0 &&
+          safe_tag (v, 64))
+        uuid = strdup (v);
+      if (blkid_probe_lookup_value (pr, "LABEL", &v, NULL) == 0 &&
+          safe_tag (v, 16))
+        label = strdup (v);
+    }
+    blkid_free_probe (pr);
+  }
+  if (!is_swap) {
+    reply_with_error_errno (EINVAL, "zero_swap: %s: not a swap area",
+                            args->device);
+    return -1;
+  }
+
+  fd = open (kdev, O_WRONLY | O_CLOEXEC);
+  if (fd == -1 || ioctl (fd, BLKGETSIZE64, &size) == -1) {
+    reply_with_perror ("zero_swap: %s", args->device);
+    return -1;
+  }
+  /* In pieces, for progress. */
+  for (off = 0; off < size; ) {
+    uint64_t range[2];
+    uint64_t n = size - off < 256 * 1024 * 1024 ? size - off
+      : 256 * 1024 * 1024;
+
+    range[0] = off;
+    range[1] = n;
+    if (ioctl (fd, args->discard ? BLKDISCARD : BLKZEROOUT, range) == -1) {
+      if (args->discard && (errno == EOPNOTSUPP || errno == ENOTTY))
+        reply_with_error_errno (EOPNOTSUPP, "zero_swap: %s: the disk does "
+                                "not support discard", args->device);
+      else
+        reply_with_perror ("zero_swap: %s: %s", args->device,
+                           args->discard ? "discard" : "zero");
+      return -1;
+    }
+    off += n;
+    notify_progress (off, size);
+  }
+  if (fsync (fd) == -1) {
+    reply_with_perror ("zero_swap: %s: fsync", args->device);
+    return -1;
+  }
+
+  argv[i++] = "mkswap";
+  argv[i++] = "-f";
+  if (uuid) {
+    argv[i++] = "-U";
+    argv[i++] = uuid;
+  }
+  if (label) {
+    argv[i++] = "-L";
+    argv[i++] = label;
+  }
+  argv[i++] = kdev;
+  argv[i] = NULL;
+  status = run_command (&err, argv);
+  if (status != 0) {
+    reply_with_error_errno (EIO, "zero_swap: %s: mkswap failed: %s",
+                            args->device, err && *err ? err : "");
+    return -1;
+  }
+  return 0;
+}
