@@ -61,6 +61,13 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (ZERO_FREE_SPACE, zero_free_space),
   ACTION (FSTRIM, fstrim),
   ACTION (ZERO_SWAP, zero_swap),
+  /* virt-resize. */
+  ACTION (PART_GET_LAYOUT, part_get_layout),
+  ACTION (PART_SET_LAYOUT, part_set_layout),
+  ACTION (PART_WIPE, part_wipe),
+  ACTION (COPY_RANGE, copy_range),
+  ACTION (CONTENT_INFO, content_info),
+  ACTION (RESIZE_CONTENT, resize_content),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -630,5 +637,117 @@ gbox_zero_swap (gbox_h *h, const char *device, int discard)
   CHECK_PATH (GBOX_PROC_ZERO_SWAP, "device", device);
   return gbox_int_call (h, GBOX_PROC_ZERO_SWAP,
                         (xdrproc_t) xdr_gbox_zero_swap_args, &args,
+                        NULL, NULL);
+}
+
+/* virt-resize: partition tables, range copies, content. */
+
+int
+gbox_part_get_layout (gbox_h *h, const char *device,
+                      struct gbox_part_get_layout_ret *ret)
+{
+  struct gbox_part_device_args args = { .device = (char *) device };
+
+  if (check_ready (h, GBOX_PROC_PART_GET_LAYOUT) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_PART_GET_LAYOUT, "device", device);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_PART_GET_LAYOUT,
+                        (xdrproc_t) xdr_gbox_part_device_args, &args,
+                        (xdrproc_t) xdr_gbox_part_get_layout_ret, ret);
+}
+
+int
+gbox_part_set_layout (gbox_h *h, const char *device,
+                      const struct gbox_part_layout *layout)
+{
+  struct gbox_part_set_layout_args args = {
+    .device = (char *) device, .layout = *layout,
+  };
+
+  if (check_ready (h, GBOX_PROC_PART_SET_LAYOUT) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_PART_SET_LAYOUT, "device", device);
+  if (layout->parts.parts_len > GBOX_PARTS_MAX) {
+    gbox_int_error (h, "part_set_layout: too many partitions");
+    return -1;
+  }
+  return gbox_int_call (h, GBOX_PROC_PART_SET_LAYOUT,
+                        (xdrproc_t) xdr_gbox_part_set_layout_args, &args,
+                        NULL, NULL);
+}
+
+int
+gbox_part_wipe (gbox_h *h, const char *device)
+{
+  struct gbox_part_device_args args = { .device = (char *) device };
+
+  if (check_ready (h, GBOX_PROC_PART_WIPE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_PART_WIPE, "device", device);
+  return gbox_int_call (h, GBOX_PROC_PART_WIPE,
+                        (xdrproc_t) xdr_gbox_part_device_args, &args,
+                        NULL, NULL);
+}
+
+int
+gbox_copy_range (gbox_h *h, const char *src, uint64_t src_offset,
+                 const char *dst, uint64_t dst_offset, uint64_t size,
+                 int sparse, uint64_t *written)
+{
+  struct gbox_copy_range_args args = {
+    .src = (char *) src, .src_offset = src_offset,
+    .dst = (char *) dst, .dst_offset = dst_offset,
+    .size = size, .sparse = sparse != 0,
+  };
+  struct gbox_copy_range_ret ret = { 0 };
+
+  if (check_ready (h, GBOX_PROC_COPY_RANGE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_COPY_RANGE, "src", src);
+  CHECK_PATH (GBOX_PROC_COPY_RANGE, "dst", dst);
+  if (gbox_int_call (h, GBOX_PROC_COPY_RANGE,
+                     (xdrproc_t) xdr_gbox_copy_range_args, &args,
+                     (xdrproc_t) xdr_gbox_copy_range_ret, &ret) == -1)
+    return -1;
+  if (written)
+    *written = ret.written;
+  return 0;
+}
+
+int
+gbox_content_info (gbox_h *h, const char *device, uint64_t offset,
+                   uint64_t size, struct gbox_content_info_ret *ret)
+{
+  struct gbox_content_info_args args = {
+    .device = (char *) device, .offset = offset, .size = size,
+  };
+
+  if (check_ready (h, GBOX_PROC_CONTENT_INFO) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_CONTENT_INFO, "device", device);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_CONTENT_INFO,
+                        (xdrproc_t) xdr_gbox_content_info_args, &args,
+                        (xdrproc_t) xdr_gbox_content_info_ret, ret);
+}
+
+int
+gbox_resize_content (gbox_h *h, const char *device, uint64_t offset,
+                     uint64_t size, const char *type, unsigned flags)
+{
+  struct gbox_resize_content_args args = {
+    .device = (char *) device, .offset = offset, .size = size,
+    .type = (char *) type, .flags = flags,
+  };
+
+  if (check_ready (h, GBOX_PROC_RESIZE_CONTENT) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_RESIZE_CONTENT, "device", device);
+  if (check_string (h, GBOX_PROC_RESIZE_CONTENT, "type", type,
+                    GBOX_NAME_MAX) == -1)
+    return -1;
+  return gbox_int_call (h, GBOX_PROC_RESIZE_CONTENT,
+                        (xdrproc_t) xdr_gbox_resize_content_args, &args,
                         NULL, NULL);
 }

@@ -128,4 +128,23 @@ extern int gbox_readdir_stat_all (gbox_h *h, const char *path,
                                   struct gbox_dirent **entries, size_t *n);
 extern void gbox_free_dirents (struct gbox_dirent *entries, size_t n);
 
+/* virt-resize: read/write the partition table of a disk (a user
+ * device name), wipe it, copy byte ranges between disks (SPARSE: zero
+ * blocks not written; *WRITTEN the bytes written), identify the
+ * content of a byte range, grow the content of a byte range. */
+extern int gbox_part_get_layout (gbox_h *h, const char *device,
+                                 struct gbox_part_get_layout_ret *ret);
+extern int gbox_part_set_layout (gbox_h *h, const char *device,
+                                 const struct gbox_part_layout *layout);
+extern int gbox_part_wipe (gbox_h *h, const char *device);
+extern int gbox_copy_range (gbox_h *h, const char *src, uint64_t src_offset,
+                            const char *dst, uint64_t dst_offset,
+                            uint64_t size, int sparse, uint64_t *written);
+extern int gbox_content_info (gbox_h *h, const char *device, uint64_t offset,
+                              uint64_t size,
+                              struct gbox_content_info_ret *ret);
+extern int gbox_resize_content (gbox_h *h, const char *device,
+                                uint64_t offset, uint64_t size,
+                                const char *type, unsigned flags);
+
 #endif /* GUESTBOX_H */

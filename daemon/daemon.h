@@ -225,6 +225,22 @@ extern int do_zero_free_space (void *args, void *ret);
 extern int do_fstrim (void *args, void *ret);
 extern int do_zero_swap (void *args, void *ret);
 
+/* part.c (virt-resize): partition tables and content on a file
+ * descriptor (unit-tested on image files); ERR gets the reason. */
+extern int part_read_fd (int fd, uint64_t disk_size, gbox_part_layout *l,
+                         char *err, size_t errlen);
+extern int part_write_fd (int fd, uint64_t disk_size,
+                          const gbox_part_layout *l, char *err, size_t errlen);
+extern int part_content_fd (int fd, uint64_t off, uint64_t size,
+                            gbox_content_info_ret *ret, char *err,
+                            size_t errlen);
+extern int do_part_get_layout (void *args, void *ret);
+extern int do_part_set_layout (void *args, void *ret);
+extern int do_part_wipe (void *args, void *ret);
+extern int do_copy_range (void *args, void *ret);
+extern int do_content_info (void *args, void *ret);
+extern int do_resize_content (void *args, void *ret);
+
 /* Set by shutdown: the main loop exits after sending the reply. */
 extern bool exit_after_reply;
 

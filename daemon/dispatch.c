@@ -62,6 +62,17 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY (ZERO_FREE_SPACE, zero_free_space, path_args, space_ret, PROC_PLAIN),
   ENTRY (FSTRIM, fstrim, path_args, space_ret, PROC_PLAIN),
   ENTRY_NORET (ZERO_SWAP, zero_swap, zero_swap_args, PROC_PLAIN),
+  /* virt-resize. */
+  ENTRY (PART_GET_LAYOUT, part_get_layout, part_device_args,
+         part_get_layout_ret, PROC_PLAIN),
+  ENTRY_NORET (PART_SET_LAYOUT, part_set_layout, part_set_layout_args,
+               PROC_PLAIN),
+  ENTRY_NORET (PART_WIPE, part_wipe, part_device_args, PROC_PLAIN),
+  ENTRY (COPY_RANGE, copy_range, copy_range_args, copy_range_ret, PROC_PLAIN),
+  ENTRY (CONTENT_INFO, content_info, content_info_args, content_info_ret,
+         PROC_PLAIN),
+  ENTRY_NORET (RESIZE_CONTENT, resize_content, resize_content_args,
+               PROC_PLAIN),
 };
 
 const size_t dispatch_table_len =
