@@ -190,6 +190,48 @@ extern int inspect_linux_root (int rootfd, const char *rootdev,
                                const struct gbd_fs *fs, size_t nfs,
                                gbox_os *os);
 
+/* inspect-full.c, inspect-linux.c, inspect-windows.c, inspect-apps.c:
+ * full inspection (virt-inspector). */
+extern void inspect_warning (const char *fs, ...)
+  __attribute__((format (printf, 1, 2)));
+/* A cleaned copy of guest text: valid UTF-8, no control characters
+ * (newlines kept only if MULTILINE), shorter than MAX bytes. */
+extern char *inspect_clean_max (const char *s, size_t len, size_t max,
+                                bool multiline);
+extern char *inspect_clean (const char *s, size_t len);
+extern const char *linux_distro_of_id (const char *id);
+extern bool parse_version_numbers (const char *s, int *major, int *minor);
+extern bool parse_shell_assignment (const char *line, size_t len, char *key,
+                                    size_t keylen, char *val, size_t vallen);
+extern const char *arch_of_magic (const char *desc);
+extern char *inspect_binary_arch (int rootfd, const char *const *paths);
+extern int inspect_linux_details (int rootfd, gbox_inspected_os *os);
+extern int windows_case_path (int rootfd, const char *path, char *out,
+                              size_t outlen);
+extern int windows_find_systemroot (int rootfd, char *out, size_t outlen);
+extern int inspect_windows_details (int rootfd, gbox_inspected_os *os,
+                                    const struct gbd_fs *fs, size_t nfs);
+struct app_list {
+  gbox_application *v;
+  size_t n, cap;
+};
+extern gbox_application *app_new (struct app_list *l);
+extern void app_list_free (struct app_list *l);
+extern size_t app_size (const gbox_application *a);
+extern int app_copy (gbox_application *dst, const gbox_application *src);
+extern void parse_dpkg_status (const char *text, size_t len,
+                               struct app_list *l);
+extern void parse_apk_installed (const char *text, size_t len,
+                                 struct app_list *l);
+extern void parse_pacman_desc (const char *text, size_t len,
+                               struct app_list *l);
+extern int parse_rpm_header (const unsigned char *blob, size_t len,
+                             struct app_list *l);
+extern int linux_list_applications (int rootfd, const char *package_format,
+                                    struct app_list *l);
+extern int windows_list_applications (int rootfd, const gbox_inspected_os *os,
+                                      struct app_list *l);
+
 /* mount.c */
 extern int load_fs_modules (const char *fstype);
 extern int load_all_modules (void);
@@ -218,6 +260,8 @@ extern int do_readdir_stat (void *args, void *ret);
 extern int do_statvfs (void *args, void *ret);
 extern int do_download (void *args, void *ret);
 extern int do_upload (void *args, void *ret);
+extern int do_inspect_full (void *args, void *ret);
+extern int do_inspect_list_applications (void *args, void *ret);
 /* zero.c (virt-zerofree, virt-sparsify) */
 extern int do_zerofree (void *args, void *ret);
 extern int do_e2fsck (void *args, void *ret);

@@ -56,6 +56,10 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY_NORET (UPLOAD, upload, upload_args, PROC_FILEIN),
   /* 100-199: read-only commands. */
   /* 200-299: inspection. */
+  ENTRY_NOARGS (INSPECT_FULL, inspect_full, inspect_full_ret),
+  ENTRY (INSPECT_LIST_APPLICATIONS, inspect_list_applications,
+         inspect_list_applications_args, inspect_list_applications_ret,
+         PROC_PLAIN),
   /* 300-399: conversion. */
   ENTRY (ZEROFREE, zerofree, zerofree_args, zerofree_ret, PROC_PLAIN),
   ENTRY (E2FSCK, e2fsck, e2fsck_args, e2fsck_ret, PROC_PLAIN),

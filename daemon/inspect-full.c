@@ -1,0 +1,717 @@
+/* guestbox - full inspection for virt-inspector.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * inspect_full: find every operating system on the disks (Linux roots
+ * as in inspect.c, Windows system roots on NTFS/FAT), then mount each
+ * OS's tree read-only (root plus its fstab mountpoints) at a private
+ * directory and fill its record (inspect-linux.c, inspect-windows.c).
+ * inspect_list_applications pages through the package list of one of
+ * the roots found (inspect-apps.c).  Guest text is cleaned here before
+ * it goes into a reply: valid UTF-8 only, no control characters,
+ * bounded.  Problems with guest data become warnings in the reply, not
+ * failures.
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "daemon.h"
+
+#define INSPECT_DIR "/run/gbox-inspect-full"
+#define OSES_MAX 64
+#define FS_PER_OS_MAX 1024
+#define FSTAB_MAX_BYTES (1024 * 1024)
+#define FSTAB_MAX_ENTRIES 1024
+
+/* Warnings gathered during one call. */
+static char *warnings[GBOX_INSPECT_WARNINGS_MAX];
+static size_t nr_warnings;
+
+void
+inspect_warning (const char *fs, ...)
+{
+  va_list args;
+  char buf[GBOX_INSPECT_FIELD_MAX];
+  size_t i;
+
+  va_start (args, fs);
+  vsnprintf (buf, sizeof buf, fs, args);
+  va_end (args);
+  debug ("inspect: warning: %s", buf);
+  for (i = 0; i < nr_warnings; ++i)
+    if (strcmp (warnings[i], buf) == 0)
+      return;
+  if (nr_warnings < GBOX_INSPECT_WARNINGS_MAX) {
+    warnings[nr_warnings] = inspect_clean (buf, strlen (buf));
+    if (warnings[nr_warnings])
+      nr_warnings++;
+  }
+}
+
+static void
+warnings_reset (void)
+{
+  size_t i;
+
+  for (i = 0; i < nr_warnings; ++i)
+    free (warnings[i]);
+  nr_warnings = 0;
+}
+
+/* Move the warnings into a reply. */
+static void
+warnings_take (char ***val, u_int *len)
+{
+  *val = NULL;
+  *len = 0;
+  if (nr_warnings == 0)
+    return;
+  *val = malloc (nr_warnings * sizeof (char *));
+  if (*val == NULL) {
+    warnings_reset ();
+    return;
+  }
+  memcpy (*val, warnings, nr_warnings * sizeof (char *));
+  *len = nr_warnings;
+  nr_warnings = 0;
+}
+
+/* Length of the valid UTF-8 sequence at S (at most N bytes), or 0. */
+static size_t
+utf8_seq (const unsigned char *s, size_t n)
+{
+  size_t l, i;
+  uint32_t c;
+
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) { l = 2; c = s[0] & 0x1f; }
+  else if (s[0] >= 0xe0 && s[0] <= 0xef) { l = 3; c = s[0] & 0x0f; }
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4) { l = 4; c = s[0] & 0x07; }
+  else
+    return 0;
+  if (l > n)
+    return 0;
+  for (i = 1; i < l; ++i) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    c = (c << 6) | (s[i] & 0x3f);
+  }
+  if ((l == 3 && c < 0x800) || (l == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+      (c >= 0xd800 && c <= 0xdfff))
+    return 0;
+  return l;
+}
+
+char *
+inspect_clean_max (const char *s, size_t len, size_t max, bool multiline)
+{
+  const unsigned char *u = (const unsigned char *) s;
+  char *out;
+  size_t i = 0, o = 0;
+
+  out = malloc (max);
+  if (out == NULL)
+    return NULL;
+  while (i < len && u[i] != '\0') {
+    size_t l = utf8_seq (u + i, len - i);
+    if (l == 0 || (l == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+      /* Tabs and newlines become spaces (newlines stay in multi-line
+       * text), carriage returns go, other junk becomes '?'. */
+      char r = (u[i] == '\n' && multiline) ? '\n'
+        : (u[i] == '\t' || u[i] == '\n') ? ' ' : '?';
+      if (u[i] == '\r') {
+        i++;
+        continue;
+      }
+      if (o + 1 >= max)
+        break;
+      out[o++] = r;
+      i++;
+      continue;
+    }
+    if (o + l >= max)
+      break;
+    memcpy (out + o, u + i, l);
+    o += l;
+    i += l;
+  }
+  out[o] = '\0';
+  return out;
+}
+
+char *
+inspect_clean (const char *s, size_t len)
+{
+  return inspect_clean_max (s, len, GBOX_INSPECT_FIELD_MAX, false);
+}
+
+/* Fill every string field with "" (XDR needs non-NULL strings). */
+static int
+os_init (gbox_inspected_os *os)
+{
+  char **f[] = {
+    &os->root, &os->type, &os->distro, &os->product_name,
+    &os->product_variant, &os->arch, &os->hostname, &os->build_id,
+    &os->osinfo, &os->package_format, &os->package_management,
+    &os->windows_systemroot, &os->windows_current_control_set,
+  };
+  size_t i;
+
+  memset (os, 0, sizeof *os);
+  for (i = 0; i < sizeof f / sizeof f[0]; ++i) {
+    *f[i] = strdup ("");
+    if (*f[i] == NULL)
+      return -1;
+  }
+  return 0;
+}
+
+/* Mount one filesystem read-only at TARGET (an appliance path). */
+static int
+mount_one (const struct gbd_fs *f, const char *target)
+{
+  if (strcmp (f->type, "ntfs") == 0) {
+    CLEANUP_FREE char *err = NULL;
+    const char *argv[] = { "ntfs-3g", "-o", "ro", f->kdevice, target, NULL };
+    int r;
+
+    load_fs_modules ("ntfs");
+    r = run_command (&err, argv);
+    if (r != 0) {
+      debug ("inspect: ntfs-3g %s: %s", f->device, err ? err : "");
+      errno = r == 127 ? ENOSYS : EINVAL;
+      return -1;
+    }
+    return 0;
+  }
+  load_fs_modules (f->type);
+  return mount (f->kdevice, target, f->type,
+                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+}
+
+/* The tree of one OS mounted at INSPECT_DIR: mounted targets, most
+ * recent last. */
+struct tree {
+  char *targets[FS_PER_OS_MAX];
+  size_t n;
+};
+
+static void
+tree_umount (struct tree *t)
+{
+  while (t->n > 0) {
+    char *p = t->targets[--t->n];
+    if (umount2 (p, 0) == -1)
+      umount2 (p, MNT_DETACH);
+    free (p);
+  }
+}
+
+static ssize_t
+fs_index (const struct gbd_fs *fs, size_t nfs, const char *device)
+{
+  size_t i;
+
+  for (i = 0; i < nfs; ++i)
+    if (strcmp (fs[i].device, device) == 0)
+      return i;
+  return -1;
+}
+
+static int
+compare_mp_len (const void *a, const void *b)
+{
+  const gbox_mountpoint *x = a, *y = b;
+  size_t lx = strlen (x->mountpoint), ly = strlen (y->mountpoint);
+
+  if (lx != ly)
+    return lx < ly ? -1 : 1;
+  return strcmp (x->mountpoint, y->mountpoint);
+}
+
+/* Mount the root and its mountpoints (shortest first) at INSPECT_DIR;
+ * a mountpoint that cannot be mounted is skipped with a debug line. */
+static int
+tree_mount (struct tree *t, const gbox_mountpoint *mps, size_t nmps,
+            const struct gbd_fs *fs, size_t nfs)
+{
+  gbox_mountpoint *sorted;
+  size_t i;
+
+  t->n = 0;
+  sorted = malloc ((nmps ? nmps : 1) * sizeof *sorted);
+  if (sorted == NULL)
+    return -1;
+  memcpy (sorted, mps, nmps * sizeof *sorted);
+  qsort (sorted, nmps, sizeof *sorted, compare_mp_len);
+  for (i = 0; i < nmps && t->n < FS_PER_OS_MAX; ++i) {
+    ssize_t idx = fs_index (fs, nfs, sorted[i].device);
+    char target[GBOX_PATH_MAX + 64];
+
+    if (idx < 0)
+      continue;
+    if (strcmp (sorted[i].mountpoint, "/") == 0)
+      snprintf (target, sizeof target, "%s", INSPECT_DIR);
+    else {
+      CLEANUP_CLOSE int rootfd = -1;
+      CLEANUP_CLOSE int mpfd = -1;
+      char proc[64];
+      ssize_t r;
+
+      if (t->n == 0)
+        continue;               /* no root mounted */
+      rootfd = open (INSPECT_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (rootfd == -1)
+        continue;
+      mpfd = open_in_root (rootfd, sorted[i].mountpoint,
+                           O_PATH | O_DIRECTORY, 0);
+      if (mpfd == -1) {
+        debug ("inspect: mountpoint %s: %m", sorted[i].mountpoint);
+        continue;
+      }
+      snprintf (proc, sizeof proc, "/proc/self/fd/%d", mpfd);
+      r = readlink (proc, target, sizeof target - 1);
+      if (r <= 0)
+        continue;
+      target[r] = '\0';
+      /* The resolved path must still be inside our directory. */
+      if (strncmp (target, INSPECT_DIR "/", strlen (INSPECT_DIR) + 1) != 0)
+        continue;
+    }
+    if (mount_one (&fs[idx], target) == -1) {
+      debug ("inspect: mount %s on %s: %m", fs[idx].device, target);
+      if (t->n == 0) {
+        free (sorted);
+        return -1;
+      }
+      continue;
+    }
+    t->targets[t->n] = strdup (target);
+    if (t->targets[t->n] == NULL) {
+      if (umount2 (target, 0) == -1)
+        umount2 (target, MNT_DETACH);
+      break;
+    }
+    t->n++;
+  }
+  free (sorted);
+  return t->n > 0 ? 0 : -1;
+}
+
+static int
+add_fs (gbox_inspected_os *os, const struct gbd_fs *f)
+{
+  gbox_filesystem *v;
+  size_t i;
+
+  for (i = 0; i < os->filesystems.filesystems_len; ++i)
+    if (strcmp (os->filesystems.filesystems_val[i].device, f->device) == 0)
+      return 0;
+  if (os->filesystems.filesystems_len >= FS_PER_OS_MAX)
+    return 0;
+  v = realloc (os->filesystems.filesystems_val,
+               (os->filesystems.filesystems_len + 1) * sizeof *v);
+  if (v == NULL)
+    return -1;
+  os->filesystems.filesystems_val = v;
+  v = &v[os->filesystems.filesystems_len++];
+  v->device = strdup (f->device);
+  v->type = inspect_clean (f->type, strlen (f->type));
+  v->label = inspect_clean (f->label, strlen (f->label));
+  v->uuid = inspect_clean (f->uuid, strlen (f->uuid));
+  if (!v->device || !v->type || !v->label || !v->uuid)
+    return -1;
+  return 0;
+}
+
+static int
+compare_fs (const void *a, const void *b)
+{
+  return strverscmp (((const gbox_filesystem *) a)->device,
+                     ((const gbox_filesystem *) b)->device);
+}
+
+/* Swap devices named in fstab belong to the OS too. */
+static void
+add_swap_from_fstab (int rootfd, gbox_inspected_os *os,
+                     const struct gbd_fs *fs, size_t nfs)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct fstab_entry *e;
+  size_t len, i;
+  ssize_t n;
+
+  text = read_file_in_root (rootfd, "/etc/fstab", FSTAB_MAX_BYTES, &len);
+  if (text == NULL)
+    return;
+  e = calloc (FSTAB_MAX_ENTRIES, sizeof *e);
+  if (e == NULL)
+    return;
+  n = parse_fstab (text, len, e, FSTAB_MAX_ENTRIES);
+  for (i = 0; n > 0 && i < (size_t) n; ++i) {
+    if (strcmp (e[i].vfstype, "swap") == 0) {
+      ssize_t idx = resolve_fstab_spec (e[i].spec, fs, nfs);
+      if (idx >= 0)
+        add_fs (os, &fs[idx]);
+    }
+  }
+  if (n > 0)
+    free_fstab (e, n);
+  free (e);
+}
+
+static int
+copy_mountpoints (gbox_inspected_os *os, const gbox_os *simple)
+{
+  size_t i, n = simple->mountpoints.mountpoints_len;
+
+  os->mountpoints.mountpoints_val = calloc (n ? n : 1,
+                                            sizeof (gbox_mountpoint));
+  if (os->mountpoints.mountpoints_val == NULL)
+    return -1;
+  for (i = 0; i < n; ++i) {
+    gbox_mountpoint *m = &os->mountpoints.mountpoints_val[i];
+    m->mountpoint = strdup (simple->mountpoints.mountpoints_val[i].mountpoint);
+    m->device = strdup (simple->mountpoints.mountpoints_val[i].device);
+    os->mountpoints.mountpoints_len++;
+    if (!m->mountpoint || !m->device)
+      return -1;
+  }
+  return 0;
+}
+
+/* The roots found by the last inspect_full, for list_applications. */
+static gbox_inspect_full_ret last;
+static bool have_last;
+
+static bool
+skip_type (const char *type)
+{
+  static const char *const skip[] = {
+    "swap", "unknown", "iso9660", "udf", "LVM2_member",
+    "linux_raid_member", "crypto_LUKS", "BitLocker", "zfs_member",
+    "VMFS_volume_member", "exfat", NULL
+  };
+  size_t i;
+
+  for (i = 0; skip[i]; ++i)
+    if (strcmp (type, skip[i]) == 0)
+      return true;
+  return false;
+}
+
+static int
+compare_ios (const void *a, const void *b)
+{
+  return strverscmp (((const gbox_inspected_os *) a)->root,
+                     ((const gbox_inspected_os *) b)->root);
+}
+
+/* Pass 1 on one mounted filesystem: is it a root?  Fills OS. */
+static int
+find_root (int rootfd, const struct gbd_fs *f, const struct gbd_fs *fs,
+           size_t nfs, gbox_inspected_os *os)
+{
+  gbox_os simple;
+  struct stat st;
+  char systemroot[GBOX_PATH_MAX];
+  int r;
+
+  if (lstat_in_root (rootfd, "/etc", &st) == 0 && S_ISLNK (st.st_mode) &&
+      stat_in_root (rootfd, "/etc", &st) == -1 && errno == ELOOP) {
+    inspect_warning ("%s: /etc: %s (not inspected)", f->device,
+                     strerror (ELOOP));
+    return 0;
+  }
+  r = inspect_linux_root (rootfd, f->device, fs, nfs, &simple);
+  if (r == -1)
+    return -1;
+  if (r == 1) {
+    if (os_init (os) == -1 || copy_mountpoints (os, &simple) == -1) {
+      xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &simple);
+      return -1;
+    }
+    xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &simple);
+    free (os->root);
+    free (os->type);
+    os->root = strdup (f->device);
+    os->type = strdup ("linux");
+    return os->root && os->type ? 1 : -1;
+  }
+  if (windows_find_systemroot (rootfd, systemroot, sizeof systemroot) == 1) {
+    gbox_mountpoint *m;
+    if (os_init (os) == -1)
+      return -1;
+    free (os->root);
+    free (os->type);
+    free (os->windows_systemroot);
+    os->root = strdup (f->device);
+    os->type = strdup ("windows");
+    os->windows_systemroot = strdup (systemroot);
+    m = calloc (1, sizeof *m);
+    if (m == NULL)
+      return -1;
+    os->mountpoints.mountpoints_val = m;
+    os->mountpoints.mountpoints_len = 1;
+    m->mountpoint = strdup ("/");
+    m->device = strdup (f->device);
+    return os->root && os->type && os->windows_systemroot &&
+      m->mountpoint && m->device ? 1 : -1;
+  }
+  return 0;
+}
+
+/* Pass 2: the OS tree is mounted at ROOTFD. */
+static int
+fill_os (int rootfd, gbox_inspected_os *os, const struct gbd_fs *fs,
+         size_t nfs)
+{
+  size_t i;
+
+  if (strcmp (os->type, "linux") == 0) {
+    if (inspect_linux_details (rootfd, os) == -1)
+      return -1;
+    add_swap_from_fstab (rootfd, os, fs, nfs);
+  }
+  else if (inspect_windows_details (rootfd, os, fs, nfs) == -1)
+    return -1;
+  for (i = 0; i < os->mountpoints.mountpoints_len; ++i) {
+    ssize_t idx = fs_index (fs, nfs,
+                            os->mountpoints.mountpoints_val[i].device);
+    if (idx >= 0 && add_fs (os, &fs[idx]) == -1)
+      return -1;
+  }
+  qsort (os->filesystems.filesystems_val, os->filesystems.filesystems_len,
+         sizeof (gbox_filesystem), compare_fs);
+  return 0;
+}
+
+/* Mount the tree of OS at INSPECT_DIR.  Returns a dir fd or -1. */
+static int
+open_os_tree (struct tree *t, const gbox_inspected_os *os,
+              const struct gbd_fs *fs, size_t nfs)
+{
+  int fd;
+
+  if (mkdir (INSPECT_DIR, 0700) == -1 && errno != EEXIST)
+    return -1;
+  if (tree_mount (t, os->mountpoints.mountpoints_val,
+                  os->mountpoints.mountpoints_len, fs, nfs) == -1)
+    return -1;
+  fd = open (INSPECT_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd == -1)
+    tree_umount (t);
+  return fd;
+}
+
+int
+do_inspect_full (void *argsv, void *retv)
+{
+  gbox_inspect_full_ret *ret = retv;
+  struct gbd_fs *fs;
+  size_t nfs, i;
+  struct tree t;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "inspect_full: refusing to mount in host "
+                            "mode (only the appliance inspects disks)");
+    return -1;
+  }
+  warnings_reset ();
+  if (devices_rescan () == -1) {
+    reply_with_perror ("inspect_full: /sys/block");
+    return -1;
+  }
+  fs = devices_list_filesystems (&nfs);
+  if (fs == NULL) {
+    reply_with_perror ("inspect_full: list_filesystems");
+    return -1;
+  }
+  if (mkdir (INSPECT_DIR, 0700) == -1 && errno != EEXIST) {
+    reply_with_perror ("inspect_full: mkdir %s", INSPECT_DIR);
+    free_fs_list (fs, nfs);
+    return -1;
+  }
+  ret->oses.oses_val = calloc (OSES_MAX, sizeof (gbox_inspected_os));
+  if (ret->oses.oses_val == NULL) {
+    reply_with_perror ("calloc");
+    free_fs_list (fs, nfs);
+    return -1;
+  }
+
+  /* Pass 1: find the roots. */
+  for (i = 0; i < nfs && ret->oses.oses_len < OSES_MAX; ++i) {
+    gbox_inspected_os *os = &ret->oses.oses_val[ret->oses.oses_len];
+    int rootfd, r;
+
+    if (skip_type (fs[i].type))
+      continue;
+    if (mount_one (&fs[i], INSPECT_DIR) == -1) {
+      debug ("inspect: mount %s (%s): %m", fs[i].device, fs[i].type);
+      continue;
+    }
+    rootfd = open (INSPECT_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r = rootfd >= 0 ? find_root (rootfd, &fs[i], fs, nfs, os) : -1;
+    if (rootfd >= 0)
+      close (rootfd);
+    if (umount2 (INSPECT_DIR, 0) == -1)
+      umount2 (INSPECT_DIR, MNT_DETACH);
+    if (r == -1) {
+      reply_with_perror ("inspect_full: %s", fs[i].device);
+      free_fs_list (fs, nfs);
+      return -1;
+    }
+    if (r == 1)
+      ret->oses.oses_len++;
+  }
+
+  /* Pass 2: each OS with its whole tree mounted. */
+  for (i = 0; i < ret->oses.oses_len; ++i) {
+    gbox_inspected_os *os = &ret->oses.oses_val[i];
+    int rootfd, r;
+
+    rootfd = open_os_tree (&t, os, fs, nfs);
+    if (rootfd == -1) {
+      inspect_warning ("%s: cannot mount the operating system: %s",
+                       os->root, strerror (errno));
+      continue;
+    }
+    r = fill_os (rootfd, os, fs, nfs);
+    close (rootfd);
+    tree_umount (&t);
+    if (r == -1) {
+      reply_with_perror ("inspect_full: %s", os->root);
+      free_fs_list (fs, nfs);
+      return -1;
+    }
+  }
+  free_fs_list (fs, nfs);
+  qsort (ret->oses.oses_val, ret->oses.oses_len, sizeof (gbox_inspected_os),
+         compare_ios);
+
+  /* Keep a copy of the roots for list_applications. */
+  if (have_last)
+    xdr_free ((xdrproc_t) xdr_gbox_inspect_full_ret, (char *) &last);
+  memset (&last, 0, sizeof last);
+  have_last = false;
+  {
+    XDR xdr;
+    size_t sz = GBOX_MESSAGE_MAX;
+    char *buf = malloc (sz);
+    if (buf) {
+      xdrmem_create (&xdr, buf, sz, XDR_ENCODE);
+      if (xdr_gbox_inspect_full_ret (&xdr, ret)) {
+        XDR d;
+        xdrmem_create (&d, buf, xdr_getpos (&xdr), XDR_DECODE);
+        have_last = xdr_gbox_inspect_full_ret (&d, &last);
+        xdr_destroy (&d);
+      }
+      xdr_destroy (&xdr);
+      free (buf);
+    }
+  }
+  warnings_take (&ret->warnings.warnings_val, &ret->warnings.warnings_len);
+  return 0;
+}
+
+/* The applications of the last listed root, kept between pages. */
+static char *apps_root;
+static struct app_list apps;
+
+int
+do_inspect_list_applications (void *argsv, void *retv)
+{
+  gbox_inspect_list_applications_args *args = argsv;
+  gbox_inspect_list_applications_ret *ret = retv;
+  const gbox_inspected_os *os = NULL;
+  size_t i, bytes = 0;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "inspect_list_applications: refusing to "
+                            "mount in host mode");
+    return -1;
+  }
+  for (i = 0; have_last && i < last.oses.oses_len; ++i)
+    if (strcmp (last.oses.oses_val[i].root, args->root) == 0)
+      os = &last.oses.oses_val[i];
+  if (os == NULL) {
+    reply_with_error_errno (ENOENT, "inspect_list_applications: %s: not an "
+                            "inspected root (call inspect_full first)",
+                            args->root);
+    return -1;
+  }
+  warnings_reset ();
+
+  if (args->start == 0 || apps_root == NULL ||
+      strcmp (apps_root, args->root) != 0) {
+    struct gbd_fs *fs;
+    size_t nfs;
+    struct tree t;
+    int rootfd;
+
+    app_list_free (&apps);
+    free (apps_root);
+    apps_root = NULL;
+    if (devices_rescan () == -1) {
+      reply_with_perror ("inspect_list_applications: /sys/block");
+      return -1;
+    }
+    fs = devices_list_filesystems (&nfs);
+    if (fs == NULL) {
+      reply_with_perror ("inspect_list_applications: list_filesystems");
+      return -1;
+    }
+    rootfd = open_os_tree (&t, os, fs, nfs);
+    free_fs_list (fs, nfs);
+    if (rootfd == -1) {
+      reply_with_perror ("inspect_list_applications: %s: mount", os->root);
+      return -1;
+    }
+    if (strcmp (os->type, "windows") == 0)
+      windows_list_applications (rootfd, os, &apps);
+    else
+      linux_list_applications (rootfd, os->package_format, &apps);
+    close (rootfd);
+    tree_umount (&t);
+    apps_root = strdup (args->root);
+    if (apps_root == NULL) {
+      reply_with_perror ("strdup");
+      return -1;
+    }
+  }
+
+  /* One page: stop well below the message limit. */
+  ret->applications.applications_val =
+    calloc (apps.n > args->start ? apps.n - args->start : 1,
+            sizeof (gbox_application));
+  if (ret->applications.applications_val == NULL) {
+    reply_with_perror ("calloc");
+    return -1;
+  }
+  for (i = args->start; i < apps.n; ++i) {
+    gbox_application *a = &ret->applications.applications_val[i - args->start];
+    size_t sz = app_size (&apps.v[i]);
+    if (bytes + sz > GBOX_MESSAGE_MAX / 2 && i > args->start) {
+      ret->more = 1;
+      break;
+    }
+    if (app_copy (a, &apps.v[i]) == -1) {
+      reply_with_perror ("inspect_list_applications");
+      return -1;
+    }
+    ret->applications.applications_len++;
+    bytes += sz;
+  }
+  warnings_take (&ret->warnings.warnings_val, &ret->warnings.warnings_len);
+  return 0;
+}

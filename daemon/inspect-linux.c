@@ -1,0 +1,560 @@
+/* guestbox - Linux inspection: distro, version, hostname, architecture.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * Given a directory fd of a Linux guest's tree (its root with /usr,
+ * /var, ... mounted inside, or a fixture tree in --sysroot mode), fill
+ * the distro fields of an inspected OS: /etc/os-release first (or
+ * /usr/lib/os-release), then lsb-release and the distro's own
+ * *-release / *_version files; the hostname; the package format and
+ * manager; the osinfo short id; and the architecture of the guest's
+ * binaries (libmagic).  Every file is read with a size bound inside the
+ * tree; a file that is too big or unreadable gives a warning and the
+ * next source is tried.
+ */
+
+#include <config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <magic.h>
+
+#include "daemon.h"
+
+/* Release files are small; anything bigger is not one. */
+#define RELEASE_MAX (64 * 1024)
+#define HOSTNAME_FILE_MAX (64 * 1024)
+
+/* Distro ids: the os-release ID (or our own tag for older files) and
+ * the name libguestfs uses. */
+static const struct {
+  const char *id;
+  const char *distro;
+} distro_ids[] = {
+  { "alinux", "alibabacloudlinux" },
+  { "almalinux", "alma" },
+  { "alpine", "alpinelinux" },
+  { "altlinux", "altlinux" },
+  { "amzn", "amazonlinux" },
+  { "arch", "archlinux" },
+  { "azurelinux", "azurelinux" },
+  { "centos", "centos" },
+  { "circle", "circle" },
+  { "debian", "debian" },
+  { "fedora", "fedora" },
+  { "frugalware", "frugalware" },
+  { "gentoo", "gentoo" },
+  { "kali", "kalilinux" },
+  { "kylin", "kylin" },
+  { "mageia", "mageia" },
+  { "mariner", "mariner" },
+  { "neokylin", "neokylin" },
+  { "ol", "oraclelinux" },
+  { "openEuler", "openeuler" },
+  { "opencloudos", "opencloudos" },
+  { "openmandriva", "openmandriva" },
+  { "opensuse", "opensuse" },
+  { "opensuse-leap", "opensuse" },
+  { "opensuse-tumbleweed", "opensuse" },
+  { "pardus", "pardus" },
+  { "pld", "pldlinux" },
+  { "rhel", "rhel" },
+  { "rocky", "rocky" },
+  { "sled", "sles" },
+  { "sles", "sles" },
+  { "tencentos", "tencentos" },
+  { "ubuntu", "ubuntu" },
+  { "void", "voidlinux" },
+};
+
+const char *
+linux_distro_of_id (const char *id)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof distro_ids / sizeof distro_ids[0]; ++i)
+    if (strcmp (distro_ids[i].id, id) == 0)
+      return distro_ids[i].distro;
+  return NULL;
+}
+
+/* Replace *FIELD with a cleaned copy of S (LEN bytes). */
+static int
+set_field (char **field, const char *s, size_t len)
+{
+  char *c = inspect_clean (s, len);
+
+  if (c == NULL)
+    return -1;
+  free (*field);
+  *field = c;
+  return 0;
+}
+
+/* "12.4" -> 12, 4; "22.04" -> 22, 4; "3.18.4" -> 3, 18; "rolling" ->
+ * nothing.  Returns true if a major number was found. */
+bool
+parse_version_numbers (const char *s, int *major, int *minor)
+{
+  char *end;
+  long ma, mi = 0;
+
+  while (*s == ' ' || *s == '"')
+    s++;
+  if (!isdigit ((unsigned char) *s))
+    return false;
+  errno = 0;
+  ma = strtol (s, &end, 10);
+  if (errno || ma < 0 || ma > 1000000)
+    return false;
+  if (*end == '.' && isdigit ((unsigned char) end[1])) {
+    mi = strtol (end + 1, &end, 10);
+    if (errno || mi < 0 || mi > 1000000)
+      mi = 0;
+  }
+  *major = ma;
+  *minor = mi;
+  return true;
+}
+
+/* One KEY=VALUE line of an os-release / lsb-release file: unquote the
+ * value into VAL (bounded).  Returns false for comments and junk. */
+bool
+parse_shell_assignment (const char *line, size_t len, char *key,
+                        size_t keylen, char *val, size_t vallen)
+{
+  size_t i = 0, k = 0, v = 0;
+  char quote = 0;
+
+  while (i < len && isspace ((unsigned char) line[i]))
+    i++;
+  while (i < len && (isalnum ((unsigned char) line[i]) || line[i] == '_')) {
+    if (k + 1 >= keylen)
+      return false;
+    key[k++] = line[i++];
+  }
+  key[k] = '\0';
+  if (k == 0 || i >= len || line[i] != '=')
+    return false;
+  i++;
+  for (; i < len; ++i) {
+    char c = line[i];
+    if (quote == 0 && (c == '"' || c == '\'')) {
+      quote = c;
+      continue;
+    }
+    if (quote && c == quote) {
+      quote = 0;
+      continue;
+    }
+    if (quote == '"' && c == '\\' && i + 1 < len) {
+      c = line[++i];
+    }
+    else if (quote == 0 && (c == '#' || isspace ((unsigned char) c)))
+      break;
+    if (v + 1 >= vallen)
+      break;
+    val[v++] = c;
+  }
+  val[v] = '\0';
+  return true;
+}
+
+/* Read a small text file of the guest; NULL (and maybe a warning) if
+ * it is absent, too big or not a regular file. */
+static char *
+read_small (int rootfd, const char *path, size_t max, size_t *len)
+{
+  char *text = read_file_in_root (rootfd, path, max, len);
+
+  if (text == NULL && errno != ENOENT && errno != ENOTDIR)
+    inspect_warning ("%s: %s%s", path, strerror (errno),
+                     errno == EFBIG ? " (ignored)" : "");
+  return text;
+}
+
+/* First line, trimmed. */
+static size_t
+first_line (const char *text, size_t len, const char **start)
+{
+  const char *nl;
+  size_t l;
+
+  while (len > 0 && isspace ((unsigned char) *text)) {
+    text++;
+    len--;
+  }
+  nl = memchr (text, '\n', len);
+  l = nl ? (size_t) (nl - text) : len;
+  while (l > 0 && isspace ((unsigned char) text[l - 1]))
+    l--;
+  *start = text;
+  return l;
+}
+
+/* Parse os-release or lsb-release text.  Returns 1 when a known
+ * distro was found. */
+static int
+parse_release_vars (const char *text, size_t len, bool lsb,
+                    gbox_inspected_os *os)
+{
+  size_t pos = 0;
+  char id[128] = "", version[128] = "", pretty[1024] = "";
+  const char *distro;
+
+  while (pos < len) {
+    const char *nl = memchr (text + pos, '\n', len - pos);
+    size_t ll = nl ? (size_t) (nl - (text + pos)) : len - pos;
+    char key[64], val[1024];
+
+    if (ll <= 4096 &&
+        parse_shell_assignment (text + pos, ll, key, sizeof key,
+                                val, sizeof val)) {
+      if (strcmp (key, lsb ? "DISTRIB_ID" : "ID") == 0)
+        snprintf (id, sizeof id, "%s", val);
+      else if (strcmp (key, lsb ? "DISTRIB_RELEASE" : "VERSION_ID") == 0)
+        snprintf (version, sizeof version, "%s", val);
+      else if (strcmp (key, lsb ? "DISTRIB_DESCRIPTION" : "PRETTY_NAME") == 0)
+        snprintf (pretty, sizeof pretty, "%s", val);
+      else if (!lsb && strcmp (key, "BUILD_ID") == 0)
+        set_field (&os->build_id, val, strlen (val));
+    }
+    pos += ll + 1;
+  }
+  if (lsb) {
+    /* lsb-release ids are capitalised: "Ubuntu", "LinuxMint". */
+    size_t i;
+    for (i = 0; id[i]; ++i)
+      id[i] = tolower ((unsigned char) id[i]);
+  }
+  distro = linux_distro_of_id (id);
+  if (distro == NULL)
+    return 0;
+  set_field (&os->distro, distro, strlen (distro));
+  if (pretty[0])
+    set_field (&os->product_name, pretty, strlen (pretty));
+  parse_version_numbers (version, &os->major_version, &os->minor_version);
+  return 1;
+}
+
+/* Older release files: "Fedora release 20 (Heisenbug)", "3.18.4". */
+static const struct {
+  const char *path;
+  const char *distro;
+  const char *must_contain;     /* NULL: any */
+} release_files[] = {
+  { "/etc/alpine-release", "alpinelinux", NULL },
+  { "/etc/arch-release", "archlinux", NULL },
+  { "/etc/fedora-release", "fedora", NULL },
+  { "/etc/rocky-release", "rocky", NULL },
+  { "/etc/almalinux-release", "alma", NULL },
+  { "/etc/centos-release", "centos", NULL },
+  { "/etc/oracle-release", "oraclelinux", NULL },
+  { "/etc/redhat-release", "rhel", NULL },
+  { "/etc/SuSE-release", "opensuse", "openSUSE" },
+  { "/etc/SuSE-release", "sles", NULL },
+  { "/etc/gentoo-release", "gentoo", NULL },
+  { "/etc/mageia-release", "mageia", NULL },
+  { "/etc/altlinux-release", "altlinux", NULL },
+  { "/etc/frugalware-release", "frugalware", NULL },
+  { "/etc/pardus-release", "pardus", NULL },
+  { "/etc/debian_version", "debian", NULL },
+  { "/etc/slackware-version", "slackware", NULL },
+};
+
+static int
+parse_release_file (int rootfd, gbox_inspected_os *os)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof release_files / sizeof release_files[0]; ++i) {
+    CLEANUP_FREE char *text = NULL;
+    const char *line, *p;
+    size_t len, ll;
+
+    text = read_small (rootfd, release_files[i].path, RELEASE_MAX, &len);
+    if (text == NULL)
+      continue;
+    if (release_files[i].must_contain &&
+        strstr (text, release_files[i].must_contain) == NULL)
+      continue;
+    ll = first_line (text, len, &line);
+    set_field (&os->distro, release_files[i].distro,
+               strlen (release_files[i].distro));
+    /* redhat-release also names CentOS and others. */
+    if (strcmp (release_files[i].distro, "rhel") == 0 &&
+        ll >= 6 && strncmp (line, "CentOS", 6) == 0)
+      set_field (&os->distro, "centos", 6);
+    if (strcmp (release_files[i].distro, "archlinux") != 0)
+      set_field (&os->product_name, line, ll);
+    /* Version: the first digit run of the line. */
+    for (p = line; p < line + ll && !isdigit ((unsigned char) *p); ++p)
+      ;
+    if (p < line + ll) {
+      char buf[64];
+      size_t n = 0;
+      while (p < line + ll && n + 1 < sizeof buf &&
+             (isdigit ((unsigned char) *p) || *p == '.'))
+        buf[n++] = *p++;
+      buf[n] = '\0';
+      parse_version_numbers (buf, &os->major_version, &os->minor_version);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* Debian's os-release has only the major version: take the minor from
+ * /etc/debian_version ("12.4") when it agrees. */
+static void
+debian_minor (int rootfd, gbox_inspected_os *os)
+{
+  CLEANUP_FREE char *text = NULL;
+  size_t len;
+  int ma, mi;
+
+  text = read_small (rootfd, "/etc/debian_version", RELEASE_MAX, &len);
+  if (text && parse_version_numbers (text, &ma, &mi) &&
+      ma == os->major_version)
+    os->minor_version = mi;
+}
+
+static void
+package_info (gbox_inspected_os *os)
+{
+  static const struct {
+    const char *distro, *format, *manager;
+  } pk[] = {
+    { "debian", "deb", "apt" }, { "ubuntu", "deb", "apt" },
+    { "kalilinux", "deb", "apt" }, { "pardus", "deb", "apt" },
+    { "fedora", "rpm", "dnf" }, { "rhel", "rpm", "dnf" },
+    { "centos", "rpm", "dnf" }, { "rocky", "rpm", "dnf" },
+    { "alma", "rpm", "dnf" }, { "oraclelinux", "rpm", "dnf" },
+    { "amazonlinux", "rpm", "dnf" }, { "mageia", "rpm", "urpmi" },
+    { "openmandriva", "rpm", "dnf" }, { "altlinux", "rpm", "apt" },
+    { "opensuse", "rpm", "zypper" }, { "sles", "rpm", "zypper" },
+    { "alpinelinux", "apk", "apk" }, { "archlinux", "pacman", "pacman" },
+    { "frugalware", "pacman", "pacman-g2" }, { "gentoo", "ebuild", "portage" },
+    { "voidlinux", "xbps", "xbps" }, { "pldlinux", "rpm", "poldek" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof pk / sizeof pk[0]; ++i) {
+    if (strcmp (os->distro, pk[i].distro) == 0) {
+      set_field (&os->package_format, pk[i].format, strlen (pk[i].format));
+      set_field (&os->package_management, pk[i].manager,
+                 strlen (pk[i].manager));
+      break;
+    }
+  }
+  /* RHEL-likes before version 8 use yum. */
+  if (strcmp (os->package_management, "dnf") == 0 &&
+      strcmp (os->distro, "fedora") != 0 && os->major_version > 0 &&
+      os->major_version < 8)
+    set_field (&os->package_management, "yum", 3);
+  if (strcmp (os->distro, "fedora") == 0 && os->major_version > 0 &&
+      os->major_version < 22)
+    set_field (&os->package_management, "yum", 3);
+}
+
+static void
+osinfo_id (gbox_inspected_os *os)
+{
+  char buf[128] = "";
+  const char *d = os->distro;
+  int ma = os->major_version, mi = os->minor_version;
+
+  if (strcmp (d, "debian") == 0 && ma >= 4)
+    snprintf (buf, sizeof buf, "debian%d", ma);
+  else if (strcmp (d, "ubuntu") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, "ubuntu%d.%02d", ma, mi);
+  else if (strcmp (d, "fedora") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, "fedora%d", ma);
+  else if ((strcmp (d, "rhel") == 0 || strcmp (d, "centos") == 0) && ma > 0)
+    snprintf (buf, sizeof buf, "%s%d.%d", d, ma, mi);
+  else if (strcmp (d, "rocky") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, "rocky%d", ma);
+  else if (strcmp (d, "alma") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, "almalinux%d", ma);
+  else if (strcmp (d, "alpinelinux") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, "alpinelinux%d.%d", ma, mi);
+  else if (strcmp (d, "archlinux") == 0)
+    snprintf (buf, sizeof buf, "archlinux");
+  else if (strcmp (d, "opensuse") == 0 && ma >= 42)
+    snprintf (buf, sizeof buf, "opensuse%d.%d", ma, mi);
+  else if (strcmp (d, "opensuse") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, "opensuse%d.%d", ma, mi);
+  else if (strcmp (d, "sles") == 0 && ma > 0)
+    snprintf (buf, sizeof buf, mi ? "sles%dsp%d" : "sles%d", ma, mi);
+  if (buf[0])
+    set_field (&os->osinfo, buf, strlen (buf));
+}
+
+static void
+hostname_info (int rootfd, gbox_inspected_os *os)
+{
+  static const char *const files[] = { "/etc/hostname", "/etc/HOSTNAME" };
+  size_t i, len;
+
+  for (i = 0; i < 2; ++i) {
+    CLEANUP_FREE char *text = NULL;
+    const char *line;
+    size_t ll;
+
+    text = read_small (rootfd, files[i], HOSTNAME_FILE_MAX, &len);
+    if (text == NULL)
+      continue;
+    ll = first_line (text, len, &line);
+    if (ll > 0 && ll <= 255) {
+      set_field (&os->hostname, line, ll);
+      return;
+    }
+  }
+  /* Red Hat: HOSTNAME= in /etc/sysconfig/network. */
+  {
+    CLEANUP_FREE char *text = NULL;
+    size_t pos = 0;
+
+    text = read_small (rootfd, "/etc/sysconfig/network", RELEASE_MAX, &len);
+    while (text && pos < len) {
+      const char *nl = memchr (text + pos, '\n', len - pos);
+      size_t ll = nl ? (size_t) (nl - (text + pos)) : len - pos;
+      char key[64], val[256];
+
+      if (parse_shell_assignment (text + pos, ll, key, sizeof key,
+                                  val, sizeof val) &&
+          strcmp (key, "HOSTNAME") == 0 && val[0]) {
+        set_field (&os->hostname, val, strlen (val));
+        return;
+      }
+      pos += ll + 1;
+    }
+  }
+}
+
+/* "ELF 64-bit LSB pie executable, x86-64, ..." -> "x86_64". */
+const char *
+arch_of_magic (const char *desc)
+{
+  static const struct {
+    const char *match, *arch;
+  } m[] = {
+    { "x86-64", "x86_64" }, { "Intel 80386", "i386" },
+    { "Intel i386", "i386" }, { "ARM aarch64", "aarch64" },
+    { "Aarch64", "aarch64" }, { "ARM64", "aarch64" },
+    { "64-bit PowerPC", "ppc64" }, { "PowerPC", "ppc" },
+    { "IBM S/390", "s390x" }, { "RISC-V", "riscv64" },
+    { "LoongArch", "loongarch64" }, { "SPARC V9", "sparc64" },
+    { "SPARC", "sparc" }, { "MIPS", "mips" }, { "ARM", "arm" },
+    { "Intel ia64", "ia64" }, { "Alpha", "alpha" },
+  };
+  size_t i;
+
+  if (strncmp (desc, "ELF ", 4) != 0 && strncmp (desc, "PE32", 4) != 0)
+    return NULL;
+  for (i = 0; i < sizeof m / sizeof m[0]; ++i) {
+    if (strstr (desc, m[i].match)) {
+      if (strcmp (m[i].arch, "ppc64") == 0 && strstr (desc, "LSB"))
+        return "ppc64le";
+      if (strcmp (m[i].arch, "riscv64") == 0 && strstr (desc, "32-bit"))
+        return "riscv32";
+      if (strcmp (m[i].arch, "mips") == 0 && strstr (desc, "64-bit"))
+        return "mips64";
+      return m[i].arch;
+    }
+  }
+  return NULL;
+}
+
+char *
+inspect_binary_arch (int rootfd, const char *const *paths)
+{
+  magic_t cookie;
+  char *ret = NULL;
+  size_t i;
+
+  cookie = magic_open (MAGIC_NONE | MAGIC_ERROR | MAGIC_RAW);
+  if (cookie == NULL)
+    return NULL;
+  if (magic_load (cookie, NULL) == -1) {
+    inspect_warning ("libmagic: %s", magic_error (cookie));
+    magic_close (cookie);
+    return NULL;
+  }
+  for (i = 0; paths[i] && ret == NULL; ++i) {
+    CLEANUP_CLOSE int pfd = -1;
+    CLEANUP_CLOSE int fd = -1;
+    struct stat st;
+    char proc[64];
+    const char *desc, *arch;
+
+    /* Only regular files (a guest fifo or device must not be read). */
+    pfd = open_in_root (rootfd, paths[i], O_PATH, 0);
+    if (pfd == -1 || fstat (pfd, &st) == -1 || !S_ISREG (st.st_mode))
+      continue;
+    snprintf (proc, sizeof proc, "/proc/self/fd/%d", pfd);
+    fd = open (proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd == -1)
+      continue;
+    desc = magic_descriptor (cookie, fd);
+    if (desc == NULL)
+      continue;
+    debug ("inspect: %s: %s", paths[i], desc);
+    arch = arch_of_magic (desc);
+    if (arch)
+      ret = strdup (arch);
+  }
+  magic_close (cookie);
+  return ret;
+}
+
+int
+inspect_linux_details (int rootfd, gbox_inspected_os *os)
+{
+  static const char *const bins[] = {
+    "/bin/ls", "/usr/bin/ls", "/bin/bash", "/usr/bin/bash", "/bin/sh",
+    "/bin/busybox", "/usr/bin/env", "/bin/rpm", "/usr/bin/true",
+    "/bin/true", "/sbin/init", NULL
+  };
+  CLEANUP_FREE char *text = NULL;
+  CLEANUP_FREE char *arch = NULL;
+  size_t len;
+  int found = 0;
+
+  set_field (&os->type, "linux", 5);
+  text = read_small (rootfd, "/etc/os-release", RELEASE_MAX, &len);
+  if (text == NULL)
+    text = read_small (rootfd, "/usr/lib/os-release", RELEASE_MAX, &len);
+  if (text)
+    found = parse_release_vars (text, len, false, os);
+  if (!found) {
+    free (text);
+    text = read_small (rootfd, "/etc/lsb-release", RELEASE_MAX, &len);
+    if (text)
+      found = parse_release_vars (text, len, true, os);
+  }
+  if (!found)
+    found = parse_release_file (rootfd, os);
+  if (found && strcmp (os->distro, "debian") == 0 && os->minor_version == 0)
+    debian_minor (rootfd, os);
+  if (!found)
+    set_field (&os->distro, "unknown", 7);
+  /* Arch Linux has no version. */
+  if (strcmp (os->distro, "archlinux") == 0) {
+    os->major_version = 0;
+    os->minor_version = 0;
+  }
+
+  package_info (os);
+  osinfo_id (os);
+  hostname_info (rootfd, os);
+  arch = inspect_binary_arch (rootfd, bins);
+  if (arch)
+    set_field (&os->arch, arch, strlen (arch));
+  return 0;
+}
