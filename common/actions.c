@@ -54,7 +54,15 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (DOWNLOAD, download),
   ACTION (UPLOAD, upload),
   /* 100-199: read-only commands. */
+  ACTION (PVCREATE, pvcreate),
+  ACTION (VGCREATE, vgcreate),
+  ACTION (LVCREATE, lvcreate),
+  ACTION (DF, df),
+  ACTION (CHECKSUMS, checksums),
+  ACTION (REPLACE_FILE, replace_file),
   /* 200-299: inspection. */
+  ACTION (INSPECT_FULL, inspect_full),
+  ACTION (INSPECT_LIST_APPLICATIONS, inspect_list_applications),
   /* 300-399: conversion. */
   ACTION (ZEROFREE, zerofree),
   ACTION (E2FSCK, e2fsck),
@@ -483,6 +491,104 @@ gbox_upload (gbox_h *h, int fd, const char *path, int mode)
                                NULL, NULL);
 }
 
+/* Read-only commands: LVM creation (tests, virt-resize), virt-df,
+ * virt-ls --checksum, virt-edit. */
+
+int
+gbox_pvcreate (gbox_h *h, const char *device)
+{
+  struct gbox_device_args args = { .device = (char *) device };
+
+  if (check_ready (h, GBOX_PROC_PVCREATE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_PVCREATE, "device", device);
+  return gbox_int_call (h, GBOX_PROC_PVCREATE,
+                        (xdrproc_t) xdr_gbox_device_args, &args, NULL, NULL);
+}
+
+int
+gbox_vgcreate (gbox_h *h, const char *vg, char *const *pvs, size_t nr_pvs)
+{
+  struct gbox_vgcreate_args args = {
+    .vg = (char *) vg,
+    .pvs = { .gbox_str_list_len = nr_pvs, .gbox_str_list_val = (char **) pvs },
+  };
+  size_t i;
+
+  if (check_ready (h, GBOX_PROC_VGCREATE) == -1)
+    return -1;
+  if (check_string (h, GBOX_PROC_VGCREATE, "vg", vg, GBOX_NAME_MAX) == -1)
+    return -1;
+  for (i = 0; i < nr_pvs; ++i)
+    CHECK_PATH (GBOX_PROC_VGCREATE, "pv", pvs[i]);
+  return gbox_int_call (h, GBOX_PROC_VGCREATE,
+                        (xdrproc_t) xdr_gbox_vgcreate_args, &args, NULL, NULL);
+}
+
+int
+gbox_lvcreate (gbox_h *h, const char *lv, const char *vg, uint64_t mbytes)
+{
+  struct gbox_lvcreate_args args = {
+    .lv = (char *) lv, .vg = (char *) vg, .mbytes = mbytes,
+  };
+
+  if (check_ready (h, GBOX_PROC_LVCREATE) == -1)
+    return -1;
+  if (check_string (h, GBOX_PROC_LVCREATE, "lv", lv, GBOX_NAME_MAX) == -1 ||
+      check_string (h, GBOX_PROC_LVCREATE, "vg", vg, GBOX_NAME_MAX) == -1)
+    return -1;
+  return gbox_int_call (h, GBOX_PROC_LVCREATE,
+                        (xdrproc_t) xdr_gbox_lvcreate_args, &args, NULL, NULL);
+}
+
+int
+gbox_df (gbox_h *h, struct gbox_df_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_DF) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_DF, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_df_ret, ret);
+}
+
+int
+gbox_checksums (gbox_h *h, const char *dir, const char *csumtype,
+                uint64_t start, struct gbox_checksums_ret *ret)
+{
+  struct gbox_checksums_args args = {
+    .dir = (char *) dir, .csumtype = (char *) csumtype, .start = start,
+  };
+
+  if (check_ready (h, GBOX_PROC_CHECKSUMS) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_CHECKSUMS, "dir", dir);
+  if (check_string (h, GBOX_PROC_CHECKSUMS, "csumtype", csumtype, 16) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_CHECKSUMS,
+                        (xdrproc_t) xdr_gbox_checksums_args, &args,
+                        (xdrproc_t) xdr_gbox_checksums_ret, ret);
+}
+
+int
+gbox_replace_file (gbox_h *h, const char *tmp, const char *path,
+                   const char *backup)
+{
+  struct gbox_replace_file_args args = {
+    .tmp = (char *) tmp, .path = (char *) path,
+    .backup = (char *) (backup ? backup : ""),
+  };
+
+  if (check_ready (h, GBOX_PROC_REPLACE_FILE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_REPLACE_FILE, "tmp", tmp);
+  CHECK_PATH (GBOX_PROC_REPLACE_FILE, "path", path);
+  CHECK_PATH (GBOX_PROC_REPLACE_FILE, "backup", args.backup);
+  return gbox_int_call (h, GBOX_PROC_REPLACE_FILE,
+                        (xdrproc_t) xdr_gbox_replace_file_args, &args,
+                        NULL, NULL);
+}
+
 void
 gbox_free_dirents (struct gbox_dirent *entries, size_t n)
 {
@@ -750,4 +856,34 @@ gbox_resize_content (gbox_h *h, const char *device, uint64_t offset,
   return gbox_int_call (h, GBOX_PROC_RESIZE_CONTENT,
                         (xdrproc_t) xdr_gbox_resize_content_args, &args,
                         NULL, NULL);
+}
+
+/* Issue 4: full inspection (virt-inspector). */
+int
+gbox_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_INSPECT_FULL) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_INSPECT_FULL, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_inspect_full_ret, ret);
+}
+
+int
+gbox_inspect_list_applications (gbox_h *h, const char *root, uint64_t start,
+                                struct gbox_inspect_list_applications_ret *ret)
+{
+  struct gbox_inspect_list_applications_args args = {
+    .root = (char *) root, .start = start,
+  };
+
+  if (check_ready (h, GBOX_PROC_INSPECT_LIST_APPLICATIONS) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_INSPECT_LIST_APPLICATIONS, "root", root);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_INSPECT_LIST_APPLICATIONS,
+                        (xdrproc_t) xdr_gbox_inspect_list_applications_args,
+                        &args,
+                        (xdrproc_t) xdr_gbox_inspect_list_applications_ret,
+                        ret);
 }

@@ -108,6 +108,28 @@ extern int gbox_statvfs_path (gbox_h *h, const char *path,
  * pipes too) into the guest file PATH; MODE -1 keeps the default. */
 extern int gbox_download (gbox_h *h, const char *path, int fd);
 extern int gbox_upload (gbox_h *h, int fd, const char *path, int mode);
+/* Full inspection: every OS found, with its fields (see protocol.x);
+ * then one page of the applications of one root, from START. */
+extern int gbox_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret);
+extern int gbox_inspect_list_applications (gbox_h *h, const char *root,
+                                           uint64_t start,
+                                           struct gbox_inspect_list_applications_ret *ret);
+
+/* Read-only commands (issue 3).  LVM creation: PVs are user device
+ * names.  df: every mountable filesystem with its statvfs.  checksums:
+ * one page of the checksums of the regular files in DIR (protocol.x).
+ * replace_file: rename TMP over PATH with PATH's owner, mode and
+ * SELinux label, keeping PATH as BACKUP unless it is NULL or "". */
+extern int gbox_pvcreate (gbox_h *h, const char *device);
+extern int gbox_vgcreate (gbox_h *h, const char *vg, char *const *pvs,
+                          size_t nr_pvs);
+extern int gbox_lvcreate (gbox_h *h, const char *lv, const char *vg,
+                          uint64_t mbytes);
+extern int gbox_df (gbox_h *h, struct gbox_df_ret *ret);
+extern int gbox_checksums (gbox_h *h, const char *dir, const char *csumtype,
+                           uint64_t start, struct gbox_checksums_ret *ret);
+extern int gbox_replace_file (gbox_h *h, const char *tmp, const char *path,
+                              const char *backup);
 
 /* virt-zerofree, virt-sparsify.  zerofree: an unmounted ext2/3/4
  * DEVICE; e2fsck: -f and -y (FIX) or -n; zero_free_space and fstrim

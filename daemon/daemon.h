@@ -150,6 +150,22 @@ extern void free_fs_list (struct gbd_fs *fs, size_t n);
 extern char *probe_fstype (const char *kdevice);
 /* The user name of disk number I: 0 -> "sda", 26 -> "sdaa". */
 extern void disk_index_to_name (size_t i, char *buf, size_t len);
+/* Index of the disk holding kernel device KNAME ("sdc", "sdc2"), or -1. */
+extern ssize_t device_kernel_disk_index (const char *kname);
+/* Activate LVM when a physical volume is present (once per disk set). */
+extern void devices_activate_lvm (void);
+
+/* lvm.c: activation and the logical volumes (/dev/VG/LV). */
+extern void lvm_set_roots (const char *sysfs, const char *dev);
+extern void lvm_invalidate (void);
+extern bool lvm_is_current (void);
+extern void lvm_activate (bool have_pv);
+extern size_t lvm_count (void);
+extern const char *lvm_user_name (size_t i);
+extern char *lvm_kernel_name (size_t i);   /* malloc'd /dev/dm-N */
+extern const char *lvm_slave (size_t i);   /* "sdb2" or "" */
+extern char *lvm_user_to_kernel (const char *user);
+extern char *lvm_kernel_to_user (const char *kernel);
 
 /* fstab.c: pure parsers, unit-tested without a VM. */
 struct fstab_entry {
@@ -169,6 +185,8 @@ extern bool fstab_entry_is_mountable (const struct fstab_entry *e);
  * to our user name (/dev/sdb2, ...).  Returns false if not such a
  * name. */
 extern bool remap_device_name (const char *name, char *buf, size_t len);
+/* Device-mapper name of an LV ("my--vg-root") to "/dev/my-vg/root". */
+extern bool lvm_dm_name_to_path (const char *dm, char *buf, size_t len);
 /* Resolve an fstab spec against the filesystem list: returns the index
  * into FS, or -1. */
 extern ssize_t resolve_fstab_spec (const char *spec,
@@ -268,6 +286,12 @@ extern int do_e2fsck (void *args, void *ret);
 extern int do_zero_free_space (void *args, void *ret);
 extern int do_fstrim (void *args, void *ret);
 extern int do_zero_swap (void *args, void *ret);
+extern int do_pvcreate (void *args, void *ret);
+extern int do_vgcreate (void *args, void *ret);
+extern int do_lvcreate (void *args, void *ret);
+extern int do_df (void *args, void *ret);
+extern int do_checksums (void *args, void *ret);
+extern int do_replace_file (void *args, void *ret);
 
 /* part.c (virt-resize): partition tables and content on a file
  * descriptor (unit-tested on image files); ERR gets the reason. */

@@ -54,6 +54,7 @@ devices_set_roots (const char *sysfs, const char *dev)
   sysfs_root = sysfs;
   dev_root = dev;
   roots_set_by_test = true;
+  lvm_set_roots (sysfs, dev);
 }
 
 void
@@ -196,8 +197,14 @@ device_user_to_kernel (const char *user)
   ssize_t idx;
   char *ret;
 
-  if (strncmp (user, "/dev/sd", 7) != 0)
+  if (strncmp (user, "/dev/sd", 7) != 0) {
+    /* /dev/VG/LV or /dev/mapper/VG-LV (lvm.c), once activated. */
+    if (strchr (user + (strncmp (user, "/dev/", 5) == 0 ? 5 : 0), '/')) {
+      devices_activate_lvm ();
+      return lvm_user_to_kernel (user);
+    }
     goto notfound;
+  }
   p = user + 7;
   for (q = p; *q >= 'a' && *q <= 'z'; ++q)
     ;
@@ -235,8 +242,24 @@ device_kernel_to_user (const char *kernel)
       return ret;
     }
   }
+  if (strncmp (name, "dm-", 3) == 0)
+    return lvm_kernel_to_user (name);
   errno = ENOENT;
   return NULL;
+}
+
+ssize_t
+device_kernel_disk_index (const char *kname)
+{
+  size_t i;
+
+  for (i = 0; i < nr_disks; ++i) {
+    size_t kl = strlen (disks[i].kname);
+    if (strncmp (kname, disks[i].kname, kl) == 0 &&
+        (kname[kl] == '\0' || all_digits (kname + kl)))
+      return i;
+  }
+  return -1;
 }
 
 /* Partition numbers of disk I (from /sys/block/sdX/sdXN), sorted. */
@@ -460,14 +483,65 @@ devices_list_filesystems (size_t *np)
       n++;
     }
   }
-  /* Hook: LVM logical volumes and md devices are appended here once the
-   * daemon activates them (lvm.c, md.c). */
+  /* LVM logical volumes, activated when some device is a physical
+   * volume (lvm.c).  Physical volumes themselves stay in the list with
+   * their type, LVM2_member, which nothing mounts. */
+  for (i = 0; i < n; ++i)
+    if (strcmp (fs[i].type, "LVM2_member") == 0)
+      break;
+  lvm_activate (i < n);
+  for (i = 0; i < lvm_count (); ++i) {
+    CLEANUP_FREE char *kdev = lvm_kernel_name (i);
+    struct gbd_fs *nfs;
+
+    if (kdev == NULL)
+      goto error;
+    nfs = realloc (fs, (n + 1) * sizeof *fs);
+    if (nfs == NULL)
+      goto error;
+    fs = nfs;
+    if (probe_one (lvm_user_name (i), kdev, &fs[n]) == -1) {
+      n++;
+      goto error;
+    }
+    n++;
+  }
   *np = n;
   return fs;
 
  error:
   free_fs_list (fs, n);
   return NULL;
+}
+
+/* Activate LVM if any disk or partition is a physical volume (once
+ * per set of disks: lvm_activate remembers). */
+void
+devices_activate_lvm (void)
+{
+  bool have_pv = false;
+  size_t i, j;
+
+  if (lvm_is_current ())
+    return;
+  for (i = 0; i < nr_disks && !have_pv; ++i) {
+    unsigned nums[MAX_PARTS];
+    size_t np = disk_partitions (i, nums, MAX_PARTS);
+
+    for (j = 0; j <= np && !have_pv; ++j) {
+      char kdev[PATH_MAX + 16];
+      CLEANUP_FREE char *type = NULL;
+
+      if (j == np)
+        snprintf (kdev, sizeof kdev, "%s/%.31s", dev_root, disks[i].kname);
+      else
+        snprintf (kdev, sizeof kdev, "%s/%.31s%u", dev_root, disks[i].kname,
+                  nums[j]);
+      type = probe_fstype (kdev);
+      have_pv = type && strcmp (type, "LVM2_member") == 0;
+    }
+  }
+  lvm_activate (have_pv);
 }
 
 /* Procedures. */

@@ -55,6 +55,12 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY_NORET (DOWNLOAD, download, download_args, PROC_FILEOUT),
   ENTRY_NORET (UPLOAD, upload, upload_args, PROC_FILEIN),
   /* 100-199: read-only commands. */
+  ENTRY_NORET (PVCREATE, pvcreate, device_args, PROC_PLAIN),
+  ENTRY_NORET (VGCREATE, vgcreate, vgcreate_args, PROC_PLAIN),
+  ENTRY_NORET (LVCREATE, lvcreate, lvcreate_args, PROC_PLAIN),
+  ENTRY_NOARGS (DF, df, df_ret),
+  ENTRY (CHECKSUMS, checksums, checksums_args, checksums_ret, PROC_PLAIN),
+  ENTRY_NORET (REPLACE_FILE, replace_file, replace_file_args, PROC_PLAIN),
   /* 200-299: inspection. */
   ENTRY_NOARGS (INSPECT_FULL, inspect_full, inspect_full_ret),
   ENTRY (INSPECT_LIST_APPLICATIONS, inspect_list_applications,

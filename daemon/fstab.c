@@ -9,7 +9,8 @@
  * missing fields, \NNN escapes), mapping guest device names (/dev/vdb2,
  * /dev/hda1, /dev/xvdc) to the user names we show (/dev/sdb2, ...), and
  * resolving an fstab spec (UUID=, LABEL=, PARTUUID=, PARTLABEL=,
- * /dev/disk/by-*, device names) against the probed filesystems.
+ * /dev/disk/by-*, device names, LVM's /dev/VG/LV and /dev/mapper/VG-LV)
+ * against the probed filesystems.
  */
 
 #include <config.h>
@@ -177,6 +178,45 @@ remap_device_name (const char *name, char *buf, size_t len)
   return true;
 }
 
+bool
+lvm_dm_name_to_path (const char *dm, char *buf, size_t len)
+{
+  char vg[GBOX_NAME_MAX], lv[GBOX_NAME_MAX];
+  size_t vl = 0, ll = 0;
+  bool in_lv = false;
+  const char *p;
+
+  for (p = dm; *p; ++p) {
+    char c = *p;
+    if (c == '-' && p[1] == '-')
+      p++;                      /* "--" is a '-' inside a name */
+    else if (c == '-') {
+      if (in_lv)
+        return false;           /* a second separator: not VG-LV */
+      in_lv = true;
+      continue;
+    }
+    else if (c == '/' || c <= ' ' || (unsigned char) c >= 0x7f)
+      return false;
+    if (in_lv) {
+      if (ll >= sizeof lv - 1)
+        return false;
+      lv[ll++] = c;
+    }
+    else {
+      if (vl >= sizeof vg - 1)
+        return false;
+      vg[vl++] = c;
+    }
+  }
+  if (!in_lv || vl == 0 || ll == 0)
+    return false;
+  vg[vl] = lv[ll] = '\0';
+  if ((size_t) snprintf (buf, len, "/dev/%s/%s", vg, lv) >= len)
+    return false;
+  return true;
+}
+
 /* Compare a spec value (maybe "quoted") with a probed value. */
 static bool
 value_eq (const char *spec_val, const char *val, bool icase)
@@ -207,7 +247,7 @@ resolve_fstab_spec (const char *spec, const struct gbd_fs *fs, size_t nfs)
     { "/dev/disk/by-uuid/", 0 }, { "/dev/disk/by-label/", 1 },
     { "/dev/disk/by-partuuid/", 2 }, { "/dev/disk/by-partlabel/", 3 },
   };
-  char name[64];
+  char name[64], lvname[GBOX_NAME_MAX + 16];
   size_t i, t;
 
   for (t = 0; t < sizeof tags / sizeof tags[0]; ++t) {
@@ -225,6 +265,18 @@ resolve_fstab_spec (const char *spec, const struct gbd_fs *fs, size_t nfs)
       if (value_eq (v, val, icase))
         return i;
     }
+    return -1;
+  }
+
+  /* LVM: /dev/VG/LV as we name it, or /dev/mapper/VG-LV. */
+  if (strncmp (spec, "/dev/mapper/", 12) == 0 &&
+      lvm_dm_name_to_path (spec + 12, lvname, sizeof lvname))
+    spec = lvname;
+  if (strncmp (spec, "/dev/", 5) == 0 && strchr (spec + 5, '/') &&
+      strncmp (spec, "/dev/disk/", 10) != 0) {
+    for (i = 0; i < nfs; ++i)
+      if (fs[i].device && strcmp (fs[i].device, spec) == 0)
+        return i;
     return -1;
   }
 
