@@ -66,6 +66,33 @@ gbox_nr_drives (gbox_h *h)
   return h->nr_drives;
 }
 
+const char *
+gbox_drive_format (gbox_h *h, size_t i)
+{
+  return i < h->nr_drives ? h->drives[i].format : NULL;
+}
+
+int
+gbox_drive_set_discard (gbox_h *h, size_t i, int discard)
+{
+  if (h->state != GBOX_STATE_CONFIG) {
+    gbox_int_error (h, "drive_set_discard: drives must be set up before "
+                    "launch");
+    return -1;
+  }
+  if (i >= h->nr_drives) {
+    gbox_int_error (h, "drive_set_discard: no drive %zu", i);
+    return -1;
+  }
+  if (h->drives[i].readonly) {
+    gbox_int_error (h, "%s: discard needs a read-write drive",
+                    h->drives[i].source);
+    return -1;
+  }
+  h->drives[i].discard = discard != 0;
+  return 0;
+}
+
 static uint64_t
 be64 (const unsigned char *p)
 {
@@ -460,8 +487,14 @@ source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
       append_quoted (h, &json, d->format) == -1)
     goto err;
   if (append_str (h, &json, ",\"read-only\":") == -1 ||
-      append_str (h, &json, ro) == -1 ||
-      append_str (h, &json, ",\"file\":") == -1)
+      append_str (h, &json, ro) == -1)
+    goto err;
+  /* Discards and zero writes free space all the way down. */
+  if (d->discard && !readonly &&
+      append_str (h, &json, ",\"discard\":\"unmap\","
+                  "\"detect-zeroes\":\"unmap\"") == -1)
+    goto err;
+  if (append_str (h, &json, ",\"file\":") == -1)
     goto err;
   if (d->is_nbd) {
     if (append_str (h, &json, d->nbd_json) == -1)
@@ -472,6 +505,8 @@ source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
         append_quoted (h, &json, d->source) == -1 ||
         append_str (h, &json, ",\"read-only\":") == -1 ||
         append_str (h, &json, ro) == -1 ||
+        (d->discard && !readonly &&
+         append_str (h, &json, ",\"discard\":\"unmap\"") == -1) ||
         append_str (h, &json, "}") == -1)
       goto err;
   }

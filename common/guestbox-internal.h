@@ -38,6 +38,7 @@ struct gbox_drive {
   bool is_nbd;
   char *nbd_json;               /* blockdev "file" JSON for NBD sources */
   char *overlay;                /* throw-away qcow2 overlay (readonly) */
+  bool discard;                 /* pass discards through (read-write) */
 };
 
 struct gbox_h {

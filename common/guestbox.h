@@ -62,6 +62,12 @@ extern void gbox_set_progress_callback (gbox_h *h, gbox_progress_cb cb,
 extern int gbox_add_drive (gbox_h *h, const char *source, const char *format,
                            int readonly);
 extern size_t gbox_nr_drives (gbox_h *h);
+/* The format of drive I (explicit or probed), or NULL. */
+extern const char *gbox_drive_format (gbox_h *h, size_t i);
+/* Let the guest's discards (fstrim, BLKDISCARD) and its writes of zeros
+ * free space in read-write drive I (discard=unmap, detect-zeroes=unmap):
+ * holes in raw files, zero clusters in qcow2. */
+extern int gbox_drive_set_discard (gbox_h *h, size_t i, int discard);
 
 /* launch.c */
 extern int gbox_launch (gbox_h *h);
