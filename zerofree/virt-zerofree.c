@@ -216,9 +216,11 @@ do_zerofree (gbox_h *h, struct gbox_opts *o, struct zf_opts *zo,
                   zo->filesystems[j]) == 0)
         found = true;
     if (!found) {
-      fprintf (stderr, "%s: error: %s: no such filesystem (see "
-               "virt-filesystems or virt-df for the list)\n",
-               program, zo->filesystems[j]);
+      fprintf (stderr, "%s: error: %s: no such filesystem (the disks "
+               "hold:", program, zo->filesystems[j]);
+      for (i = 0; i < fsl.filesystems.filesystems_len; ++i)
+        fprintf (stderr, " %s", fsl.filesystems.filesystems_val[i].device);
+      fprintf (stderr, "%s)\n", i == 0 ? " none" : "");
       errors++;
     }
   }
