@@ -12,7 +12,7 @@
 # (ASan, UBSan) and links the rest from the project's libraries, which
 # must be built first (make at the top).  Findings (crash-*, leak-*,
 # timeout-*) land in fuzz/findings/NAME/; the growing corpus in
-# fuzz/corpus/NAME/, seeded from fuzz/seeds/NAME/.
+# fuzz/corpus/NAME/, seeded from fuzz/seeds/NAME/ (make-seeds.py).
 
 top = ..
 CC = clang
@@ -58,7 +58,7 @@ define harness
 fuzz-$(1): fuzz-$(1).c fuzz-file.h $$($(1)_SRCS)
 	$$(CC) $$(CPPFLAGS) $$(CFLAGS) -w -o $$@ fuzz-$(1).c $$($(1)_SRCS) \
 	  $$(LDFLAGS) $$($(1)_LIBS)
-run-$(1): fuzz-$(1)
+run-$(1): fuzz-$(1) seeds/.stamp
 	@mkdir -p corpus/$(1) findings/$(1) seeds/$(1)
 	./fuzz-$(1) $$(FUZZ_FLAGS) -max_total_time=$$(FUZZ_TIME) \
 	  -artifact_prefix=findings/$(1)/ -print_final_stats=1 \
@@ -68,11 +68,15 @@ $(foreach h,$(HARNESSES),$(eval $(call harness,$(h))))
 
 run: $(HARNESSES:%=run-%)
 
+seeds/.stamp: make-seeds.py
+	python3 make-seeds.py seeds
+	touch $@
+
 print-libs:
 	@echo 'common: $(LIBCOMMON)'; echo 'daemon: $(LIBDAEMON)'; echo 'appliance: $(LIBAPP)'
 
 clean:
 	rm -f $(HARNESSES:%=fuzz-%)
-	rm -rf corpus
+	rm -rf corpus seeds
 
 .PHONY: all run clean $(HARNESSES:%=run-%)
