@@ -76,6 +76,7 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (COPY_RANGE, copy_range),
   ACTION (CONTENT_INFO, content_info),
   ACTION (RESIZE_CONTENT, resize_content),
+  ACTION (DEVICE_SIZE, device_size),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -886,4 +887,21 @@ gbox_inspect_list_applications (gbox_h *h, const char *root, uint64_t start,
                         &args,
                         (xdrproc_t) xdr_gbox_inspect_list_applications_ret,
                         ret);
+}
+
+int
+gbox_device_size (gbox_h *h, const char *device, uint64_t *size)
+{
+  struct gbox_part_device_args args = { .device = (char *) device };
+  struct gbox_device_size_ret ret = { 0 };
+
+  if (check_ready (h, GBOX_PROC_DEVICE_SIZE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_DEVICE_SIZE, "device", device);
+  if (gbox_int_call (h, GBOX_PROC_DEVICE_SIZE,
+                     (xdrproc_t) xdr_gbox_part_device_args, &args,
+                     (xdrproc_t) xdr_gbox_device_size_ret, &ret) == -1)
+    return -1;
+  *size = ret.size;
+  return 0;
 }

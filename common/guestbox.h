@@ -174,5 +174,6 @@ extern int gbox_content_info (gbox_h *h, const char *device, uint64_t offset,
 extern int gbox_resize_content (gbox_h *h, const char *device,
                                 uint64_t offset, uint64_t size,
                                 const char *type, unsigned flags);
+extern int gbox_device_size (gbox_h *h, const char *device, uint64_t *size);
 
 #endif /* GUESTBOX_H */

@@ -83,6 +83,8 @@ const struct dispatch_entry dispatch_table[] = {
          PROC_PLAIN),
   ENTRY_NORET (RESIZE_CONTENT, resize_content, resize_content_args,
                PROC_PLAIN),
+  ENTRY (DEVICE_SIZE, device_size, part_device_args, device_size_ret,
+         PROC_PLAIN),
 };
 
 const size_t dispatch_table_len =

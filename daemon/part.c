@@ -1393,3 +1393,18 @@ do_resize_content (void *argsv, void *retv)
   ioctl (lfd, LOOP_CLR_FD, 0);
   return r;
 }
+
+int
+do_device_size (void *argsv, void *retv)
+{
+  gbox_part_device_args *args = argsv;
+  gbox_device_size_ret *ret = retv;
+  CLEANUP_CLOSE int fd = -1;
+  uint64_t size;
+
+  fd = open_device ("device_size", args->device, O_RDONLY, &size);
+  if (fd == -1)
+    return -1;
+  ret->size = size;
+  return 0;
+}
