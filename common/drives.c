@@ -11,8 +11,10 @@
  *
  * Format policy: --format wins and then the image may use what that
  * format allows (a qcow2 backing file, for example).  Without --format
- * the header decides; a probed image that names a backing file is
- * refused, and every probed non-raw image is opened with its backing
+ * the header decides; a probed image that names another file (a qcow2
+ * or QED backing file, a qcow2 external data file, vmdk extents in a
+ * text or embedded descriptor) is refused, and every probed non-raw
+ * image is opened with its backing
  * disabled, so a hostile header can never make qemu open another host
  * file.  Read-only disks are attached through a qcow2 overlay in the
  * temp dir whose backing node we give qemu explicitly (read-only); the
@@ -148,11 +150,27 @@ gbox_int_probe_format (gbox_h *h, const char *filename,
       name[r] = '\0';
       *backing = strdup (r > 0 ? name : "(unreadable)");
     }
+    /* A version 3 header can name an external data file (incompatible
+     * feature bit 2), which qemu opens like a backing file. */
+    else if (be32 (hdr + 4) >= 3 && n >= 80 && (be64 (hdr + 72) & 4))
+      *backing = strdup ("(qcow2 external data file)");
   }
   else if (n >= 4 && memcmp (hdr, "QFI\xfb", 4) == 0)
     fmt = "qcow2";              /* truncated header: qemu will say so */
-  else if (n >= 4 && memcmp (hdr, "KDMV", 4) == 0)
+  else if (n >= 4 && memcmp (hdr, "KDMV", 4) == 0) {
+    uint64_t capacity = 0, desc_offset = 0;
+    int i;
+
+    for (i = 7; n >= 36 && i >= 0; --i) {
+      capacity = (capacity << 8) | hdr[12 + i];
+      desc_offset = (desc_offset << 8) | hdr[28 + i];
+    }
     fmt = "vmdk";
+    /* A sparse header of capacity 0 makes qemu read its embedded
+     * descriptor as a descriptor file: extents naming other files. */
+    if (capacity == 0 && desc_offset != 0)
+      *backing = strdup ("(vmdk embedded descriptor naming extent files)");
+  }
   else if (n >= 21 && memcmp (hdr, "# Disk DescriptorFile", 21) == 0) {
     /* A text descriptor names other files (extents): only with
      * --format=vmdk. */
