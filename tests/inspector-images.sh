@@ -1,0 +1,262 @@
+# guestbox - fixture guests for the virt-inspector tests, built from
+# directory trees with host tools (mkfs.ext4 -d, mkntfs + ntfs-3g,
+# hivexregedit into a hive made by tests/mkhive).  Sourced after
+# functions.sh and images.sh.
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+# base_tree DIR HOSTNAME: directories every Linux fixture has, with a
+# real x86-64 binary as /bin/ls (for the architecture).
+base_tree () {
+  local d=$1
+  mkdir -p "$d/etc" "$d/usr/bin" "$d/usr/lib" "$d/var/lib" "$d/boot" "$d/home"
+  ln -s usr/bin "$d/bin"
+  cp /bin/ls "$d/usr/bin/ls"
+  echo "$2" > "$d/etc/hostname"
+}
+
+# debian_tree DIR: Debian 12.4 with a dpkg status of four paragraphs
+# (one package removed, so three installed).
+debian_tree () {
+  local d=$1
+  base_tree "$d" debhost
+  printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nID=debian\n' \
+    > "$d/etc/os-release"
+  echo 12.4 > "$d/etc/debian_version"
+  echo '/dev/sda1 / ext4 defaults 0 1' > "$d/etc/fstab"
+  mkdir -p "$d/var/lib/dpkg"
+  cat > "$d/var/lib/dpkg/status" <<'EOF'
+Package: base-files
+Status: install ok installed
+Priority: required
+Architecture: amd64
+Version: 12.4+deb12u5
+Description: Debian base system miscellaneous files
+ This package contains the basic filesystem hierarchy.
+Homepage: https://tracker.debian.org/pkg/base-files
+
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Source: glibc
+Version: 2.36-9+deb12u4
+Description: GNU C Library: Shared libraries
+ Contains the standard libraries.
+ .
+ Second paragraph.
+
+Package: removed-pkg
+Status: deinstall ok config-files
+Architecture: all
+Version: 1.0-1
+Description: gone
+
+Package: vim
+Status: install ok installed
+Architecture: amd64
+Source: vim (2:9.0.1378-2)
+Version: 2:9.0.1378-2
+Description: Vi IMproved - enhanced vi editor
+EOF
+}
+
+# ubuntu_tree DIR: Ubuntu 22.04 (os-release + lsb-release), no dpkg
+# database at all (an empty list, not a failure).
+ubuntu_tree () {
+  local d=$1
+  base_tree "$d" ubuhost
+  printf 'PRETTY_NAME="Ubuntu 22.04.3 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n' \
+    > "$d/etc/os-release"
+  printf 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n' > "$d/etc/lsb-release"
+}
+
+# alpine_tree DIR: Alpine 3.18.4 with an apk database of two packages.
+alpine_tree () {
+  local d=$1
+  base_tree "$d" alphost
+  printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.18.4\nPRETTY_NAME="Alpine Linux v3.18"\n' \
+    > "$d/etc/os-release"
+  echo 3.18.4 > "$d/etc/alpine-release"
+  mkdir -p "$d/lib/apk/db"
+  printf 'C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nT:the musl c library\nU:https://musl.libc.org/\no:musl\n\nC:Q1def=\nP:busybox\nV:1.36.1-r5\nA:x86_64\nT:Size optimized toolbox\nU:https://busybox.net/\no:busybox\n\n' \
+    > "$d/lib/apk/db/installed"
+}
+
+# arch_tree DIR: Arch Linux with two pacman packages.
+arch_tree () {
+  local d=$1
+  base_tree "$d" archhost
+  printf 'NAME="Arch Linux"\nPRETTY_NAME="Arch Linux"\nID=arch\nBUILD_ID=rolling\n' \
+    > "$d/etc/os-release"
+  : > "$d/etc/arch-release"
+  mkdir -p "$d/var/lib/pacman/local/bash-5.2.015-1" \
+           "$d/var/lib/pacman/local/glibc-2.38-3"
+  printf '%%NAME%%\nbash\n\n%%VERSION%%\n5.2.015-1\n\n%%DESC%%\nThe GNU Bourne Again shell\n\n%%URL%%\nhttps://www.gnu.org/software/bash/\n\n%%ARCH%%\nx86_64\n\n' \
+    > "$d/var/lib/pacman/local/bash-5.2.015-1/desc"
+  printf '%%NAME%%\nglibc\n\n%%VERSION%%\n1:2.38-3\n\n%%DESC%%\nGNU C Library\n\n%%ARCH%%\nx86_64\n\n' \
+    > "$d/var/lib/pacman/local/glibc-2.38-3/desc"
+}
+
+# fedora_tree DIR: Fedora 39 with an rpmdb.sqlite of two packages and a
+# gpg-pubkey entry (header blobs written here).
+fedora_tree () {
+  local d=$1
+  base_tree "$d" fedhost.example.org
+  rm "$d/etc/hostname"
+  mkdir -p "$d/etc/sysconfig"
+  printf 'NETWORKING=yes\nHOSTNAME=fedhost.example.org\n' > "$d/etc/sysconfig/network"
+  printf 'NAME="Fedora Linux"\nVERSION="39 (Server Edition)"\nID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39 (Server Edition)"\n' \
+    > "$d/etc/os-release"
+  echo 'Fedora release 39 (Thirty Nine)' > "$d/etc/fedora-release"
+  mkdir -p "$d/usr/lib/sysimage/rpm"
+  python3 - "$d/usr/lib/sysimage/rpm/rpmdb.sqlite" <<'EOF'
+import sqlite3, struct, sys
+def header(tags):
+    index, data = b"", b""
+    for tag, typ, val in tags:
+        if typ == 4:                        # INT32, aligned
+            while len(data) % 4: data += b"\0"
+            off = len(data); data += struct.pack(">i", val)
+        else:
+            off = len(data); data += val.encode() + b"\0"
+        index += struct.pack(">IIII", tag, typ, off, 1)
+    return struct.pack(">II", len(tags), len(data)) + index + data
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+pk = [
+  [(1000, 6, "bash"), (1001, 6, "5.2.26"), (1002, 6, "1.fc39"),
+   (1004, 9, "The GNU Bourne Again shell"), (1022, 6, "x86_64"),
+   (1020, 6, "https://www.gnu.org/software/bash"),
+   (1044, 6, "bash-5.2.26-1.fc39.src.rpm"), (1011, 6, "Fedora Project")],
+  [(1000, 6, "shadow-utils"), (1003, 4, 2), (1001, 6, "4.14.0"),
+   (1002, 6, "2.fc39"), (1022, 6, "x86_64"),
+   (1004, 9, "Utilities for managing accounts")],
+  [(1000, 6, "gpg-pubkey"), (1001, 6, "18b8e74c"), (1002, 6, "62f2920f")],
+]
+for p in pk:
+    db.execute("INSERT INTO Packages (blob) VALUES (?)", (header(p),))
+db.commit()
+EOF
+}
+
+# split_trees ROOT USR BOOT: a root whose /usr and /boot are separate
+# filesystems (found by LABEL= and UUID= in fstab); os-release only in
+# /usr/lib.
+split_trees () {
+  local r=$1 u=$2 b=$3
+  mkdir -p "$r/etc" "$r/usr" "$r/boot" "$r/var/lib"
+  ln -s usr/bin "$r/bin"
+  echo splithost > "$r/etc/hostname"
+  ln -s ../usr/lib/os-release "$r/etc/os-release"
+  printf 'LABEL=splitroot / ext4 defaults 0 1\nLABEL=splitusr /usr ext4 defaults 0 2\nUUID=5e1f0000-0000-4000-8000-0000000000b0 /boot ext4 defaults 0 2\nLABEL=splitswap none swap sw 0 0\n' \
+    > "$r/etc/fstab"
+  mkdir -p "$u/bin" "$u/lib"
+  cp /bin/ls "$u/bin/ls"
+  printf 'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nNAME="Debian GNU/Linux"\nVERSION_ID="11"\nID=debian\n' \
+    > "$u/lib/os-release"
+  mkdir -p "$b/grub"
+  echo "set default=0" > "$b/grub/grub.cfg"
+}
+
+# windows_ntfs OUT_IMAGE SIZE_MB MBR_SIG PART_START_BYTES: an NTFS
+# filesystem with /Windows/System32/config/{SOFTWARE,SYSTEM} hives and
+# cmd.exe.  C: is mapped to (MBR_SIG, PART_START_BYTES) in
+# MountedDevices.  Needs ntfs-3g to mount the image on the host (FUSE):
+# returns 1 when that is not possible.
+windows_ntfs () {
+  local out=$1 mb=$2 sig=$3 start=$4 w=$T/win mnt=$T/winmnt
+  local sigle offle
+  rm -f "$out"
+  truncate -s "${mb}M" "$out"
+  mkntfs -F -Q -q -L WINSYS "$out" >/dev/null 2>&1 || return 1
+  "$top_builddir/tests/mkhive" "$T/SOFTWARE" || return 1
+  "$top_builddir/tests/mkhive" "$T/SYSTEM" || return 1
+  cat > "$T/software.reg" <<'EOF'
+Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
+"ProductName"="Windows Server 2019 Datacenter"
+"CurrentMajorVersionNumber"=dword:0000000a
+"CurrentMinorVersionNumber"=dword:00000000
+"CurrentVersion"="6.3"
+"CurrentBuildNumber"="17763"
+"InstallationType"="Server"
+"EditionID"="ServerDatacenter"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\7-Zip]
+"DisplayName"="7-Zip 19.00 (x64)"
+"DisplayVersion"="19.00"
+"Publisher"="Igor Pavlov"
+"URLInfoAbout"="https://www.7-zip.org/"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KB123456]
+"Comments"="a hidden update (no DisplayName)"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\{0F3C-NPP}]
+"DisplayName"="Notepad++ (32-bit x86)"
+"DisplayVersion"="8.5.8"
+"Publisher"="Notepad++ Team"
+EOF
+  # MountedDevices data for an MBR partition: the disk signature and
+  # the partition's byte offset, little-endian.
+  sigle=$(printf '%08x' "$sig" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4,\3,\2,\1/')
+  offle=$(printf '%016x' "$start" | sed 's/\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)/\8,\7,\6,\5,\4,\3,\2,\1/')
+  cat > "$T/system.reg" <<EOF
+Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]
+"Current"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001]
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control]
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\ComputerName]
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\ComputerName\\ComputerName]
+"ComputerName"="WIN-GBOXTEST"
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\MountedDevices]
+"\\\\DosDevices\\\\C:"=hex:$sigle,$offle
+"\\\\DosDevices\\\\E:"=hex:de,ad,be,ef,00,00,10,00,00,00,00,00
+EOF
+  hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SOFTWARE' "$T/SOFTWARE" "$T/software.reg" || return 1
+  hivexregedit --merge --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$T/SYSTEM" "$T/system.reg" || return 1
+  mkdir -p "$mnt"
+  ntfs-3g "$out" "$mnt" 2>/dev/null || return 1
+  mkdir -p "$mnt/Windows/System32/config" "$mnt/Program Files"
+  cp "$T/SOFTWARE" "$T/SYSTEM" "$mnt/Windows/System32/config/"
+  # cmd.exe: a PE32+ x86-64 header is all libmagic needs.
+  python3 - "$mnt/Windows/System32/cmd.exe" <<'EOF'
+import struct, sys
+pe = bytearray(512)
+pe[0:2] = b"MZ"
+struct.pack_into("<I", pe, 0x3c, 0x80)
+pe[0x80:0x84] = b"PE\0\0"
+struct.pack_into("<HHIIIHH", pe, 0x84, 0x8664, 0, 0, 0, 0, 0xf0, 0x22)
+struct.pack_into("<H", pe, 0x98, 0x20b)       # PE32+
+struct.pack_into("<H", pe, 0x98 + 68, 3)      # subsystem: console
+open(sys.argv[1], "wb").write(bytes(pe))
+EOF
+  umount "$mnt"
+}
