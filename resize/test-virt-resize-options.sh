@@ -1,0 +1,85 @@
+#!/bin/bash -
+# guestbox - virt-resize's command line and man page (no appliance).
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+top_srcdir=${top_srcdir:-..}
+top_builddir=${top_builddir:-..}
+. "$top_srcdir/man/command-checks.sh"
+
+# check_command of command-checks.sh assumes the -a/-m/-i options of
+# the inspection commands, which virt-resize does not have (it takes
+# IN OUT): the same checks without those.
+prog=./virt-resize
+prog_name=virt-resize
+pod=$top_srcdir/man/virt-resize.pod
+
+r=0; out=$($prog --help 2>&1) || r=$?
+if [ $r -eq 0 ] && echo "$out" | grep -q "^Usage:" &&
+   echo "$out" | grep -q "virt-resize(1)"; then
+  echo "ok: --help"
+else
+  fail "--help: exit $r, output: $out"
+fi
+version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$top_builddir/config.h")
+for v in --version -V; do
+  r=0; out=$($prog $v 2>&1) || r=$?
+  if [ $r -eq 0 ] && [ "$out" = "virt-resize $version" ]; then
+    echo "ok: $v: $out"
+  else
+    fail "$v: exit $r, output '$out'"
+  fi
+done
+expect_error "unknown option" "unrecognized option|invalid option" \
+  $prog --no-such-option
+expect_error "unknown short option" "invalid option" $prog -Z
+expect_error "missing argument of --expand" "requires an argument" \
+  $prog --expand
+
+long=$($prog --long-options) || fail "--long-options failed"
+short=$($prog --short-options) || fail "--short-options failed"
+documented=$(documented_options "$pod")
+[ -n "$long" ] && [ -n "$short" ] && [ -n "$documented" ] ||
+  fail "empty option list"
+for opt in $long $short; do
+  if echo "$documented" | grep -qx -- "$opt"; then
+    echo "ok: $opt is documented"
+  else
+    fail "$opt is not documented in virt-resize.pod (=item B<$opt>)"
+  fi
+done
+for opt in $documented; do
+  if printf '%s\n' $long $short | grep -qx -- "$opt"; then
+    echo "ok: $opt of virt-resize.pod exists"
+  else
+    fail "virt-resize.pod documents $opt, which virt-resize does not have"
+  fi
+done
+for opt in $($prog --help | sed 's/\[--options\]//' |
+             grep -o -- '--\?-[a-zA-Z][a-zA-Z-]*' |
+             sed 's/^-\([^-]\).*/-\1/' | sort -u); do
+  if printf '%s\n' $long $short | grep -qx -- "$opt"; then
+    echo "ok: --help mentions $opt, which exists"
+  else
+    fail "--help mentions $opt, which virt-resize does not have"
+  fi
+done
+
+expect_error "no disks" "expecting two disk names" ./virt-resize
+expect_error "one disk" "expecting two disk names" ./virt-resize in.img
+expect_error "same disk" "the input and output disks are the same" \
+  ./virt-resize a.img a.img
+expect_error "bad --align-first" "expected auto, never or always" \
+  ./virt-resize --align-first sometimes in.img out.img
+
+# --machine-readable alone lists the capabilities.
+caps=$(./virt-resize --machine-readable)
+if [ "$(echo "$caps" | head -n1)" != virt-resize ] ||
+   ! echo "$caps" | grep -qx ntfsresize-force; then
+  fail "--machine-readable: $caps"
+else
+  echo "ok: --machine-readable capabilities"
+fi
+
+exit $failed
