@@ -64,9 +64,14 @@ static const char *const magic_paths[] = {
   "/usr/share/file/magic.mgc", NULL
 };
 
-/* Small host files copied when present. */
+/* Small host files copied when present.  The gconv module and its
+ * index let hivex (Windows inspection) convert Latin-1 key names. */
 static const char *const etc_files[] = {
-  "/etc/ld.so.cache", "/etc/mke2fs.conf", NULL
+  "/etc/ld.so.cache", "/etc/mke2fs.conf",
+  "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
+  "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache",
+  "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
+  NULL
 };
 
 /* lvm runs without a configuration file; this one turns off what needs
