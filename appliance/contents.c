@@ -64,13 +64,15 @@ static const char *const magic_paths[] = {
   "/usr/share/file/magic.mgc", NULL
 };
 
-/* Small host files copied when present.  The gconv module and its
- * index let hivex (Windows inspection) convert Latin-1 key names. */
+/* Small host files copied when present.  The gconv modules and their
+ * index let hivex (Windows inspection) convert Latin-1 key names and
+ * UTF-16 values. */
 static const char *const etc_files[] = {
   "/etc/ld.so.cache", "/etc/mke2fs.conf",
   "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
   "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache",
   "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
+  "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
   NULL
 };
 
