@@ -1,0 +1,391 @@
+/* guestbox - virt-edit: edit a file in a disk image.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * virt-edit -a disk.img FILE...: each FILE is downloaded to a private
+ * temp file on the host, edited there (by $VISUAL, $EDITOR or vi, or by
+ * "perl -p -i -e EXPR" with -e: perl only ever sees the downloaded
+ * copy), and, only when it changed, uploaded to a new name in the same
+ * guest directory (mode 0600) that the appliance then gives the
+ * original's owner, group, mode and SELinux label and renames over the
+ * original (replace_file), keeping the original as FILE.EXT with -b.
+ * The disks are opened read-write; an image that cannot be written is
+ * refused before anything starts.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guestbox.h"
+#include "cleanups.h"
+#include "options.h"
+
+static const char program[] = "virt-edit";
+
+#define S_TYPE(mode) ((mode) & 0170000)
+
+static void __attribute__((noreturn))
+usage (int status)
+{
+  if (status != EXIT_SUCCESS)
+    fprintf (stderr, "Try '%s --help' for more information.\n", program);
+  else
+    printf ("%s: edit a file in a virtual machine disk image\n"
+            "Usage:\n"
+            "  %s [--options] -a disk.img [-a disk.img ...] file [file ...]\n"
+            "Options:\n"
+            "  -a|--add image       Add image\n"
+            "  -b|--backup .ext     Keep the original as file.ext\n"
+            "  -e|--edit|--expr expr  Non-interactive editing using a Perl\n"
+            "                       expression\n"
+            "  --format[=raw|..]    Force disk format for -a option\n"
+            "  --help               Display brief help\n"
+            "  -i|--inspector       Mount the filesystems of the operating\n"
+            "                       system found by inspection (default)\n"
+            "  -m|--mount dev[:mnt[:opts[:fstype]]]\n"
+            "                       Mount dev on mnt (if omitted, /)\n"
+            "  -v|--verbose         Verbose messages\n"
+            "  -V|--version         Display version and exit\n"
+            "  -x                   Trace each call to the appliance\n"
+            "For more information, see the manpage %s(1).\n",
+            program, program, program);
+  exit (status);
+}
+
+/* Run ARGV (no shell) and wait.  0 if it exited with status 0. */
+static int
+run (const char *const *argv)
+{
+  pid_t pid;
+  int status;
+
+  fflush (NULL);
+  pid = fork ();
+  if (pid == -1)
+    return -1;
+  if (pid == 0) {
+    execvp (argv[0], (char *const *) argv);
+    fprintf (stderr, "%s: error: %s: %s\n", program, argv[0],
+             strerror (errno));
+    _exit (127);
+  }
+  while (waitpid (pid, &status, 0) == -1)
+    if (errno != EINTR)
+      return -1;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  if (WIFEXITED (status) && WEXITSTATUS (status) != 127)
+    fprintf (stderr, "%s: error: %s exited with status %d\n", program,
+             argv[0], WEXITSTATUS (status));
+  else if (WIFSIGNALED (status))
+    fprintf (stderr, "%s: error: %s was killed by signal %d\n", program,
+             argv[0], WTERMSIG (status));
+  return -1;
+}
+
+/* Are the files A and B the same bytes?  1 yes, 0 no, -1 error. */
+static int
+same_contents (const char *a, const char *b)
+{
+  CLEANUP_FCLOSE FILE *fa = fopen (a, "re");
+  CLEANUP_FCLOSE FILE *fb = fopen (b, "re");
+  char ba[65536], bb[65536];
+
+  if (fa == NULL || fb == NULL)
+    return -1;
+  for (;;) {
+    size_t na = fread (ba, 1, sizeof ba, fa);
+    size_t nb = fread (bb, 1, sizeof bb, fb);
+    if (na != nb || memcmp (ba, bb, na) != 0)
+      return 0;
+    if (na == 0)
+      return ferror (fa) || ferror (fb) ? -1 : 1;
+  }
+}
+
+static int
+copy_file (const char *from, const char *to)
+{
+  CLEANUP_FCLOSE FILE *in = fopen (from, "re");
+  FILE *out = fopen (to, "we");
+  char buf[65536];
+  size_t n;
+
+  if (in == NULL || out == NULL) {
+    if (out)
+      fclose (out);
+    return -1;
+  }
+  while ((n = fread (buf, 1, sizeof buf, in)) > 0)
+    if (fwrite (buf, 1, n, out) != n)
+      break;
+  if (ferror (in) | ferror (out)) {
+    fclose (out);
+    return -1;
+  }
+  return fclose (out);
+}
+
+/* A name for the new file, next to PATH: DIR/.gbox-edit-RANDOM. */
+static char *
+temp_name (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  unsigned char rnd[8];
+  char hex[17], *r;
+  int fd;
+  size_t i;
+
+  fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd == -1 || read (fd, rnd, sizeof rnd) != sizeof rnd) {
+    if (fd >= 0)
+      close (fd);
+    return NULL;
+  }
+  close (fd);
+  for (i = 0; i < sizeof rnd; ++i)
+    snprintf (hex + 2 * i, 3, "%02x", rnd[i]);
+  if (asprintf (&r, "%.*s/.gbox-edit-%s", (int) (slash - path), path,
+                hex) == -1)
+    return NULL;
+  return r;
+}
+
+/* Edit one guest file.  0 done (or unchanged), -1 error (printed). */
+static int
+edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
+           const char *path, const char *expr, const char *backup_ext)
+{
+  CLEANUP_FREE char *orig = NULL, *work = NULL, *newname = NULL;
+  CLEANUP_FREE char *backup = NULL;
+  struct gbox_stat st;
+  int fd, r, ret = -1;
+
+  if (path[0] != '/') {
+    fprintf (stderr, "%s: error: %s: the file name must be an absolute "
+             "path\n", program, path);
+    return -1;
+  }
+  if (gbox_lstat (h, path, &st) == -1) {
+    gbox_opts_print_error (o, h);
+    return -1;
+  }
+  if (S_TYPE (st.mode) == 0120000) {
+    CLEANUP_FREE char *target = gbox_readlink (h, path);
+    fprintf (stderr, "%s: error: %s: is a symbolic link (to %s): edit the "
+             "file it points to\n", program, path, target ? target : "?");
+    return -1;
+  }
+  if (S_TYPE (st.mode) != 0100000) {
+    fprintf (stderr, "%s: error: %s: not a regular file\n", program, path);
+    return -1;
+  }
+
+  if (asprintf (&orig, "%s/orig", tmpdir) == -1 ||
+      asprintf (&work, "%s/%s", tmpdir,
+                strrchr (path, '/')[1] ? strrchr (path, '/') + 1 : "file")
+      == -1) {
+    perror (program);
+    return -1;
+  }
+  fd = open (orig, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, orig, strerror (errno));
+    return -1;
+  }
+  r = gbox_download (h, path, fd);
+  if (close (fd) == -1 && r == 0) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, orig, strerror (errno));
+    goto out;
+  }
+  if (r == -1) {
+    gbox_opts_print_error (o, h);
+    goto out;
+  }
+  if (copy_file (orig, work) == -1 || chmod (work, 0600) == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, work, strerror (errno));
+    goto out;
+  }
+
+  if (expr) {
+    const char *argv[] = { "perl", "-p", "-i", "-e", expr, "--", work, NULL };
+    if (run (argv) == -1)
+      goto out;
+  }
+  else {
+    const char *editor = getenv ("VISUAL");
+    if (editor == NULL || *editor == '\0')
+      editor = getenv ("EDITOR");
+    if (editor == NULL || *editor == '\0')
+      editor = "vi";
+    /* The editor variable may hold arguments ("emacs -nw"), as for
+     * every program that honours it: the shell splits it. */
+    {
+      CLEANUP_FREE char *cmd = NULL;
+      if (asprintf (&cmd, "%s \"$1\"", editor) == -1) {
+        perror (program);
+        goto out;
+      }
+      const char *argv[] = { "/bin/sh", "-c", cmd, "sh", work, NULL };
+      if (run (argv) == -1)
+        goto out;
+    }
+  }
+
+  r = same_contents (orig, work);
+  if (r == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, work, strerror (errno));
+    goto out;
+  }
+  if (r == 1) {
+    if (o->verbose)
+      fprintf (stderr, "%s: debug: %s: unchanged, not uploaded\n", program,
+               path);
+    ret = 0;
+    goto out;
+  }
+
+  newname = temp_name (path);
+  if (newname == NULL) {
+    perror (program);
+    goto out;
+  }
+  if (backup_ext && asprintf (&backup, "%s%s", path, backup_ext) == -1) {
+    perror (program);
+    goto out;
+  }
+  fd = open (work, O_RDONLY | O_CLOEXEC);
+  if (fd == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, work, strerror (errno));
+    goto out;
+  }
+  r = gbox_upload (h, fd, newname, 0600);
+  close (fd);
+  if (r == -1 || gbox_replace_file (h, newname, path, backup) == -1) {
+    gbox_opts_print_error (o, h);
+    goto out;
+  }
+  ret = 0;
+
+ out:
+  unlink (orig);
+  unlink (work);
+  return ret;
+}
+
+int
+main (int argc, char *argv[])
+{
+  static const char short_options[] = GBOX_OPTS_SHORT "b:e:";
+  static const struct option long_options[] = {
+    GBOX_OPTS_LONG,
+    { "backup", required_argument, NULL, 'b' },
+    { "edit", required_argument, NULL, 'e' },
+    { "expr", required_argument, NULL, 'e' },
+    { NULL, 0, NULL, 0 }
+  };
+  struct gbox_opts o;
+  const char *expr = NULL, *backup_ext = NULL;
+  char tmpdir[4096];
+  const char *t;
+  unsigned errors = 0;
+  gbox_h *h;
+  int c, r;
+
+  gbox_opts_init (&o, program, short_options, long_options, false);
+
+  while ((c = getopt_long (argc, argv, short_options, long_options,
+                           NULL)) != -1) {
+    r = gbox_opts_handle (&o, c, optarg);
+    if (r == 1)
+      continue;
+    if (r == -1)
+      usage (EXIT_FAILURE);
+    switch (c) {
+    case 'b':
+      if (optarg[0] == '\0' || strchr (optarg, '/')) {
+        fprintf (stderr, "%s: error: -b '%s': the backup extension must "
+                 "be a non-empty name suffix without '/'\n", program, optarg);
+        usage (EXIT_FAILURE);
+      }
+      backup_ext = optarg;
+      break;
+    case 'e':
+      if (expr) {
+        fprintf (stderr, "%s: error: -e given more than once\n", program);
+        usage (EXIT_FAILURE);
+      }
+      expr = optarg;
+      break;
+    case GBOX_OPT_HELP:
+      usage (EXIT_SUCCESS);
+    default:
+      usage (EXIT_FAILURE);
+    }
+  }
+  if (gbox_opts_check (&o) == -1)
+    usage (EXIT_FAILURE);
+  if (optind >= argc) {
+    fprintf (stderr, "%s: error: no file name given\n", program);
+    usage (EXIT_FAILURE);
+  }
+
+  gbox_install_signal_handlers ();
+
+  t = getenv ("TMPDIR");
+  snprintf (tmpdir, sizeof tmpdir, "%s/virt-edit.XXXXXX",
+            t && *t ? t : "/tmp");
+  if (mkdtemp (tmpdir) == NULL) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, tmpdir,
+             strerror (errno));
+    exit (EXIT_FAILURE);
+  }
+
+  h = gbox_create ();
+  if (h == NULL) {
+    fprintf (stderr, "%s: error: cannot create handle: %s\n",
+             program, strerror (errno));
+    rmdir (tmpdir);
+    exit (EXIT_FAILURE);
+  }
+  gbox_opts_setup_handle (h, &o);
+
+  /* Read-write: an image we may not write is refused here. */
+  if (gbox_opts_add_drives (h, &o, 0) == -1 ||
+      gbox_launch (h) == -1 ||
+      gbox_opts_mount (h, &o) == -1) {
+    gbox_opts_print_error (&o, h);
+    gbox_close (h);
+    gbox_opts_free (&o);
+    rmdir (tmpdir);
+    exit (EXIT_FAILURE);
+  }
+
+  for (; optind < argc; optind++)
+    if (edit_file (h, &o, tmpdir, argv[optind], expr, backup_ext) == -1)
+      errors++;
+
+  /* Everything written reaches the image before we say it worked. */
+  if (gbox_umount_all (h) == -1 || gbox_shutdown (h) == -1) {
+    gbox_opts_print_error (&o, h);
+    errors++;
+  }
+  gbox_close (h);
+  gbox_opts_free (&o);
+  rmdir (tmpdir);
+  exit (errors == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
