@@ -1,0 +1,172 @@
+#!/bin/bash -
+# guestbox - virt-resize appliance test.
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+# Disks built here with sfdisk, mkfs.ext4 -d and mkswap; the results are
+# checked on the host with sfdisk -d, e2fsck -fn, dumpe2fs -h and blkid
+# on partitions extracted with dd:
+#  1. MBR with an extended partition: expand logical /dev/sda5, grow the
+#     swap /dev/sda6 (UUID and label kept), /dev/sda1 byte-identical,
+#     bootable flag and disk id kept;
+#  2. GPT with 2 partitions: expand the second; type GUIDs, partition
+#     GUIDs, names, attributes and the disk GUID kept; qcow2 output
+#     (the copy in the appliance) and raw output (the copy on the host);
+#  3. --dry-run writes nothing; the input is never changed;
+#  4. refusals with the output untouched: a shrink whose content does
+#     not fit (bytes missing), a deficit, a partition beyond the end of
+#     a truncated disk, a corrupt superblock.
+
+set -e
+. "${top_srcdir:-..}/tests/functions.sh"
+. "$top_srcdir/tests/images.sh"
+requires_appliance
+requires sfdisk mkfs.ext4 e2fsck dumpe2fs mkswap blkid qemu-img md5sum
+make_workdir
+
+VIRT_RESIZE=$top_builddir/resize/virt-resize
+export LIBGUESTFS_BACKEND=direct
+
+# part_field IMG N FIELD: start or size (sectors) of partition N.
+part_field () {
+  sfdisk -d "$1" | sed -n "s/^[^ ]*$2 : .*$3= *\([0-9]*\).*/\1/p"
+}
+# extract IMG N OUT: partition N's bytes into OUT.
+extract () {
+  local s n
+  s=$(part_field "$1" "$2" start)
+  n=$(part_field "$1" "$2" size)
+  dd if="$1" of="$3" bs=512 skip="$s" count="$n" status=none
+}
+sum () { md5sum < "$1" | cut -d' ' -f1; }
+blocks () { dumpe2fs -h "$1" 2>/dev/null | sed -n 's/^Block count: *//p'; }
+blkval () { blkid -p -o value -s "$2" "$1"; }
+
+make_linux_tree "$T/tree" resizehost
+head -c 3000000 /dev/urandom > "$T/tree/data/random.bin"
+
+# --- 1. MBR with logical partitions ---------------------------------------
+ext4_image "$T/p1.img" 20 "$T/tree" BOOTFS
+ext4_image "$T/p5.img" 30 "$T/tree" ROOTFS
+truncate -s 20M "$T/p6.img"
+mkswap -q -L SWAPLBL -U 01234567-89ab-cdef-0123-456789abcdef "$T/p6.img"
+truncate -s 100M "$T/mbr.img"
+printf 'label-id: 0x1234abcd\nstart=2048,size=40960,type=83,bootable\nstart=43008,size=159744,type=5\nstart=45056,size=61440,type=83\nstart=108544,size=40960,type=82\n' |
+  sfdisk -q -X dos "$T/mbr.img" >/dev/null
+dd if="$T/p1.img" of="$T/mbr.img" bs=512 seek=2048 conv=notrunc,sparse status=none
+dd if="$T/p5.img" of="$T/mbr.img" bs=512 seek=45056 conv=notrunc,sparse status=none
+dd if="$T/p6.img" of="$T/mbr.img" bs=512 seek=108544 conv=notrunc,sparse status=none
+in_sum=$(sum "$T/mbr.img")
+
+truncate -s 300M "$T/out1.img"
+"$VIRT_RESIZE" --expand /dev/sda5 --resize /dev/sda6=+10M \
+  "$T/mbr.img" "$T/out1.img" > "$T/resize1.out"
+grep -q "/dev/sda5: This partition will be resized from 30.0M to" "$T/resize1.out" ||
+  { cat "$T/resize1.out"; fail "summary does not mention /dev/sda5"; }
+ok "MBR: expand logical /dev/sda5 and grow swap /dev/sda6"
+expect_eq "input unchanged" "$in_sum" "$(sum "$T/mbr.img")"
+expect_eq "MBR types, bootable flag, disk id" \
+  "label-id: 0x1234abcd
+1 83 bootable
+2 5
+5 83
+6 82" \
+  "$(sfdisk -d "$T/out1.img" | sed -n 's/^label-id/&/p; s/^[^ ]*img\([0-9]\) : .*type=\([0-9a-f]*\)\(, bootable\)\{0,1\}.*/\1 \2\3/p' | sed 's/, / /')"
+extract "$T/out1.img" 1 "$T/o1.img"
+expect_eq "/dev/sda1 byte-identical" "$(sum "$T/p1.img")" "$(sum "$T/o1.img")"
+extract "$T/out1.img" 5 "$T/o5.img"
+e2fsck -fn "$T/o5.img" >/dev/null 2>&1 || fail "e2fsck -fn of expanded /dev/sda5"
+ok "expanded /dev/sda5 passes e2fsck -fn"
+b_in=$(blocks "$T/p5.img"); b_out=$(blocks "$T/o5.img")
+[ "$b_out" -gt "$b_in" ] || fail "/dev/sda5 did not grow: $b_in -> $b_out blocks"
+ok "/dev/sda5 grew from $b_in to $b_out blocks"
+expect_eq "/dev/sda5 fills its partition" \
+  $(( $(part_field "$T/out1.img" 5 size) * 512 / 1024 )) "$b_out"
+expect_eq "/dev/sda5 size of the extended partition covers the logicals" \
+  "$(( $(part_field "$T/out1.img" 6 start) + $(part_field "$T/out1.img" 6 size) ))" \
+  "$(( $(part_field "$T/out1.img" 2 start) + $(part_field "$T/out1.img" 2 size) ))"
+extract "$T/out1.img" 6 "$T/o6.img"
+expect_eq "swap grew by 10M" $((30 * 2048)) "$(part_field "$T/out1.img" 6 size)"
+expect_eq "swap UUID and label kept" \
+  "01234567-89ab-cdef-0123-456789abcdef SWAPLBL" \
+  "$(blkval "$T/o6.img" UUID) $(blkval "$T/o6.img" LABEL)"
+check_no_qemu
+
+# --- 2. GPT, qcow2 and raw outputs -----------------------------------------
+ext4_image "$T/g1.img" 16 "$T/tree" EFIISH
+ext4_image "$T/g2.img" 40 "$T/tree" GROOT
+truncate -s 80M "$T/gpt.img"
+printf 'label: gpt\nlabel-id: 11111111-2222-3333-4444-555555555555\nstart=2048,size=32768,type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B,uuid=AAAAAAAA-0000-4000-8000-000000000001,name="EFI system",attrs="RequiredPartition"\nstart=34816,size=81920,type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709,uuid=AAAAAAAA-0000-4000-8000-000000000002,name="root fs"\n' |
+  sfdisk -q "$T/gpt.img" >/dev/null
+dd if="$T/g1.img" of="$T/gpt.img" bs=512 seek=2048 conv=notrunc,sparse status=none
+dd if="$T/g2.img" of="$T/gpt.img" bs=512 seek=34816 conv=notrunc,sparse status=none
+in_sum=$(sum "$T/gpt.img")
+gpt_fields () {
+  sfdisk -d "$1" | sed -n 's/^label-id: /&/p; s/^[^ ]*\([0-9]\) : start=.*, \(type=.*\)$/\1 \2/p'
+}
+for fmt in raw qcow2; do
+  rm -f "$T/out2.$fmt"
+  qemu-img create -q -f $fmt "$T/out2.$fmt" 160M
+  "$VIRT_RESIZE" -q --output-format $fmt --expand /dev/sda2 \
+    "$T/gpt.img" "$T/out2.$fmt" > /dev/null
+  if [ $fmt = qcow2 ]; then
+    qemu-img convert -f qcow2 -O raw "$T/out2.qcow2" "$T/out2q.img"
+    out=$T/out2q.img
+  else
+    out=$T/out2.raw
+  fi
+  ok "GPT ($fmt output): expand /dev/sda2"
+  expect_eq "$fmt: GPT type GUIDs, GUIDs, names, attributes, disk GUID kept" \
+    "$(gpt_fields "$T/gpt.img")" "$(gpt_fields "$out")"
+  sfdisk -V "$out" >/dev/null 2>&1 || fail "$fmt: sfdisk -V finds errors in the GPT"
+  ok "$fmt: sfdisk -V: the GPT (and its backup) is valid"
+  extract "$out" 1 "$T/og1.img"
+  expect_eq "$fmt: /dev/sda1 byte-identical" "$(sum "$T/g1.img")" "$(sum "$T/og1.img")"
+  extract "$out" 2 "$T/og2.img"
+  e2fsck -fn "$T/og2.img" >/dev/null 2>&1 || fail "$fmt: e2fsck -fn of /dev/sda2"
+  b_in=$(blocks "$T/g2.img"); b_out=$(blocks "$T/og2.img")
+  [ "$b_out" -gt "$b_in" ] || fail "$fmt: /dev/sda2 did not grow"
+  ok "$fmt: /dev/sda2 passes e2fsck -fn and grew from $b_in to $b_out blocks"
+  expect_eq "$fmt: input unchanged" "$in_sum" "$(sum "$T/gpt.img")"
+done
+check_no_qemu
+
+# --- 3. --dry-run ------------------------------------------------------------
+truncate -s 300M "$T/out3.img"
+out_sum=$(sum "$T/out3.img")
+"$VIRT_RESIZE" --dry-run --expand /dev/sda1 "$T/mbr.img" "$T/out3.img" > "$T/dry.out"
+grep -q "^Summary of changes:" "$T/dry.out" || fail "--dry-run: no summary"
+grep -q "/dev/sda6: This partition will be left alone." "$T/dry.out" ||
+  fail "--dry-run: summary: $(cat "$T/dry.out")"
+expect_eq "--dry-run writes nothing" "$out_sum" "$(sum "$T/out3.img")"
+check_no_qemu
+
+# --- 4. refusals, output untouched -------------------------------------------
+truncate -s 50M "$T/small.img"
+small_sum=$(sum "$T/small.img")
+expect_error "shrink refused" \
+  "/dev/sda2: cannot shrink the partition to [0-9]+ bytes .*: its ext4 filesystem needs 41943040 bytes; [0-9]+ bytes are missing" \
+  "$VIRT_RESIZE" --shrink /dev/sda2 "$T/gpt.img" "$T/small.img"
+expect_eq "refused shrink: output untouched" "$small_sum" "$(sum "$T/small.img")"
+expect_error "deficit" "There is a deficit of [0-9]+ bytes" \
+  "$VIRT_RESIZE" "$T/gpt.img" "$T/small.img"
+
+cp "$T/mbr.img" "$T/trunc.img"
+truncate -s 60M "$T/trunc.img"
+trunc_sum=$(sum "$T/trunc.img")
+expect_error "truncated image" "goes beyond the end of the disk" \
+  "$VIRT_RESIZE" "$T/trunc.img" "$T/out3.img"
+expect_eq "truncated image: input untouched" "$trunc_sum" "$(sum "$T/trunc.img")"
+expect_eq "truncated image: output untouched" "$out_sum" "$(sum "$T/out3.img")"
+
+cp "$T/mbr.img" "$T/corrupt.img"
+# s_blocks_count_lo of /dev/sda5's superblock: far beyond the partition.
+printf '\377\377\377\017' | dd of="$T/corrupt.img" bs=1 conv=notrunc status=none \
+  seek=$(( 45056 * 512 + 1024 + 4 ))
+expect_error "corrupt superblock" "/dev/sda5: .*corrupt superblock" \
+  "$VIRT_RESIZE" --expand /dev/sda5 "$T/corrupt.img" "$T/out3.img"
+expect_eq "corrupt superblock: output untouched" "$out_sum" "$(sum "$T/out3.img")"
+
+expect_error "unknown partition" "/dev/sda9: no such partition" \
+  "$VIRT_RESIZE" --expand /dev/sda9 "$T/mbr.img" "$T/out3.img"
+check_no_qemu
