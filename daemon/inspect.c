@@ -79,8 +79,12 @@ inspect_linux_root (int rootfd, const char *rootdev,
       !is_type_in_root (rootfd, "/etc/os-release", S_IFREG) &&
       !is_type_in_root (rootfd, "/usr/lib/os-release", S_IFREG))
     return 0;
+  /* A bin directory, or a separate /usr (where a usrmerged /bin
+   * points) named by fstab. */
   if (!is_type_in_root (rootfd, "/bin", S_IFDIR) &&
-      !is_type_in_root (rootfd, "/usr/bin", S_IFDIR))
+      !is_type_in_root (rootfd, "/usr/bin", S_IFDIR) &&
+      !(is_type_in_root (rootfd, "/usr", S_IFDIR) &&
+        is_type_in_root (rootfd, "/etc/fstab", S_IFREG)))
     return 0;
 
   os->root = strdup (rootdev);
