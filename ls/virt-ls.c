@@ -60,6 +60,7 @@ struct ls {
   bool times;
   enum time_style time_style;
   bool extra_stats;
+  const char *checksum;         /* --checksum type, NULL = none */
   struct timespec now;
   int field;                    /* fields printed on the current line */
 };
@@ -435,9 +436,86 @@ output_time (struct ls *ls, int64_t secs)
   }
 }
 
+/* The checksums of the regular files of one directory, by name. */
+struct sums {
+  struct gbox_checksum_entry *v;
+  size_t n;
+};
+
+static int
+compare_sum_names (const void *p1, const void *p2)
+{
+  return strcmp (((const struct gbox_checksum_entry *) p1)->name,
+                 ((const struct gbox_checksum_entry *) p2)->name);
+}
+
+static void
+sums_free (struct sums *s)
+{
+  size_t i;
+
+  for (i = 0; i < s->n; ++i) {
+    free (s->v[i].name);
+    free (s->v[i].checksum);
+  }
+  free (s->v);
+  s->v = NULL;
+  s->n = 0;
+}
+
+/* One checksums call per page of DIR (one in all but huge
+ * directories). */
+static int
+read_sums (struct ls *ls, const char *dir, struct sums *s)
+{
+  uint64_t start = 0;
+
+  s->v = NULL;
+  s->n = 0;
+  for (;;) {
+    struct gbox_checksums_ret ret;
+    struct gbox_checksum_entry *nv;
+
+    if (gbox_checksums (ls->h, dir, ls->checksum, start, &ret) == -1)
+      return -1;
+    nv = realloc (s->v, (s->n + ret.entries.entries_len + 1) * sizeof *nv);
+    if (nv == NULL) {
+      xdr_free ((xdrproc_t) xdr_gbox_checksums_ret, (char *) &ret);
+      return -1;
+    }
+    s->v = nv;
+    /* Move the entries over; the reply's array is freed alone. */
+    memcpy (&s->v[s->n], ret.entries.entries_val,
+            ret.entries.entries_len * sizeof *nv);
+    s->n += ret.entries.entries_len;
+    free (ret.entries.entries_val);
+    if (!ret.more)
+      break;
+    if (ret.next <= start) {
+      errno = EPROTO;
+      return -1;
+    }
+    start = ret.next;
+  }
+  qsort (s->v, s->n, sizeof *s->v, compare_sum_names);
+  return 0;
+}
+
+static const char *
+find_sum (const struct sums *s, const char *name)
+{
+  struct gbox_checksum_entry key = { .name = (char *) name };
+  const struct gbox_checksum_entry *e;
+
+  if (s == NULL || s->n == 0)
+    return NULL;
+  e = bsearch (&key, s->v, s->n, sizeof *s->v, compare_sum_names);
+  return e ? e->checksum : NULL;
+}
+
 static void
 show_file (struct ls *ls, const char *path, const struct gbox_stat *st,
-           const char *link)
+           const char *link, const char *sum)
 {
   char type[2] = { gbox_file_type_char ((uint64_t) st->mode), '\0' };
   char perms[8];
@@ -463,6 +541,12 @@ show_file (struct ls *ls, const char *path, const struct gbox_stat *st,
     output_dev (ls, st->rdev);
     output_int (ls, st->blocks);
   }
+  if (ls->checksum) {
+    if (IS_REG (st->mode))
+      output_string (ls, sum ? sum : "");
+    else if (ls->csv)
+      output_string (ls, "");
+  }
   output_string (ls, path);
   if (link != NULL) {
     if (ls->csv)
@@ -482,8 +566,14 @@ visit_lR (struct ls *ls, const char *dir, const struct ancestor *up)
   size_t n = 0, i;
   int r = 0;
 
+  struct sums sums = { NULL, 0 };
+
   if (read_dir (ls, dir, &entries, &n) == -1)
     return -1;
+  if (ls->checksum && read_sums (ls, dir, &sums) == -1) {
+    gbox_free_dirents (entries, n);
+    return -1;
+  }
 
   for (i = 0; i < n && r == 0; ++i) {
     const struct gbox_dirent *e = &entries[i];
@@ -495,7 +585,8 @@ visit_lR (struct ls *ls, const char *dir, const struct ancestor *up)
       r = -2;
       break;
     }
-    show_file (ls, path, &e->st, IS_LNK (e->st.mode) ? e->link : NULL);
+    show_file (ls, path, &e->st, IS_LNK (e->st.mode) ? e->link : NULL,
+               find_sum (&sums, e->name));
     if (!IS_DIR (e->st.mode))
       continue;
     if (is_ancestor (up, &e->st)) {
@@ -508,6 +599,7 @@ visit_lR (struct ls *ls, const char *dir, const struct ancestor *up)
     r = visit_lR (ls, path, &me);
   }
 
+  sums_free (&sums);
   gbox_free_dirents (entries, n);
   return r;
 }
@@ -540,7 +632,28 @@ do_ls_lR (struct ls *ls, const char *arg)
     if (target == NULL)
       return -1;
   }
-  show_file (ls, dir, &st, target);
+  if (ls->checksum && IS_REG (st.mode)) {
+    /* A file given on the command line: its directory's checksums. */
+    CLEANUP_FREE char *parent = strdup (dir);
+    char *slash = parent ? strrchr (parent, '/') : NULL;
+    struct sums sums = { NULL, 0 };
+
+    if (slash == NULL) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, dir,
+               parent ? "not an absolute path" : strerror (errno));
+      return -2;
+    }
+    if (slash == parent)
+      slash[1] = '\0';
+    else
+      slash[0] = '\0';
+    if (read_sums (ls, parent, &sums) == -1)
+      return -1;
+    show_file (ls, dir, &st, target, find_sum (&sums, strrchr (dir, '/') + 1));
+    sums_free (&sums);
+  }
+  else
+    show_file (ls, dir, &st, target, NULL);
   top = (struct ancestor) { .up = NULL, .dev = st.dev, .ino = st.ino };
   r = visit_lR (ls, dir, &top);
   check_output (ls);
@@ -558,6 +671,8 @@ usage (int status)
             "  %s [--options] -a disk.img [-a disk.img ...] dir [dir ...]\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  --checksum[=crc|md5|sha1|sha224|sha256|sha384|sha512]\n"
+            "                       Display checksums of regular files\n"
             "  --csv                Comma-Separated Values output\n"
             "  --extra-stats        Display extra stats\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
@@ -587,6 +702,7 @@ main (int argc, char *argv[])
 {
   enum {
     CSV_OPTION = GBOX_OPT_FIRST_FREE,
+    CHECKSUM_OPTION,
     EXTRA_STATS_OPTION,
     TIMES_OPTION,
     TIME_DAYS_OPTION,
@@ -597,6 +713,8 @@ main (int argc, char *argv[])
   static const char short_options[] = GBOX_OPTS_SHORT "hlR";
   static const struct option long_options[] = {
     GBOX_OPTS_LONG,
+    { "checksum", optional_argument, NULL, CHECKSUM_OPTION },
+    { "checksums", optional_argument, NULL, CHECKSUM_OPTION },
     { "csv", no_argument, NULL, CSV_OPTION },
     { "extra-stat", no_argument, NULL, EXTRA_STATS_OPTION },
     { "extra-stats", no_argument, NULL, EXTRA_STATS_OPTION },
@@ -633,6 +751,24 @@ main (int argc, char *argv[])
     case 'l': long_mode = true; break;
     case 'R': recursive = true; break;
     case CSV_OPTION: ls.csv = true; break;
+    case CHECKSUM_OPTION: {
+      static const char *const types[] = {
+        "crc", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", NULL
+      };
+      size_t t;
+
+      ls.checksum = optarg ? optarg : "md5";
+      for (t = 0; types[t]; ++t)
+        if (strcmp (ls.checksum, types[t]) == 0)
+          break;
+      if (types[t] == NULL) {
+        fprintf (stderr, "%s: error: --checksum=%s: unknown checksum type "
+                 "(crc, md5, sha1, sha224, sha256, sha384 or sha512)\n",
+                 program, ls.checksum);
+        usage (EXIT_FAILURE);
+      }
+      break;
+    }
     case EXTRA_STATS_OPTION: ls.extra_stats = true; break;
     case TIMES_OPTION: ls.times = true; break;
     case TIME_T_OPTION:
@@ -656,9 +792,10 @@ main (int argc, char *argv[])
   }
 
   if (!(long_mode && recursive) &&
-      (ls.csv || ls.human || ls.uids || ls.times || ls.extra_stats)) {
-    fprintf (stderr, "%s: error: --csv, -h, --uids, --times and "
-             "--extra-stats can only be used with -lR\n", program);
+      (ls.csv || ls.human || ls.uids || ls.times || ls.extra_stats ||
+       ls.checksum)) {
+    fprintf (stderr, "%s: error: --csv, -h, --uids, --times, --extra-stats "
+             "and --checksum can only be used with -lR\n", program);
     usage (EXIT_FAILURE);
   }
   /* Spreadsheets would read "1.5K" as text (as the libguestfs tool,
