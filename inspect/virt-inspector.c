@@ -102,13 +102,26 @@ free_report (struct report *r)
   xdr_free ((xdrproc_t) xdr_gbox_inspect_full_ret, (char *) &r->full);
 }
 
+/* Print each distinct warning from the appliance once (the same
+ * damaged file may be met by several procedures). */
 static void
 print_warnings (char **w, u_int n)
 {
+  static char *seen[256];
+  static size_t nr_seen;
   u_int i;
+  size_t j;
 
-  for (i = 0; i < n; ++i)
+  for (i = 0; i < n; ++i) {
+    for (j = 0; j < nr_seen; ++j)
+      if (strcmp (seen[j], w[i]) == 0)
+        break;
+    if (j < nr_seen)
+      continue;
+    if (nr_seen < sizeof seen / sizeof seen[0])
+      seen[nr_seen++] = strdup (w[i]);
     fprintf (stderr, "%s: warning: %s\n", program, w[i]);
+  }
 }
 
 /* All pages of the applications of ROOT. */
@@ -484,6 +497,11 @@ report_json (FILE *fp, const struct report *r)
   fprintf (fp, "%s]\n}\n", r->nr_oses ? "\n  " : "");
 }
 
+static void
+silent_errors (void *opaque, xmlErrorPtr err)
+{
+}
+
 /* XPath over a document: nodes are printed one a line (elements as
  * XML, attributes and text by their value), other results as values. */
 static int
@@ -493,6 +511,8 @@ run_xpath (xmlDocPtr doc, const char *query)
   xmlXPathObjectPtr obj;
   int i, ret = 0;
 
+  /* Our own one-line message instead of libxml2's. */
+  xmlSetStructuredErrorFunc (NULL, silent_errors);
   ctx = xmlXPathNewContext (doc);
   if (ctx == NULL)
     return -1;

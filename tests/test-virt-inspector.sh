@@ -1,0 +1,356 @@
+#!/bin/bash -
+# guestbox - virt-inspector end to end: Debian, Alpine (two OSes on one
+# disk), Fedora (rpmdb.sqlite), Arch (pacman), Ubuntu (no dpkg
+# database), a root with /usr and /boot on their own partitions, a
+# Windows guest on NTFS (hives built here), a disk with no OS, hostile
+# guests (100 MB os-release, 1 MB dpkg field, /etc symlink loop, junk
+# hive); XML validated against the schema, --json, --no-applications,
+# --xpath.
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+. "$top_srcdir/tests/functions.sh"
+. "$top_srcdir/tests/images.sh"
+. "$top_srcdir/tests/inspector-images.sh"
+requires_appliance
+requires mkfs.ext4 mkfs.vfat mcopy sfdisk xmllint python3 hivexregedit mkntfs
+make_workdir
+[ -n "${KEEP_XML:-}" ] && cleanup_fn "cp $T/*.xml $KEEP_XML/ 2>/dev/null"
+
+VI=$top_builddir/inspect/virt-inspector
+RNG=$top_srcdir/inspect/virt-inspector.rng
+
+# q XML QUERY: run an XPath query over a saved report (no appliance).
+q () { "$VI" --xpath "$2" < "$1"; }
+
+validate () {
+  xmllint --noout --relaxng "$RNG" "$1" 2>"$T/xmllint.err" ||
+    { cat "$T/xmllint.err"; fail "$1 does not validate against the schema"; }
+  ok "$(basename "$1") validates against virt-inspector.rng"
+}
+
+# check XML ROOT TABLE: each line "XPATH-under-the-OS|EXPECTED" (one
+# result a line, written with \n).
+check () {
+  local xml=$1 root=$2 path exp
+  while IFS='|' read -r path exp; do
+    [ -n "$path" ] || continue
+    exp=$(printf '%b' "$exp")
+    local base="/operatingsystems/operatingsystem[root='$root']" query
+    case $path in
+      count\(*|string-length\(*)       # f(PATH) -> f(BASE/PATH)
+        query="${path%%(*}($base/${path#*(}" ;;
+      *) query="$base/$path" ;;
+    esac
+    expect_eq "$root: $path" "$exp" "$(q "$xml" "$query")"
+  done
+}
+
+# --- Fixtures ---------------------------------------------------------
+debian_tree "$T/deb"
+alpine_tree "$T/alp"
+fedora_tree "$T/fed"
+arch_tree "$T/arch"
+ubuntu_tree "$T/ubu"
+split_trees "$T/sr" "$T/su" "$T/sb"
+
+ext4_image "$T/deb.img" 24 "$T/deb"
+ext4_image "$T/alp.img" 24 "$T/alp"
+gpt_disk "$T/disk1.img" 50 "$T/deb.img" "$T/alp.img"
+for d in fed arch ubu; do
+  ext4_image "$T/$d.img" 24 "$T/$d"
+  mbr_disk "$T/$d-disk.img" 26 "$T/$d.img"
+  rm "$T/$d.img"
+done
+rm "$T/deb.img" "$T/alp.img"
+
+# Split guest: root, /usr, /boot and swap on one MBR disk.
+ext4_image "$T/sr.img" 16 "$T/sr" splitroot
+ext4_image "$T/su.img" 16 "$T/su" splitusr
+rm -f "$T/sb.img"
+mkfs.ext4 -q -F -U 5e1f0000-0000-4000-8000-0000000000b0 -d "$T/sb" "$T/sb.img" 8M
+truncate -s 4M "$T/sw.img"
+mkswap -q -L splitswap "$T/sw.img" >/dev/null
+truncate -s 48M "$T/split.img"
+printf 'start=2048, size=32768, type=83\nstart=34816, size=32768, type=83\nstart=67584, size=16384, type=83\nstart=83968, size=8192, type=82\n' |
+  sfdisk -q -X dos "$T/split.img" >/dev/null
+dd if="$T/sr.img" of="$T/split.img" bs=512 seek=2048 conv=notrunc status=none
+dd if="$T/su.img" of="$T/split.img" bs=512 seek=34816 conv=notrunc status=none
+dd if="$T/sb.img" of="$T/split.img" bs=512 seek=67584 conv=notrunc status=none
+dd if="$T/sw.img" of="$T/split.img" bs=512 seek=83968 conv=notrunc status=none
+rm "$T/sr.img" "$T/su.img" "$T/sb.img" "$T/sw.img"
+
+# Windows: NTFS in an MBR partition at 1 MiB of a disk whose signature
+# MountedDevices names for C:.
+have_windows=0
+if windows_ntfs "$T/win.img" 24 0x1badcafe 1048576; then
+  truncate -s 26M "$T/win-disk.img"
+  printf 'label: dos\nlabel-id: 0x1badcafe\nstart=2048, type=7\n' |
+    sfdisk -q "$T/win-disk.img" >/dev/null
+  dd if="$T/win.img" of="$T/win-disk.img" bs=1M seek=1 conv=notrunc status=none
+  rm "$T/win.img"
+  have_windows=1
+else
+  echo "note: cannot mount NTFS with ntfs-3g on this host (FUSE): Windows checks skipped"
+fi
+
+disks=(-a "$T/disk1.img" -a "$T/fed-disk.img" -a "$T/arch-disk.img"
+       -a "$T/ubu-disk.img" -a "$T/split.img")
+[ $have_windows = 1 ] && disks+=(-a "$T/win-disk.img")
+
+# --- One run over every guest -----------------------------------------
+"$VI" "${disks[@]}" > "$T/all.xml" 2> "$T/all.err" ||
+  { cat "$T/all.err"; fail "virt-inspector on all fixtures"; }
+check_no_qemu
+[ ! -s "$T/all.err" ] || { cat "$T/all.err"; fail "unexpected warnings"; }
+ok "no warnings on well-formed guests"
+validate "$T/all.xml"
+
+nos=6; [ $have_windows = 1 ] && nos=7
+expect_eq "number of operating systems" "$nos" \
+  "$(q "$T/all.xml" 'count(/operatingsystems/operatingsystem)')"
+expect_eq "roots in order" \
+  "$(printf '/dev/sda1\n/dev/sda2\n/dev/sdb1\n/dev/sdc1\n/dev/sdd1\n/dev/sde1'
+     [ $have_windows = 1 ] && printf '\n/dev/sdf1')" \
+  "$(q "$T/all.xml" '/operatingsystems/operatingsystem/root/text()')"
+
+check "$T/all.xml" /dev/sda1 <<'EOF'
+name/text()|linux
+arch/text()|x86_64
+distro/text()|debian
+product_name/text()|Debian GNU/Linux 12 (bookworm)
+major_version/text()|12
+minor_version/text()|4
+package_format/text()|deb
+package_management/text()|apt
+hostname/text()|debhost
+osinfo/text()|debian12
+mountpoints/mountpoint[@dev='/dev/sda1']/text()|/
+count(filesystems/filesystem)|1
+filesystems/filesystem/@dev|/dev/sda1
+filesystems/filesystem/type/text()|ext4
+applications/application/name/text()|base-files\nlibc6\nvim
+applications/application[name='libc6']/version/text()|2.36
+applications/application[name='libc6']/release/text()|9+deb12u4
+applications/application[name='libc6']/source_package/text()|glibc
+applications/application[name='libc6']/summary/text()|GNU C Library: Shared libraries
+applications/application[name='vim']/epoch/text()|2
+applications/application[name='vim']/version/text()|9.0.1378
+applications/application[name='vim']/source_package/text()|vim
+applications/application[name='base-files']/url/text()|https://tracker.debian.org/pkg/base-files
+count(applications/application[name='removed-pkg'])|0
+EOF
+
+check "$T/all.xml" /dev/sda2 <<'EOF'
+distro/text()|alpinelinux
+product_name/text()|Alpine Linux v3.18
+major_version/text()|3
+minor_version/text()|18
+package_format/text()|apk
+package_management/text()|apk
+hostname/text()|alphost
+osinfo/text()|alpinelinux3.18
+arch/text()|x86_64
+applications/application/name/text()|busybox\nmusl
+applications/application[name='busybox']/version/text()|1.36.1
+applications/application[name='busybox']/release/text()|r5
+applications/application[name='musl']/url/text()|https://musl.libc.org/
+applications/application[name='musl']/summary/text()|the musl c library
+EOF
+
+check "$T/all.xml" /dev/sdb1 <<'EOF'
+distro/text()|fedora
+product_name/text()|Fedora Linux 39 (Server Edition)
+major_version/text()|39
+minor_version/text()|0
+package_format/text()|rpm
+package_management/text()|dnf
+hostname/text()|fedhost.example.org
+osinfo/text()|fedora39
+applications/application/name/text()|bash\nshadow-utils
+applications/application[name='bash']/version/text()|5.2.26
+applications/application[name='bash']/release/text()|1.fc39
+applications/application[name='bash']/arch/text()|x86_64
+applications/application[name='bash']/publisher/text()|Fedora Project
+applications/application[name='bash']/source_package/text()|bash-5.2.26-1.fc39.src.rpm
+applications/application[name='shadow-utils']/epoch/text()|2
+EOF
+
+check "$T/all.xml" /dev/sdc1 <<'EOF'
+distro/text()|archlinux
+product_name/text()|Arch Linux
+major_version/text()|0
+package_format/text()|pacman
+package_management/text()|pacman
+hostname/text()|archhost
+osinfo/text()|archlinux
+applications/application/name/text()|bash\nglibc
+applications/application[name='glibc']/epoch/text()|1
+applications/application[name='glibc']/version/text()|2.38
+applications/application[name='glibc']/release/text()|3
+applications/application[name='bash']/url/text()|https://www.gnu.org/software/bash/
+EOF
+
+check "$T/all.xml" /dev/sdd1 <<'EOF'
+distro/text()|ubuntu
+product_name/text()|Ubuntu 22.04.3 LTS
+major_version/text()|22
+minor_version/text()|4
+osinfo/text()|ubuntu22.04
+count(applications)|1
+count(applications/application)|0
+EOF
+
+check "$T/all.xml" /dev/sde1 <<'EOF'
+distro/text()|debian
+major_version/text()|11
+hostname/text()|splithost
+arch/text()|x86_64
+mountpoints/mountpoint/text()|/\n/usr\n/boot
+mountpoints/mountpoint[text()='/usr']/@dev|/dev/sde2
+mountpoints/mountpoint[text()='/boot']/@dev|/dev/sde3
+filesystems/filesystem/@dev|/dev/sde1\n/dev/sde2\n/dev/sde3\n/dev/sde4
+filesystems/filesystem[@dev='/dev/sde1']/label/text()|splitroot
+filesystems/filesystem[@dev='/dev/sde3']/uuid/text()|5e1f0000-0000-4000-8000-0000000000b0
+filesystems/filesystem[@dev='/dev/sde4']/type/text()|swap
+EOF
+
+if [ $have_windows = 1 ]; then
+  check "$T/all.xml" /dev/sdf1 <<'EOF'
+name/text()|windows
+distro/text()|windows
+arch/text()|x86_64
+product_name/text()|Windows Server 2019 Datacenter
+product_variant/text()|Server
+major_version/text()|10
+minor_version/text()|0
+build_id/text()|17763
+windows_systemroot/text()|/Windows
+windows_current_control_set/text()|ControlSet001
+hostname/text()|WIN-GBOXTEST
+osinfo/text()|win2k19
+filesystems/filesystem/type/text()|ntfs
+filesystems/filesystem/label/text()|WINSYS
+drive_mappings/drive_mapping/@name|C
+drive_mappings/drive_mapping[@name='C']/text()|/dev/sdf1
+applications/application/display_name/text()|7-Zip 19.00 (x64)\nNotepad++ (32-bit x86)
+applications/application[name='7-Zip']/version/text()|19.00
+applications/application[name='7-Zip']/publisher/text()|Igor Pavlov
+applications/application[name='7-Zip']/url/text()|https://www.7-zip.org/
+EOF
+fi
+
+# --- --no-applications, --json ----------------------------------------
+"$VI" --no-applications -a "$T/disk1.img" > "$T/noapps.xml"
+check_no_qemu
+validate "$T/noapps.xml"
+expect_eq "--no-applications: no applications element" 0 \
+  "$(q "$T/noapps.xml" 'count(//applications)')"
+expect_eq "--no-applications: the OSes are still there" 2 \
+  "$(q "$T/noapps.xml" 'count(//operatingsystem)')"
+
+"$VI" --json -a "$T/disk1.img" > "$T/disk1.json"
+check_no_qemu
+out=$(python3 - "$T/disk1.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for os in d["operatingsystems"]:
+    print(os["root"], os["distro"], os["major_version"], os["minor_version"],
+          os["hostname"], ",".join(m["mountpoint"] + "=" + m["dev"] for m in os["mountpoints"]),
+          ",".join(a["name"] for a in os["applications"]))
+EOF
+)
+expect_eq "--json" "/dev/sda1 debian 12 4 debhost /=/dev/sda1 base-files,libc6,vim
+/dev/sda2 alpinelinux 3 18 alphost /=/dev/sda2 busybox,musl" "$out"
+
+# --xpath with disks: the query runs over the report.
+expect_eq "--xpath with -a" "debhost
+alphost" "$("$VI" -a "$T/disk1.img" --no-applications --xpath '//hostname/text()')"
+check_no_qemu
+
+# --- No operating system ----------------------------------------------
+mkdir -p "$T/data/docs"
+echo "just data" > "$T/data/docs/readme.txt"
+vfat_image "$T/data.img" 16 "$T/data"
+mbr_disk "$T/data-disk.img" 18 "$T/data.img"
+expect_eq "disk with no OS" '<?xml version="1.0"?>
+<operatingsystems/>' "$("$VI" -a "$T/data-disk.img")"
+check_no_qemu
+expect_eq "disk with no OS (--json)" 0 \
+  "$("$VI" --json -a "$T/data-disk.img" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["operatingsystems"]))')"
+check_no_qemu
+rm -f "$T"/*.img
+
+# --- Hostile guests ---------------------------------------------------
+# p1: a 100 MB os-release and a dpkg field of 1 MB; p2: /etc is a
+# symlink loop.
+debian_tree "$T/h1"
+rm "$T/h1/etc/os-release"
+head -c 100M /dev/zero | tr '\0' 'A' > "$T/h1/etc/os-release"
+echo 12.1 > "$T/h1/etc/debian_version"
+{ printf '\nPackage: big\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nDescription: '
+  head -c 1M /dev/zero | tr '\0' 'x'
+  printf '\n\n'; } >> "$T/h1/var/lib/dpkg/status"
+mkdir -p "$T/h2/usr/bin"
+ln -s etc "$T/h2/etc"
+ln -s usr/bin "$T/h2/bin"
+ext4_image "$T/h1.img" 160 "$T/h1"
+ext4_image "$T/h2.img" 8 "$T/h2"
+gpt_disk "$T/hostile.img" 172 "$T/h1.img" "$T/h2.img"
+rm "$T/h1.img" "$T/h2.img"
+hostile=(-a "$T/hostile.img")
+if [ $have_windows = 1 ] && windows_ntfs "$T/junk.img" 24 0x2badcafe 1048576; then
+  # Replace the SOFTWARE hive with junk of the same size.
+  ntfs-3g "$T/junk.img" "$T/winmnt"
+  head -c 8192 /dev/urandom > "$T/winmnt/Windows/System32/config/SOFTWARE"
+  umount "$T/winmnt"
+  mbr_disk "$T/junk-disk.img" 26 "$T/junk.img"
+  rm "$T/junk.img"
+  hostile+=(-a "$T/junk-disk.img")
+fi
+
+start=$(date +%s)
+rc=0
+/usr/bin/time -f '%M' -o "$T/maxrss" "$VI" "${hostile[@]}" \
+  > "$T/hostile.xml" 2> "$T/hostile.err" || rc=$?
+secs=$(( $(date +%s) - start ))
+check_no_qemu
+cat "$T/hostile.err"
+expect_eq "hostile guests: exit status" 0 "$rc"
+validate "$T/hostile.xml"
+grep -q '^virt-inspector: warning: /etc/os-release: File too large (ignored)$' "$T/hostile.err" ||
+  fail "no warning about the 100 MB os-release"
+ok "100 MB os-release: warning"
+grep -q '^virt-inspector: warning: /var/lib/dpkg/status: Description: field longer than 1023 bytes, truncated$' "$T/hostile.err" ||
+  fail "no warning about the 1 MB dpkg field"
+ok "1 MB dpkg field: warning"
+grep -q '^virt-inspector: warning: /dev/sda2: /etc: Too many levels of symbolic links (not inspected)$' "$T/hostile.err" ||
+  fail "no warning about the /etc loop"
+ok "/etc symlink loop: warning"
+check "$T/hostile.xml" /dev/sda1 <<'EOF'
+distro/text()|debian
+major_version/text()|12
+minor_version/text()|1
+count(applications/application)|4
+string-length(applications/application[name='big']/summary)|1023
+string-length(applications/application[name='big']/description)|0
+EOF
+expect_eq "/etc loop: not an OS" 0 \
+  "$(q "$T/hostile.xml" 'count(//operatingsystem[root="/dev/sda2"])')"
+if [ ${#hostile[@]} = 4 ]; then
+  grep -q '^virt-inspector: warning: /Windows/System32/config/SOFTWARE: not a valid registry hive' "$T/hostile.err" ||
+    fail "no warning about the junk hive"
+  ok "junk hive: warning"
+  check "$T/hostile.xml" /dev/sdb1 <<'EOF'
+name/text()|windows
+hostname/text()|WIN-GBOXTEST
+count(product_name)|0
+count(applications/application)|0
+EOF
+fi
+# Bounded: the whole run, boot included, in well under a minute even on
+# a loaded host, and the command itself stays small.
+[ "$secs" -lt 120 ] || fail "hostile guests took $secs s"
+ok "hostile guests: $secs s, virt-inspector max RSS $(cat "$T/maxrss") KiB"
+[ "$(cat "$T/maxrss")" -lt 400000 ] || fail "virt-inspector used $(cat "$T/maxrss") KiB"
