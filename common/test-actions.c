@@ -89,6 +89,8 @@ check_not_launched (void)
   struct gbox_stat st;
   struct gbox_statvfs sv;
   struct gbox_dirent *ents;
+  struct gbox_zerofree_ret zf;
+  struct gbox_e2fsck_ret fk;
   size_t n;
   const struct {
     const char *name;
@@ -116,6 +118,11 @@ check_not_launched (void)
     { "statvfs", gbox_statvfs_path (h, "/", &sv) },
     { "download", gbox_download (h, "/", 1) },
     { "upload", gbox_upload (h, 0, "/", -1) },
+    { "zerofree", gbox_zerofree (h, "/dev/sda1", 1, &zf) },
+    { "e2fsck", gbox_e2fsck (h, "/dev/sda1", 0, &fk) },
+    { "zero_free_space", gbox_zero_free_space (h, "/", NULL) },
+    { "fstrim", gbox_fstrim (h, "/", NULL) },
+    { "zero_swap", gbox_zero_swap (h, "/dev/sda2", 0) },
     { "readdir_stat (all)", gbox_readdir_stat_all (h, "/", &ents, &n) },
   };
   size_t i;

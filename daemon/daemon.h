@@ -212,6 +212,9 @@ extern int inspect_linux_root (int rootfd, const char *rootdev,
  * full inspection (virt-inspector). */
 extern void inspect_warning (const char *fs, ...)
   __attribute__((format (printf, 1, 2)));
+/* The warnings gathered so far (for tests), and forgetting them. */
+extern const char *const *inspect_warnings (size_t *n);
+extern void inspect_warnings_reset (void);
 /* A cleaned copy of guest text: valid UTF-8, no control characters
  * (newlines kept only if MULTILINE), shorter than MAX bytes. */
 extern char *inspect_clean_max (const char *s, size_t len, size_t max,
