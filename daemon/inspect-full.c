@@ -57,8 +57,15 @@ inspect_warning (const char *fs, ...)
   }
 }
 
-static void
-warnings_reset (void)
+const char *const *
+inspect_warnings (size_t *n)
+{
+  *n = nr_warnings;
+  return (const char *const *) warnings;
+}
+
+void
+inspect_warnings_reset (void)
 {
   size_t i;
 
@@ -77,7 +84,7 @@ warnings_take (char ***val, u_int *len)
     return;
   *val = malloc (nr_warnings * sizeof (char *));
   if (*val == NULL) {
-    warnings_reset ();
+    inspect_warnings_reset ();
     return;
   }
   memcpy (*val, warnings, nr_warnings * sizeof (char *));
@@ -527,7 +534,7 @@ do_inspect_full (void *argsv, void *retv)
                             "mode (only the appliance inspects disks)");
     return -1;
   }
-  warnings_reset ();
+  inspect_warnings_reset ();
   if (devices_rescan () == -1) {
     reply_with_perror ("inspect_full: /sys/block");
     return -1;
@@ -650,7 +657,7 @@ do_inspect_list_applications (void *argsv, void *retv)
                             args->root);
     return -1;
   }
-  warnings_reset ();
+  inspect_warnings_reset ();
 
   if (args->start == 0 || apps_root == NULL ||
       strcmp (apps_root, args->root) != 0) {

@@ -309,19 +309,24 @@ parse_release_file (int rootfd, gbox_inspected_os *os)
   return 0;
 }
 
-/* Debian's os-release has only the major version: take the minor from
- * /etc/debian_version ("12.4") when it agrees. */
+/* Debian's os-release has only the major version: the point release
+ * ("12.4") in /etc/debian_version gives the minor version and, as
+ * libguestfs reports it, the product name. */
 static void
-debian_minor (int rootfd, gbox_inspected_os *os)
+debian_point_release (int rootfd, gbox_inspected_os *os)
 {
   CLEANUP_FREE char *text = NULL;
-  size_t len;
+  const char *line;
+  size_t len, ll;
   int ma, mi;
 
   text = read_small (rootfd, "/etc/debian_version", RELEASE_MAX, &len);
   if (text && parse_version_numbers (text, &ma, &mi) &&
-      ma == os->major_version)
+      ma == os->major_version) {
     os->minor_version = mi;
+    ll = first_line (text, len, &line);
+    set_field (&os->product_name, line, ll);
+  }
 }
 
 static void
@@ -541,7 +546,7 @@ inspect_linux_details (int rootfd, gbox_inspected_os *os)
   if (!found)
     found = parse_release_file (rootfd, os);
   if (found && strcmp (os->distro, "debian") == 0 && os->minor_version == 0)
-    debian_minor (rootfd, os);
+    debian_point_release (rootfd, os);
   if (!found)
     set_field (&os->distro, "unknown", 7);
   /* Arch Linux has no version. */
