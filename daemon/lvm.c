@@ -148,6 +148,12 @@ run_lvm (char **err, const char *sub, const char *const *args)
   const char *argv[64];
   size_t n = 0, i;
 
+  /* A cold-booted appliance loads modules on demand (a restored
+   * snapshot has them all): device-mapper first. */
+  load_fs_modules ("dm_mod");
+  /* Our channel and other descriptors are not lvm's business. */
+  setenv ("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+
   argv[n++] = "lvm";
   argv[n++] = sub;
   argv[n++] = "--config";
