@@ -497,7 +497,6 @@ do_resize (gbox_h *h, const struct settings *s)
   memset (&lret, 0, sizeof lret);
   memset (&plan, 0, sizeof plan);
 
-  phase (s, "Examining %s", s->in);
   if (gbox_part_get_layout (h, "/dev/sda", &lret) == -1) {
     fprintf (stderr, "%s: error: %s: %s\n", program, s->in,
              gbox_last_error (h));
@@ -818,6 +817,7 @@ main (int argc, char *argv[])
       exit (EXIT_FAILURE);
     }
   }
+  phase (&s, "Examining %s", s.in);
   if (gbox_add_drive (h, s.in, s.in_format, 1) == -1 ||
       gbox_add_drive (h, s.out, s.out_format, s.dry_run) == -1 ||
       gbox_launch (h) == -1) {
