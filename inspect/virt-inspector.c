@@ -571,7 +571,8 @@ xpath_stdin (const char *query)
   int r;
 
   doc = xmlReadFd (STDIN_FILENO, NULL, NULL, XML_PARSE_NONET |
-                   XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+                   XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                   XML_PARSE_NOWARNING);
   if (doc == NULL) {
     fprintf (stderr, "%s: error: --xpath: standard input is not an XML "
              "document\n", program);
@@ -607,7 +608,7 @@ do_inspector (gbox_h *h, bool json, const char *xpath, bool applications)
     if (xpath) {
       xmlDocPtr doc = xmlReadMemory ((const char *) xmlBufferContent (buf),
                                      xmlBufferLength (buf), NULL, NULL,
-                                     XML_PARSE_NONET);
+                                     XML_PARSE_NONET | XML_PARSE_NOBLANKS);
       if (doc) {
         ret = run_xpath (doc, xpath);
         xmlFreeDoc (doc);
