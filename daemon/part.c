@@ -1230,6 +1230,8 @@ loop_attach (int fd, uint64_t offset, uint64_t size, char *name, size_t len)
   struct loop_config cfg;
   int n, lfd, tries;
 
+  /* After a cold boot the loop driver is loaded on demand. */
+  load_fs_modules ("loop");
   ctl = open ("/dev/loop-control", O_RDWR | O_CLOEXEC);
   if (ctl == -1) {
     reply_with_perror ("/dev/loop-control");
