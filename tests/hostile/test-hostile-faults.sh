@@ -1,0 +1,87 @@
+#!/bin/bash -
+# guestbox - faults: a daemon that stops answering, fatal signals in
+# the middle of a transfer, an unprivileged user, an unreadable kernel.
+# Each ends with a clear error (or success), no qemu and no temp dir.
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+. "$top_srcdir/tests/functions.sh"
+. "$top_srcdir/tests/images.sh"
+requires_appliance
+requires mkfs.ext4 runuser
+make_workdir
+
+make_linux_tree "$T/root" faultguest
+echo '/dev/sda / ext4 defaults 0 1' > "$T/root/etc/fstab"
+truncate -s 1G "$T/root/data/big"
+ext4_image "$T/disk.img" 32 "$T/root"
+
+# started_transfer CMD...: run CMD (stdout into a pipe) in the
+# background; once 1 MiB has come through, run $ON_START; report the
+# exit status in $T/rc.  The pipe keeps draining afterwards.
+transfer () {
+  { local r=0
+    "$@" 2>"$T/err" || r=$?
+    echo $r > "$T/rc"; } | {
+    head -c 1M > /dev/null
+    eval "$ON_START"
+    cat > /dev/null; }
+}
+
+# 1. The appliance stops answering mid-transfer (qemu SIGSTOPped): the
+# call times out, qemu is killed, one error line.
+ON_START='p=$(qemu_left); echo "$p" > "$T/qpid"; kill -STOP $p'
+t0=$(date +%s)
+GBOX_CALL_TIMEOUT=4 transfer "$VIRT_CAT" -a "$T/disk.img" /data/big
+t=$(( $(date +%s) - t0 ))
+qpid=$(cat "$T/qpid")
+[ -n "$qpid" ] || fail "no qemu seen during the transfer"
+[ "$(cat "$T/rc")" = 1 ] || { cat "$T/err" >&2; fail "stopped appliance: exit $(cat "$T/rc")"; }
+[ "$(wc -l < "$T/err")" = 1 ] || { cat "$T/err" >&2; fail "stopped appliance: not one error line"; }
+grep -qiE "^virt-cat: error: .*(timed out|did not answer within)" "$T/err" ||
+  { cat "$T/err" >&2; fail "stopped appliance: the error does not say it timed out"; }
+[ $t -lt 60 ] || fail "stopped appliance: took ${t}s"
+! kill -0 "$qpid" 2>/dev/null || { kill -CONT "$qpid"; kill -KILL "$qpid"; fail "stopped qemu left alive"; }
+check_no_qemu
+ok "appliance stopped mid-transfer: $(cat "$T/err") (${t}s), qemu killed"
+
+# 2. Fatal signals in the middle of a transfer.
+for sig in INT TERM HUP; do
+  ON_START='pkill -'$sig' -f "^$VIRT_CAT -a $T/disk.img /data/big"'
+  transfer "$VIRT_CAT" -a "$T/disk.img" /data/big
+  rc=$(cat "$T/rc")
+  case $sig:$rc in
+    INT:130|TERM:143|HUP:129) ;;
+    *) cat "$T/err" >&2; fail "SIG$sig during a transfer: exit status $rc" ;;
+  esac
+  check_no_qemu
+  ok "SIG$sig during a transfer: died of the signal (exit $rc), no qemu, no temp dir"
+done
+
+# 3. An unprivileged user, a private cache built from scratch.
+U=$(mktemp -d /tmp/gbnobody.XXXXXX)
+cleanup_fn "rm -rf '$U'"
+cp "$T/disk.img" "$U/disk.img"
+chmod 755 "$U"; chmod 644 "$U/disk.img"
+mkdir "$U/home"; chown nobody "$U/home"
+as_nobody () {
+  runuser -u nobody -- env -i PATH="$PATH" HOME="$U/home" \
+    XDG_CACHE_HOME="$U/home/cache" TMPDIR="$U/home" "$@"
+}
+out=$(as_nobody "$VIRT_CAT" -a "$U/disk.img" /etc/hostname)
+expect_eq "as nobody (cold cache, no privileges)" faultguest "$out"
+[ -z "$(find "$U/home" -maxdepth 1 -name 'gbox-*')" ] || fail "temp dir left by nobody"
+
+# 4. A kernel the user cannot read: the error names it and the fix.
+kernel=$(ls /boot/vmlinuz-* | sort -V | tail -n1)
+cp "$kernel" "$U/vmlinuz-private"
+chmod 600 "$U/vmlinuz-private"
+rc=0
+as_nobody env GBOX_KERNEL="$U/vmlinuz-private" \
+  "$VIRT_CAT" -a "$U/disk.img" /etc/hostname > "$T/out" 2> "$T/err" || rc=$?
+[ $rc = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] &&
+  grep -q "^virt-cat: error: .*$U/vmlinuz-private.*Permission denied.*GBOX_KERNEL" "$T/err" ||
+  { cat "$T/err" >&2; fail "unreadable kernel: exit $rc"; }
+ok "unreadable kernel: $(cat "$T/err")"
+check_no_qemu
