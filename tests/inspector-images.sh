@@ -13,6 +13,8 @@ base_tree () {
   ln -s usr/bin "$d/bin"
   cp /bin/ls "$d/usr/bin/ls"
   echo "$2" > "$d/etc/hostname"
+  printf '# <file system> <dir> <type> <options> <dump> <pass>\nproc /proc proc defaults 0 0\n' \
+    > "$d/etc/fstab"
 }
 
 # debian_tree DIR: Debian 12.4 with a dpkg status of four paragraphs

@@ -81,6 +81,29 @@ dd if="$T/sb.img" of="$T/split.img" bs=512 seek=67584 conv=notrunc status=none
 dd if="$T/sw.img" of="$T/split.img" bs=512 seek=83968 conv=notrunc status=none
 rm "$T/sr.img" "$T/su.img" "$T/sb.img" "$T/sw.img"
 
+# LVM guest (the volume group made by our own appliance, tests/mklvm):
+# /boot on sdf1, a PV on sdf2 holding vg0/root and vg0/data, named in
+# fstab as /dev/mapper/vg0-root and /dev/vg0/data.
+debian_tree "$T/lvroot"
+printf '/dev/mapper/vg0-root / ext4 defaults 0 1\n/dev/vg0/data /data ext4 defaults 0 2\nLABEL=LVBOOT /boot ext4 defaults 0 2\n' \
+  > "$T/lvroot/etc/fstab"
+echo lvmhost > "$T/lvroot/etc/hostname"
+mkdir -p "$T/lvroot/data" "$T/lvdata" "$T/lvboot"
+echo "data" > "$T/lvdata/marker"
+ext4_image "$T/lvroot.img" 20 "$T/lvroot" LVROOT
+ext4_image "$T/lvdata.img" 8 "$T/lvdata" LVDATA
+ext4_image "$T/lvboot.img" 8 "$T/lvboot" LVBOOT
+truncate -s 64M "$T/lvm.img"
+printf 'start=2048, size=16384, type=83\nstart=18432, type=8e\n' |
+  sfdisk -q -X dos "$T/lvm.img" >/dev/null
+dd if="$T/lvboot.img" of="$T/lvm.img" bs=512 seek=2048 conv=notrunc status=none
+"$top_builddir/tests/mklvm" "$T/lvm.img" /dev/sda2 vg0 root:20 data:8
+check_no_qemu
+pv=$((18432 * 512 + 1048576))
+dd if="$T/lvroot.img" of="$T/lvm.img" bs=1M seek=$((pv / 1048576)) conv=notrunc status=none
+dd if="$T/lvdata.img" of="$T/lvm.img" bs=1M seek=$((pv / 1048576 + 20)) conv=notrunc status=none
+rm "$T/lvroot.img" "$T/lvdata.img" "$T/lvboot.img"
+
 # Windows: NTFS in an MBR partition at 1 MiB of a disk whose signature
 # MountedDevices names for C:.
 have_windows=0
@@ -96,7 +119,8 @@ else
 fi
 
 disks=(-a "$T/disk1.img" -a "$T/fed-disk.img" -a "$T/arch-disk.img"
-       -a "$T/ubu-disk.img" -a "$T/split.img")
+       -a "$T/ubu-disk.img" -a "$T/split.img" -a "$T/lvm.img")
+# The LVM disk is the 6th (sdf: its /boot is /dev/sdf1), Windows the 7th.
 [ $have_windows = 1 ] && disks+=(-a "$T/win-disk.img")
 
 # --- One run over every guest -----------------------------------------
@@ -107,19 +131,20 @@ check_no_qemu
 ok "no warnings on well-formed guests"
 validate "$T/all.xml"
 
-nos=6; [ $have_windows = 1 ] && nos=7
+nos=7; [ $have_windows = 1 ] && nos=8
 expect_eq "number of operating systems" "$nos" \
   "$(q "$T/all.xml" 'count(/operatingsystems/operatingsystem)')"
 expect_eq "roots in order" \
   "$(printf '/dev/sda1\n/dev/sda2\n/dev/sdb1\n/dev/sdc1\n/dev/sdd1\n/dev/sde1'
-     [ $have_windows = 1 ] && printf '\n/dev/sdf1')" \
+     [ $have_windows = 1 ] && printf '\n/dev/sdg1'
+     printf '\n/dev/vg0/root')" \
   "$(q "$T/all.xml" '/operatingsystems/operatingsystem/root/text()')"
 
 check "$T/all.xml" /dev/sda1 <<'EOF'
 name/text()|linux
 arch/text()|x86_64
 distro/text()|debian
-product_name/text()|Debian GNU/Linux 12 (bookworm)
+product_name/text()|12.4
 major_version/text()|12
 minor_version/text()|4
 package_format/text()|deb
@@ -216,8 +241,18 @@ filesystems/filesystem[@dev='/dev/sde3']/uuid/text()|5e1f0000-0000-4000-8000-000
 filesystems/filesystem[@dev='/dev/sde4']/type/text()|swap
 EOF
 
+check "$T/all.xml" /dev/vg0/root <<'EOF'
+distro/text()|debian
+hostname/text()|lvmhost
+mountpoints/mountpoint/text()|/\n/data\n/boot
+mountpoints/mountpoint/@dev|/dev/vg0/root\n/dev/vg0/data\n/dev/sdf1
+filesystems/filesystem/@dev|/dev/sdf1\n/dev/vg0/data\n/dev/vg0/root
+filesystems/filesystem[@dev='/dev/vg0/root']/label/text()|LVROOT
+count(applications/application)|3
+EOF
+
 if [ $have_windows = 1 ]; then
-  check "$T/all.xml" /dev/sdf1 <<'EOF'
+  check "$T/all.xml" /dev/sdg1 <<'EOF'
 name/text()|windows
 distro/text()|windows
 arch/text()|x86_64
@@ -233,7 +268,7 @@ osinfo/text()|win2k19
 filesystems/filesystem/type/text()|ntfs
 filesystems/filesystem/label/text()|WINSYS
 drive_mappings/drive_mapping/@name|C
-drive_mappings/drive_mapping[@name='C']/text()|/dev/sdf1
+drive_mappings/drive_mapping[@name='C']/text()|/dev/sdg1
 applications/application/display_name/text()|7-Zip 19.00 (x64)\nNotepad++ (32-bit x86)
 applications/application[name='7-Zip']/version/text()|19.00
 applications/application[name='7-Zip']/publisher/text()|Igor Pavlov
