@@ -15,7 +15,10 @@
 #  3. --dry-run writes nothing; the input is never changed;
 #  4. refusals with the output untouched: a shrink whose content does
 #     not fit (bytes missing), a deficit, a partition beyond the end of
-#     a truncated disk, a corrupt superblock.
+#     a truncated disk, a corrupt superblock;
+#  5. xfs (xfs_growfs), btrfs (btrfs filesystem resize) and NTFS
+#     (ntfsresize) grown and clean (xfs_repair -n, btrfs check, ntfsfix
+#     -n), each when its host tools are installed.
 
 set -e
 . "${top_srcdir:-..}/tests/functions.sh"
@@ -169,4 +172,48 @@ expect_eq "corrupt superblock: output untouched" "$out_sum" "$(sum "$T/out3.img"
 
 expect_error "unknown partition" "/dev/sda9: no such partition" \
   "$VIRT_RESIZE" --expand /dev/sda9 "$T/mbr.img" "$T/out3.img"
+check_no_qemu
+
+# --- 5. xfs, btrfs, ntfs ---------------------------------------------------------
+have () { command -v "$1" >/dev/null 2>&1; }
+if have mkfs.xfs && have xfs_repair && have xfs_db && have mkfs.btrfs && have btrfs; then
+  truncate -s 300M "$T/x.img"; mkfs.xfs -q -f -L XFSL "$T/x.img"
+  truncate -s 200M "$T/b.img"; mkfs.btrfs -q -f -L BTRL "$T/b.img" >/dev/null
+  truncate -s 600M "$T/fs.img"
+  printf 'start=2048,size=614400,type=83\nstart=616448,size=409600,type=83\n' |
+    sfdisk -q -X dos "$T/fs.img" >/dev/null
+  dd if="$T/x.img" of="$T/fs.img" bs=512 seek=2048 conv=notrunc,sparse status=none
+  dd if="$T/b.img" of="$T/fs.img" bs=512 seek=616448 conv=notrunc,sparse status=none
+  rm -f "$T/x.img" "$T/b.img"
+  truncate -s 1G "$T/fso.img"
+  "$VIRT_RESIZE" -q --resize /dev/sda1=+100M --expand /dev/sda2 \
+    "$T/fs.img" "$T/fso.img" > /dev/null
+  extract "$T/fso.img" 1 "$T/xo.img"
+  xfs_repair -n "$T/xo.img" >/dev/null 2>&1 || fail "xfs_repair -n of the grown xfs"
+  expect_eq "xfs grown to 400M (xfs_repair -n clean)" "dblocks = 102400" \
+    "$(xfs_db -r -c 'sb 0' -c 'p dblocks' "$T/xo.img")"
+  extract "$T/fso.img" 2 "$T/bo.img"
+  btrfs check --readonly "$T/bo.img" >/dev/null 2>&1 || fail "btrfs check of the grown btrfs"
+  expect_eq "btrfs grown to its partition (btrfs check clean)" \
+    "$(( $(part_field "$T/fso.img" 2 size) * 512 ))" \
+    "$(btrfs inspect-internal dump-super "$T/bo.img" | sed -n 's/^total_bytes[[:space:]]*//p')"
+  rm -f "$T/fs.img" "$T/fso.img" "$T/xo.img" "$T/bo.img"
+else
+  echo "skipped: xfs and btrfs (xfsprogs or btrfs-progs not installed)"
+fi
+if have mkntfs && have ntfsresize && have ntfsfix; then
+  truncate -s 100M "$T/n.img"; mkntfs -q -F -f -L NTFSL "$T/n.img" >/dev/null 2>&1
+  truncate -s 200M "$T/nd.img"
+  printf 'start=2048,size=204800,type=7\n' | sfdisk -q -X dos "$T/nd.img" >/dev/null
+  dd if="$T/n.img" of="$T/nd.img" bs=512 seek=2048 conv=notrunc,sparse status=none
+  truncate -s 400M "$T/ndo.img"
+  "$VIRT_RESIZE" -q --expand /dev/sda1 "$T/nd.img" "$T/ndo.img" > /dev/null
+  extract "$T/ndo.img" 1 "$T/no.img"
+  ntfsfix -n "$T/no.img" >/dev/null 2>&1 || fail "ntfsfix -n of the grown NTFS"
+  vol=$(ntfsresize -i -f "$T/no.img" 2>&1 | sed -n 's/^Current volume size: \([0-9]*\) bytes.*/\1/p')
+  [ "$vol" -gt 400000000 ] || fail "NTFS volume not grown: $vol bytes"
+  ok "NTFS grown to $vol bytes (ntfsfix -n clean)"
+else
+  echo "skipped: NTFS (ntfs-3g not installed)"
+fi
 check_no_qemu
