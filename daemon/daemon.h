@@ -227,6 +227,8 @@ extern bool parse_shell_assignment (const char *line, size_t len, char *key,
 extern const char *arch_of_magic (const char *desc);
 extern char *inspect_binary_arch (int rootfd, const char *const *paths);
 extern int inspect_linux_details (int rootfd, gbox_inspected_os *os);
+/* The subvolume paths of the btrfs filesystem of FD (sorted). */
+extern int btrfs_list_subvolumes (int fd, char ***paths, size_t *n);
 extern int windows_case_path (int rootfd, const char *path, char *out,
                               size_t outlen);
 extern int windows_find_systemroot (int rootfd, char *out, size_t outlen);

@@ -183,10 +183,13 @@ os_init (gbox_inspected_os *os)
   return 0;
 }
 
-/* Mount one filesystem read-only at TARGET (an appliance path). */
+/* Mount one filesystem (or btrfs SUBVOL of it, if not NULL)
+ * read-only at TARGET (an appliance path). */
 static int
-mount_one (const struct gbd_fs *f, const char *target)
+mount_vol (const struct gbd_fs *f, const char *subvol, const char *target)
 {
+  char data[GBOX_PATH_MAX + 16] = "";
+
   if (strcmp (f->type, "ntfs") == 0) {
     CLEANUP_FREE char *err = NULL;
     const char *argv[] = { "ntfs-3g", "-o", "ro", f->kdevice, target, NULL };
@@ -201,9 +204,52 @@ mount_one (const struct gbd_fs *f, const char *target)
     }
     return 0;
   }
+  if (subvol && (size_t) snprintf (data, sizeof data, "subvol=%s", subvol)
+      >= sizeof data) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
   load_fs_modules (f->type);
   return mount (f->kdevice, target, f->type,
-                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
+                MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+}
+
+static int
+mount_one (const struct gbd_fs *f, const char *target)
+{
+  return mount_vol (f, NULL, target);
+}
+
+/* A volume name: a device ("/dev/sda1"), or a btrfs subvolume
+ * ("btrfsvol:/dev/sda2/root", as libguestfs names them).  Sets *IDX to
+ * the filesystem and *SUBVOL to the subvolume path or NULL.  Returns
+ * -1 if it names no filesystem. */
+static int
+vol_resolve (const char *name, const struct gbd_fs *fs, size_t nfs,
+             ssize_t *idx, const char **subvol)
+{
+  size_t i;
+
+  *subvol = NULL;
+  if (strncmp (name, "btrfsvol:", 9) == 0) {
+    name += 9;
+    for (i = 0; i < nfs; ++i) {
+      size_t l = strlen (fs[i].device);
+      if (strncmp (name, fs[i].device, l) == 0 && name[l] == '/' &&
+          name[l + 1] != '\0' && strcmp (fs[i].type, "btrfs") == 0) {
+        *idx = i;
+        *subvol = name + l + 1;
+        return 0;
+      }
+    }
+    return -1;
+  }
+  for (i = 0; i < nfs; ++i)
+    if (strcmp (fs[i].device, name) == 0) {
+      *idx = i;
+      return 0;
+    }
+  return -1;
 }
 
 /* The tree of one OS mounted at INSPECT_DIR: mounted targets, most
@@ -222,17 +268,6 @@ tree_umount (struct tree *t)
       umount2 (p, MNT_DETACH);
     free (p);
   }
-}
-
-static ssize_t
-fs_index (const struct gbd_fs *fs, size_t nfs, const char *device)
-{
-  size_t i;
-
-  for (i = 0; i < nfs; ++i)
-    if (strcmp (fs[i].device, device) == 0)
-      return i;
-  return -1;
 }
 
 static int
@@ -262,10 +297,11 @@ tree_mount (struct tree *t, const gbox_mountpoint *mps, size_t nmps,
   memcpy (sorted, mps, nmps * sizeof *sorted);
   qsort (sorted, nmps, sizeof *sorted, compare_mp_len);
   for (i = 0; i < nmps && t->n < FS_PER_OS_MAX; ++i) {
-    ssize_t idx = fs_index (fs, nfs, sorted[i].device);
+    ssize_t idx;
+    const char *subvol;
     char target[GBOX_PATH_MAX + 64];
 
-    if (idx < 0)
+    if (vol_resolve (sorted[i].device, fs, nfs, &idx, &subvol) == -1)
       continue;
     if (strcmp (sorted[i].mountpoint, "/") == 0)
       snprintf (target, sizeof target, "%s", INSPECT_DIR);
@@ -295,8 +331,8 @@ tree_mount (struct tree *t, const gbox_mountpoint *mps, size_t nmps,
       if (strncmp (target, INSPECT_DIR "/", strlen (INSPECT_DIR) + 1) != 0)
         continue;
     }
-    if (mount_one (&fs[idx], target) == -1) {
-      debug ("inspect: mount %s on %s: %m", fs[idx].device, target);
+    if (mount_vol (&fs[idx], subvol, target) == -1) {
+      debug ("inspect: mount %s on %s: %m", sorted[i].device, target);
       if (t->n == 0) {
         free (sorted);
         return -1;
@@ -315,14 +351,16 @@ tree_mount (struct tree *t, const gbox_mountpoint *mps, size_t nmps,
   return t->n > 0 ? 0 : -1;
 }
 
+/* Add filesystem F to the OS, named NAME (its device, or a btrfs
+ * subvolume of it). */
 static int
-add_fs (gbox_inspected_os *os, const struct gbd_fs *f)
+add_fs_named (gbox_inspected_os *os, const struct gbd_fs *f, const char *name)
 {
   gbox_filesystem *v;
   size_t i;
 
   for (i = 0; i < os->filesystems.filesystems_len; ++i)
-    if (strcmp (os->filesystems.filesystems_val[i].device, f->device) == 0)
+    if (strcmp (os->filesystems.filesystems_val[i].device, name) == 0)
       return 0;
   if (os->filesystems.filesystems_len >= FS_PER_OS_MAX)
     return 0;
@@ -332,13 +370,19 @@ add_fs (gbox_inspected_os *os, const struct gbd_fs *f)
     return -1;
   os->filesystems.filesystems_val = v;
   v = &v[os->filesystems.filesystems_len++];
-  v->device = strdup (f->device);
+  v->device = strdup (name);
   v->type = inspect_clean (f->type, strlen (f->type));
   v->label = inspect_clean (f->label, strlen (f->label));
   v->uuid = inspect_clean (f->uuid, strlen (f->uuid));
   if (!v->device || !v->type || !v->label || !v->uuid)
     return -1;
   return 0;
+}
+
+static int
+add_fs (gbox_inspected_os *os, const struct gbd_fs *f)
+{
+  return add_fs_named (os, f, f->device);
 }
 
 static int
@@ -424,9 +468,70 @@ compare_ios (const void *a, const void *b)
                      ((const gbox_inspected_os *) b)->root);
 }
 
+/* fstab entries of btrfs subvolumes ("UUID=... /home btrfs
+ * subvol=home"): name their mountpoints btrfsvol:DEV/SUBVOL. */
+static void
+btrfs_mountpoints (int rootfd, gbox_inspected_os *os, const struct gbd_fs *fs,
+                   size_t nfs)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct fstab_entry *e;
+  size_t len, i, j;
+  ssize_t n;
+
+  text = read_file_in_root (rootfd, "/etc/fstab", FSTAB_MAX_BYTES, &len);
+  if (text == NULL)
+    return;
+  e = calloc (FSTAB_MAX_ENTRIES, sizeof *e);
+  if (e == NULL)
+    return;
+  n = parse_fstab (text, len, e, FSTAB_MAX_ENTRIES);
+  for (i = 0; n > 0 && i < (size_t) n; ++i) {
+    const char *opt, *sv;
+    char subvol[GBOX_PATH_MAX], name[GBOX_PATH_MAX];
+    ssize_t idx;
+    size_t sl;
+
+    if (strcmp (e[i].vfstype, "btrfs") != 0 ||
+        strcmp (e[i].file, "/") == 0)
+      continue;
+    for (opt = e[i].options; opt; opt = strchr (opt, ',') ? strchr (opt, ',') + 1 : NULL)
+      if (strncmp (opt, "subvol=", 7) == 0)
+        break;
+    if (opt == NULL)
+      continue;
+    sv = opt + 7;
+    while (*sv == '/')
+      sv++;
+    sl = strcspn (sv, ",");
+    if (sl == 0 || sl >= sizeof subvol)
+      continue;
+    memcpy (subvol, sv, sl);
+    subvol[sl] = '\0';
+    idx = resolve_fstab_spec (e[i].spec, fs, nfs);
+    if (idx < 0 ||
+        (size_t) snprintf (name, sizeof name, "btrfsvol:%s/%s",
+                           fs[idx].device, subvol) >= sizeof name)
+      continue;
+    for (j = 0; j < os->mountpoints.mountpoints_len; ++j) {
+      gbox_mountpoint *m = &os->mountpoints.mountpoints_val[j];
+      if (strcmp (m->mountpoint, e[i].file) == 0) {
+        char *d = strdup (name);
+        if (d) {
+          free (m->device);
+          m->device = d;
+        }
+      }
+    }
+  }
+  if (n > 0)
+    free_fstab (e, n);
+  free (e);
+}
+
 /* Pass 1 on one mounted filesystem: is it a root?  Fills OS. */
 static int
-find_root (int rootfd, const struct gbd_fs *f, const struct gbd_fs *fs,
+find_root (int rootfd, const char *name, const struct gbd_fs *fs,
            size_t nfs, gbox_inspected_os *os)
 {
   gbox_os simple;
@@ -436,11 +541,11 @@ find_root (int rootfd, const struct gbd_fs *f, const struct gbd_fs *fs,
 
   if (lstat_in_root (rootfd, "/etc", &st) == 0 && S_ISLNK (st.st_mode) &&
       stat_in_root (rootfd, "/etc", &st) == -1 && errno == ELOOP) {
-    inspect_warning ("%s: /etc: %s (not inspected)", f->device,
+    inspect_warning ("%s: /etc: %s (not inspected)", name,
                      strerror (ELOOP));
     return 0;
   }
-  r = inspect_linux_root (rootfd, f->device, fs, nfs, &simple);
+  r = inspect_linux_root (rootfd, name, fs, nfs, &simple);
   if (r == -1)
     return -1;
   if (r == 1) {
@@ -451,9 +556,12 @@ find_root (int rootfd, const struct gbd_fs *f, const struct gbd_fs *fs,
     xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &simple);
     free (os->root);
     free (os->type);
-    os->root = strdup (f->device);
+    os->root = strdup (name);
     os->type = strdup ("linux");
-    return os->root && os->type ? 1 : -1;
+    if (os->root == NULL || os->type == NULL)
+      return -1;
+    btrfs_mountpoints (rootfd, os, fs, nfs);
+    return 1;
   }
   if (windows_find_systemroot (rootfd, systemroot, sizeof systemroot) == 1) {
     gbox_mountpoint *m;
@@ -462,7 +570,7 @@ find_root (int rootfd, const struct gbd_fs *f, const struct gbd_fs *fs,
     free (os->root);
     free (os->type);
     free (os->windows_systemroot);
-    os->root = strdup (f->device);
+    os->root = strdup (name);
     os->type = strdup ("windows");
     os->windows_systemroot = strdup (systemroot);
     m = calloc (1, sizeof *m);
@@ -471,7 +579,7 @@ find_root (int rootfd, const struct gbd_fs *f, const struct gbd_fs *fs,
     os->mountpoints.mountpoints_val = m;
     os->mountpoints.mountpoints_len = 1;
     m->mountpoint = strdup ("/");
-    m->device = strdup (f->device);
+    m->device = strdup (name);
     return os->root && os->type && os->windows_systemroot &&
       m->mountpoint && m->device ? 1 : -1;
   }
@@ -493,9 +601,12 @@ fill_os (int rootfd, gbox_inspected_os *os, const struct gbd_fs *fs,
   else if (inspect_windows_details (rootfd, os, fs, nfs) == -1)
     return -1;
   for (i = 0; i < os->mountpoints.mountpoints_len; ++i) {
-    ssize_t idx = fs_index (fs, nfs,
-                            os->mountpoints.mountpoints_val[i].device);
-    if (idx >= 0 && add_fs (os, &fs[idx]) == -1)
+    const char *dev = os->mountpoints.mountpoints_val[i].device;
+    const char *subvol;
+    ssize_t idx;
+
+    if (vol_resolve (dev, fs, nfs, &idx, &subvol) == 0 &&
+        add_fs_named (os, &fs[idx], dev) == -1)
       return -1;
   }
   qsort (os->filesystems.filesystems_val, os->filesystems.filesystems_len,
@@ -519,6 +630,66 @@ open_os_tree (struct tree *t, const gbox_inspected_os *os,
   if (fd == -1)
     tree_umount (t);
   return fd;
+}
+
+/* F (btrfs) is mounted at INSPECT_DIR (top level): look for roots in
+ * its subvolumes, each mounted at a second directory.  Returns 0 or
+ * -1 (errno set). */
+#define SUBVOL_DIR "/run/gbox-inspect-subvol"
+#define SUBVOLS_CHECKED_MAX 64
+
+static int
+btrfs_roots (const struct gbd_fs *f, const struct gbd_fs *fs, size_t nfs,
+             gbox_inspect_full_ret *ret)
+{
+  char **paths = NULL;
+  size_t n = 0, i;
+  int fd;
+
+  fd = open (INSPECT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd == -1)
+    return 0;
+  if (btrfs_list_subvolumes (fd, &paths, &n) == -1) {
+    debug ("inspect: %s: btrfs subvolumes: %m", f->device);
+    close (fd);
+    return 0;
+  }
+  close (fd);
+  if (n > SUBVOLS_CHECKED_MAX)
+    inspect_warning ("%s: %zu btrfs subvolumes, only the first %d are "
+                     "inspected", f->device, n, SUBVOLS_CHECKED_MAX);
+  if (mkdir (SUBVOL_DIR, 0700) == -1 && errno != EEXIST) {
+    free_strings (paths);
+    return -1;
+  }
+  for (i = 0; i < n && i < SUBVOLS_CHECKED_MAX &&
+         ret->oses.oses_len < OSES_MAX; ++i) {
+    gbox_inspected_os *os = &ret->oses.oses_val[ret->oses.oses_len];
+    char name[GBOX_PATH_MAX];
+    int rootfd, r;
+
+    if ((size_t) snprintf (name, sizeof name, "btrfsvol:%s/%s", f->device,
+                           paths[i]) >= sizeof name)
+      continue;
+    if (mount_vol (f, paths[i], SUBVOL_DIR) == -1) {
+      debug ("inspect: mount %s: %m", name);
+      continue;
+    }
+    rootfd = open (SUBVOL_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r = rootfd >= 0 ? find_root (rootfd, name, fs, nfs, os) : -1;
+    if (rootfd >= 0)
+      close (rootfd);
+    if (umount2 (SUBVOL_DIR, 0) == -1)
+      umount2 (SUBVOL_DIR, MNT_DETACH);
+    if (r == -1) {
+      free_strings (paths);
+      return -1;
+    }
+    if (r == 1)
+      ret->oses.oses_len++;
+  }
+  free_strings (paths);
+  return 0;
 }
 
 int
@@ -568,9 +739,13 @@ do_inspect_full (void *argsv, void *retv)
       continue;
     }
     rootfd = open (INSPECT_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    r = rootfd >= 0 ? find_root (rootfd, &fs[i], fs, nfs, os) : -1;
+    r = rootfd >= 0 ? find_root (rootfd, fs[i].device, fs, nfs, os) : -1;
     if (rootfd >= 0)
       close (rootfd);
+    if (r == 1)
+      ret->oses.oses_len++;
+    if (r != -1 && strcmp (fs[i].type, "btrfs") == 0)
+      r = btrfs_roots (&fs[i], fs, nfs, ret);
     if (umount2 (INSPECT_DIR, 0) == -1)
       umount2 (INSPECT_DIR, MNT_DETACH);
     if (r == -1) {
@@ -578,8 +753,6 @@ do_inspect_full (void *argsv, void *retv)
       free_fs_list (fs, nfs);
       return -1;
     }
-    if (r == 1)
-      ret->oses.oses_len++;
   }
 
   /* Pass 2: each OS with its whole tree mounted. */

@@ -262,3 +262,29 @@ open(sys.argv[1], "wb").write(bytes(pe))
 EOF
   umount "$mnt"
 }
+
+# btrfs_fedora OUT_IMAGE SIZE_MB: a Fedora-like guest on btrfs with
+# subvolumes "root" (/) and "home" (/home), as Fedora installs it.
+# Needs a loop mount on the host (the image is our own): returns 1 when
+# that is not possible.
+btrfs_fedora () {
+  local out=$1 mb=$2 mnt=$T/btrfsmnt uuid
+  rm -f "$out"
+  truncate -s "${mb}M" "$out"
+  mkfs.btrfs -q -f -L fedora "$out" >/dev/null 2>&1 || return 1
+  uuid=$(blkid -o value -s UUID "$out") || return 1
+  mkdir -p "$mnt"
+  mount -o loop "$out" "$mnt" 2>/dev/null || return 1
+  if btrfs -q subvolume create "$mnt/root" >/dev/null &&
+     btrfs -q subvolume create "$mnt/home" >/dev/null; then
+    fedora_tree "$mnt/root"
+    printf 'UUID=%s / btrfs subvol=root,compress=zstd:1 0 0\nUUID=%s /home btrfs subvol=home,compress=zstd:1 0 0\n' \
+      "$uuid" "$uuid" > "$mnt/root/etc/fstab"
+    mkdir -p "$mnt/home/user"
+    echo hi > "$mnt/home/user/notes"
+    umount "$mnt"
+  else
+    umount "$mnt"
+    return 1
+  fi
+}

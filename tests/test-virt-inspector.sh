@@ -304,6 +304,30 @@ expect_eq "--xpath with -a" "debhost
 alphost" "$("$VI" -a "$T/disk1.img" --no-applications --xpath '//hostname/text()')"
 check_no_qemu
 
+# --- btrfs: root and /home on subvolumes (libguestfs names) -----------
+if btrfs_fedora "$T/btrfs.img" 128; then
+  mbr_disk "$T/btrfs-disk.img" 130 "$T/btrfs.img"
+  rm "$T/btrfs.img"
+  "$VI" -a "$T/btrfs-disk.img" > "$T/btrfs.xml"
+  check_no_qemu
+  validate "$T/btrfs.xml"
+  expect_eq "btrfs: the root" "btrfsvol:/dev/sda1/root" \
+    "$(q "$T/btrfs.xml" '//operatingsystem/root/text()')"
+  check "$T/btrfs.xml" btrfsvol:/dev/sda1/root <<'EOF'
+distro/text()|fedora
+major_version/text()|39
+hostname/text()|fedhost.example.org
+mountpoints/mountpoint/text()|/\n/home
+mountpoints/mountpoint/@dev|btrfsvol:/dev/sda1/root\nbtrfsvol:/dev/sda1/home
+filesystems/filesystem/@dev|btrfsvol:/dev/sda1/home\nbtrfsvol:/dev/sda1/root
+filesystems/filesystem/type/text()|btrfs\nbtrfs
+filesystems/filesystem/label/text()|fedora\nfedora
+count(applications/application)|2
+EOF
+else
+  echo "note: cannot loop-mount btrfs on this host: btrfs checks skipped"
+fi
+
 # --- No operating system ----------------------------------------------
 mkdir -p "$T/data/docs"
 echo "just data" > "$T/data/docs/readme.txt"
