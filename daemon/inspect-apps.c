@@ -303,15 +303,19 @@ parse_apk_installed (const char *text, size_t len, struct app_list *l)
         if (*p == '-')
           d = p;
       if (d) {
+        /* "r5" is release 5, as libguestfs reports it. */
+        const char *rel = d + 1;
+        if (rel < line + ll - 1 && *rel == 'r')
+          rel++;
         set_small (&a->app_version, line + 2, d - (line + 2), db, "V");
-        set_small (&a->release, d + 1, line + ll - d - 1, db, "V");
+        set_small (&a->release, rel, line + ll - rel, db, "V");
       }
       else
         set_small (&a->app_version, line + 2, ll - 2, db, "V");
       break;
     }
     case 'A': set_small (&a->arch, line + 2, ll - 2, db, "A"); break;
-    case 'T': set_small (&a->summary, line + 2, ll - 2, db, "T"); break;
+    case 'T': set_small (&a->description, line + 2, ll - 2, db, "T"); break;
     case 'U': set_small (&a->url, line + 2, ll - 2, db, "U"); break;
     case 'o': set_small (&a->source_package, line + 2, ll - 2, db, "o"); break;
     }
@@ -354,7 +358,7 @@ parse_pacman_desc (const char *text, size_t len, struct app_list *l)
     if (strcmp (section, "VERSION") == 0)
       split_evr (a, line, ll, db);
     else if (strcmp (section, "DESC") == 0)
-      set_small (&a->summary, line, ll, db, "DESC");
+      set_small (&a->description, line, ll, db, "DESC");
     else if (strcmp (section, "URL") == 0)
       set_small (&a->url, line, ll, db, "URL");
     else if (strcmp (section, "ARCH") == 0)

@@ -329,8 +329,15 @@ debian_point_release (int rootfd, gbox_inspected_os *os)
   }
 }
 
+static bool
+is_file_in_root (int rootfd, const char *path)
+{
+  struct stat st;
+  return stat_in_root (rootfd, path, &st) == 0 && S_ISREG (st.st_mode);
+}
+
 static void
-package_info (gbox_inspected_os *os)
+package_info (int rootfd, gbox_inspected_os *os)
 {
   static const struct {
     const char *distro, *format, *manager;
@@ -357,13 +364,11 @@ package_info (gbox_inspected_os *os)
       break;
     }
   }
-  /* RHEL-likes before version 8 use yum. */
+  /* dnf or yum: whichever the guest has (dnf only when its program is
+   * there, as libguestfs decides). */
   if (strcmp (os->package_management, "dnf") == 0 &&
-      strcmp (os->distro, "fedora") != 0 && os->major_version > 0 &&
-      os->major_version < 8)
-    set_field (&os->package_management, "yum", 3);
-  if (strcmp (os->distro, "fedora") == 0 && os->major_version > 0 &&
-      os->major_version < 22)
+      !is_file_in_root (rootfd, "/usr/bin/dnf") &&
+      !is_file_in_root (rootfd, "/usr/bin/dnf5"))
     set_field (&os->package_management, "yum", 3);
 }
 
@@ -555,7 +560,7 @@ inspect_linux_details (int rootfd, gbox_inspected_os *os)
     os->minor_version = 0;
   }
 
-  package_info (os);
+  package_info (rootfd, os);
   osinfo_id (os);
   hostname_info (rootfd, os);
   arch = inspect_binary_arch (rootfd, bins);

@@ -134,7 +134,9 @@ static const struct linux_case linux_cases[] = {
     "rpm", "yum", 7, 9 },
   { "rhel9",
     { { "/etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"9.2\"\n"
-        "PRETTY_NAME=\"Red Hat Enterprise Linux 9.2 (Plow)\"\n" } },
+        "PRETTY_NAME=\"Red Hat Enterprise Linux 9.2 (Plow)\"\n" },
+      { "/usr/bin", NULL }, { "/usr/bin/dnf-3", "#!/usr/bin/python3\n" },
+      { "/usr/bin/dnf", "#!/usr/bin/python3\n" } },
     "rhel", "Red Hat Enterprise Linux 9.2 (Plow)", "", "rhel9.2", "rpm", "dnf",
     9, 2 },
   { "alpine-release",
@@ -159,7 +161,7 @@ static const struct linux_case linux_cases[] = {
   { "quoting",
     { { "/etc/os-release", "# comment\nID='rocky' # trailing\n"
         "VERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky \\\"Blue\\\" Onyx\"\n" } },
-    "rocky", "Rocky \"Blue\" Onyx", "", "rocky9", "rpm", "dnf", 9, 3 },
+    "rocky", "Rocky \"Blue\" Onyx", "", "rocky9", "rpm", "yum", 9, 3 },
 };
 
 static void
@@ -358,7 +360,8 @@ test_apk_pacman (void)
   if (l.n >= 1) {
     CHECK_STR (l.v[0].name, "musl", "apk name");
     CHECK_STR (l.v[0].app_version, "1.2.4", "apk version");
-    CHECK_STR (l.v[0].release, "r2", "apk release");
+    CHECK_STR (l.v[0].release, "2", "apk release");
+    CHECK_STR (l.v[0].description, "the musl c library", "apk description");
     CHECK_STR (l.v[0].arch, "x86_64", "apk arch");
     CHECK_STR (l.v[0].url, "https://musl.libc.org/", "apk url");
   }
@@ -371,7 +374,7 @@ test_apk_pacman (void)
     CHECK (l.v[0].epoch == 2, "pacman epoch %d", l.v[0].epoch);
     CHECK_STR (l.v[0].app_version, "2.38", "pacman version");
     CHECK_STR (l.v[0].release, "3", "pacman release");
-    CHECK_STR (l.v[0].summary, "GNU C Library", "pacman desc");
+    CHECK_STR (l.v[0].description, "GNU C Library", "pacman desc");
     CHECK_STR (l.v[0].publisher, "Someone <x@example.org>", "pacman packager");
   }
   app_list_free (&l);

@@ -110,6 +110,8 @@ fedora_tree () {
   printf 'NAME="Fedora Linux"\nVERSION="39 (Server Edition)"\nID=fedora\nVERSION_ID=39\nPRETTY_NAME="Fedora Linux 39 (Server Edition)"\n' \
     > "$d/etc/os-release"
   echo 'Fedora release 39 (Thirty Nine)' > "$d/etc/fedora-release"
+  printf '#!/usr/bin/python3\n' > "$d/usr/bin/dnf-3"
+  ln -s dnf-3 "$d/usr/bin/dnf"
   mkdir -p "$d/usr/lib/sysimage/rpm"
   python3 - "$d/usr/lib/sysimage/rpm/rpmdb.sqlite" <<'EOF'
 import sqlite3, struct, sys

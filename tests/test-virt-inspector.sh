@@ -179,9 +179,9 @@ osinfo/text()|alpinelinux3.18
 arch/text()|x86_64
 applications/application/name/text()|busybox\nmusl
 applications/application[name='busybox']/version/text()|1.36.1
-applications/application[name='busybox']/release/text()|r5
+applications/application[name='busybox']/release/text()|5
 applications/application[name='musl']/url/text()|https://musl.libc.org/
-applications/application[name='musl']/summary/text()|the musl c library
+applications/application[name='musl']/description/text()|the musl c library
 EOF
 
 check "$T/all.xml" /dev/sdb1 <<'EOF'
