@@ -77,6 +77,7 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (CONTENT_INFO, content_info),
   ACTION (RESIZE_CONTENT, resize_content),
   ACTION (DEVICE_SIZE, device_size),
+  ACTION (LV_EXPAND, lv_expand),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -904,4 +905,23 @@ gbox_device_size (gbox_h *h, const char *device, uint64_t *size)
     return -1;
   *size = ret.size;
   return 0;
+}
+
+int
+gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
+                uint64_t size, const char *lv, int check_only)
+{
+  struct gbox_lv_expand_args args = {
+    .device = (char *) device, .offset = offset, .size = size,
+    .lv = (char *) lv, .check_only = check_only != 0,
+  };
+
+  if (check_ready (h, GBOX_PROC_LV_EXPAND) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_LV_EXPAND, "device", device);
+  if (check_string (h, GBOX_PROC_LV_EXPAND, "lv", lv, GBOX_NAME_MAX) == -1)
+    return -1;
+  return gbox_int_call (h, GBOX_PROC_LV_EXPAND,
+                        (xdrproc_t) xdr_gbox_lv_expand_args, &args,
+                        NULL, NULL);
 }

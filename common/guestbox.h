@@ -175,5 +175,7 @@ extern int gbox_resize_content (gbox_h *h, const char *device,
                                 uint64_t offset, uint64_t size,
                                 const char *type, unsigned flags);
 extern int gbox_device_size (gbox_h *h, const char *device, uint64_t *size);
+extern int gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
+                           uint64_t size, const char *lv, int check_only);
 
 #endif /* GUESTBOX_H */

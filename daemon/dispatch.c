@@ -85,6 +85,7 @@ const struct dispatch_entry dispatch_table[] = {
                PROC_PLAIN),
   ENTRY (DEVICE_SIZE, device_size, part_device_args, device_size_ret,
          PROC_PLAIN),
+  ENTRY_NORET (LV_EXPAND, lv_expand, lv_expand_args, PROC_PLAIN),
 };
 
 const size_t dispatch_table_len =

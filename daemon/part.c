@@ -30,6 +30,7 @@
 
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1224,7 +1225,8 @@ do_content_info (void *argsv, void *retv)
 /* A loop device over OFFSET..OFFSET+SIZE of the device open as FD.
  * Returns its fd and name in NAME, or -1 (error recorded). */
 static int
-loop_attach (int fd, uint64_t offset, uint64_t size, char *name, size_t len)
+loop_attach (int fd, uint64_t offset, uint64_t size, bool ro,
+             char *name, size_t len)
 {
   CLEANUP_CLOSE int ctl = -1;
   struct loop_config cfg;
@@ -1244,7 +1246,7 @@ loop_attach (int fd, uint64_t offset, uint64_t size, char *name, size_t len)
       return -1;
     }
     snprintf (name, len, "/dev/loop%d", n);
-    lfd = open (name, O_RDWR | O_CLOEXEC);
+    lfd = open (name, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (lfd == -1) {
       reply_with_perror ("%s", name);
       return -1;
@@ -1253,7 +1255,7 @@ loop_attach (int fd, uint64_t offset, uint64_t size, char *name, size_t len)
     cfg.fd = fd;
     cfg.info.lo_offset = offset;
     cfg.info.lo_sizelimit = size;
-    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | (ro ? LO_FLAGS_READ_ONLY : 0);
     if (ioctl (lfd, LOOP_CONFIGURE, &cfg) == 0)
       return lfd;
     if (errno != EBUSY) {
@@ -1319,6 +1321,62 @@ run_mounted (const char *what, const char *loop, const char *fstype,
   return r;
 }
 
+/* Grow the filesystem of type T on DEV (open as DEVFD, SIZE bytes) to
+ * its whole size.  WHAT names it in errors. */
+static int
+grow_fs (const char *what, const char *loop, int lfd, uint64_t size,
+         const char *t, unsigned flags)
+{
+  int r = -1;
+
+  if (strcmp (t, "ext2") == 0 || strcmp (t, "ext3") == 0 ||
+      strcmp (t, "ext4") == 0) {
+    const char *fsck[] = { "e2fsck", "-fy", loop, NULL };
+    const char *rs[] = { "resize2fs", loop, NULL };
+    /* e2fsck: 1 = errors corrected, fine on our copy. */
+    r = run (what, fsck, 1);
+    if (r == 0)
+      r = run (what, rs, 0);
+  }
+  else if (strcmp (t, "xfs") == 0) {
+    const char *argv[] = { "xfs_growfs", "-d", "@", NULL };
+    r = run_mounted (what, loop, "xfs", "nouuid", argv);
+  }
+  else if (strcmp (t, "btrfs") == 0) {
+    const char *argv[] = { "btrfs", "filesystem", "resize", "max", "@", NULL };
+    r = run_mounted (what, loop, "btrfs", "", argv);
+  }
+  else if (strcmp (t, "ntfs") == 0) {
+    const char *f[] = { "ntfsresize", "-P", "-f", "-f", loop, NULL };
+    const char *nf[] = { "ntfsresize", "-P", "-f", loop, NULL };
+    r = run (what, flags & GBOX_RESIZE_NTFS_FORCE ? f : nf, 0);
+  }
+  else if (strcmp (t, "swap") == 0) {
+    gbox_content_info_ret ci;
+    char err[256];
+    memset (&ci, 0, sizeof ci);
+    if (part_content_fd (lfd, 0, size, &ci, err, sizeof err) == -1 ||
+        strcmp (ci.type, "swap") != 0) {
+      reply_with_error ("%s: not a swap partition", what);
+    }
+    else {
+      const char *mk[] = { "mkswap", "-f", "-U", ci.uuid, "-L", ci.label,
+                           loop, NULL };
+      if (ci.label[0] == '\0') {
+        mk[4] = loop;
+        mk[5] = NULL;
+      }
+      r = run (what, mk, 0);
+    }
+    xdr_free ((xdrproc_t) xdr_gbox_content_info_ret, (char *) &ci);
+  }
+  else
+    reply_with_error_errno (ENOTSUP, "%s: cannot resize a '%s' filesystem",
+                            what, t);
+
+  return r;
+}
+
 int
 do_resize_content (void *argsv, void *retv)
 {
@@ -1343,57 +1401,13 @@ do_resize_content (void *argsv, void *retv)
    * drop what the kernel has cached. */
   fsync (fd);
   ioctl (fd, BLKFLSBUF, 0);
-  lfd = loop_attach (fd, args->offset, args->size, loop, sizeof loop);
+  lfd = loop_attach (fd, args->offset, args->size, false, loop, sizeof loop);
   if (lfd == -1)
     return -1;
   snprintf (what, sizeof what, "%s at byte %" PRIu64, args->device,
             args->offset);
 
-  if (strcmp (t, "ext2") == 0 || strcmp (t, "ext3") == 0 ||
-      strcmp (t, "ext4") == 0) {
-    const char *fsck[] = { "e2fsck", "-fy", loop, NULL };
-    const char *rs[] = { "resize2fs", loop, NULL };
-    /* e2fsck: 1 = errors corrected, fine on our copy. */
-    r = run (what, fsck, 1);
-    if (r == 0)
-      r = run (what, rs, 0);
-  }
-  else if (strcmp (t, "xfs") == 0) {
-    const char *argv[] = { "xfs_growfs", "-d", "@", NULL };
-    r = run_mounted (what, loop, "xfs", "nouuid", argv);
-  }
-  else if (strcmp (t, "btrfs") == 0) {
-    const char *argv[] = { "btrfs", "filesystem", "resize", "max", "@", NULL };
-    r = run_mounted (what, loop, "btrfs", "", argv);
-  }
-  else if (strcmp (t, "ntfs") == 0) {
-    const char *f[] = { "ntfsresize", "-P", "-f", "-f", loop, NULL };
-    const char *nf[] = { "ntfsresize", "-P", "-f", loop, NULL };
-    r = run (what, args->flags & GBOX_RESIZE_NTFS_FORCE ? f : nf, 0);
-  }
-  else if (strcmp (t, "swap") == 0) {
-    gbox_content_info_ret ci;
-    char err[256];
-    memset (&ci, 0, sizeof ci);
-    if (part_content_fd (lfd, 0, args->size, &ci, err, sizeof err) == -1 ||
-        strcmp (ci.type, "swap") != 0) {
-      reply_with_error ("%s: not a swap partition", what);
-    }
-    else {
-      const char *mk[] = { "mkswap", "-f", "-U", ci.uuid, "-L", ci.label,
-                           loop, NULL };
-      if (ci.label[0] == '\0') {
-        mk[4] = loop;
-        mk[5] = NULL;
-      }
-      r = run (what, mk, 0);
-    }
-    xdr_free ((xdrproc_t) xdr_gbox_content_info_ret, (char *) &ci);
-  }
-  else
-    reply_with_error_errno (ENOTSUP, "%s: cannot resize a '%s' filesystem",
-                            what, t);
-
+  r = grow_fs (what, loop, lfd, args->size, t, args->flags);
   fsync (lfd);
   ioctl (lfd, LOOP_CLR_FD, 0);
   return r;
@@ -1412,4 +1426,203 @@ do_device_size (void *argsv, void *retv)
     return -1;
   ret->size = size;
   return 0;
+}
+
+/* LVM on the loop device LOOP only (--devices), whatever else the
+ * appliance sees: the input disk holds a PV with the same UUIDs. */
+static int
+run_lvm_on (const char *what, const char *loop, const char *const *args,
+            int okmax)
+{
+  const char *argv[32];
+  size_t n = 0, i;
+
+  load_fs_modules ("dm_mod");
+  setenv ("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+  argv[n++] = "lvm";
+  argv[n++] = args[0];
+  argv[n++] = "--config";
+  argv[n++] = "devices/use_devicesfile=0";
+  argv[n++] = "--devices";
+  argv[n++] = loop;
+  for (i = 1; args[i] && n < 31; ++i)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  return run (what, argv, okmax);
+}
+
+/* "VG/LV" or "/dev/VG/LV" into VG and LV (LVM's name characters). */
+static int
+split_lv (const char *s, char *vg, char *lv, size_t len)
+{
+  const char *slash;
+  size_t i;
+
+  if (strncmp (s, "/dev/", 5) == 0)
+    s += 5;
+  slash = strchr (s, '/');
+  if (!slash || slash == s || !slash[1] || strchr (slash + 1, '/') ||
+      (size_t) (slash - s) >= len || strlen (slash + 1) >= len)
+    return -1;
+  for (i = 0; s[i]; ++i)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || strchr ("+_.-/", s[i])))
+      return -1;
+  if (s[0] == '-' || slash[1] == '-')
+    return -1;
+  memcpy (vg, s, slash - s);
+  vg[slash - s] = '\0';
+  strcpy (lv, slash + 1);
+  return 0;
+}
+
+/* The /dev/dm-N of active VG/LV ("VG-LV" with '-' doubled inside). */
+static int
+find_dm (const char *vg, const char *lv, char *dev, size_t len)
+{
+  char want[2 * GBOX_NAME_MAX + 4], *w = want;
+  const char *p;
+  DIR *dir;
+  struct dirent *d;
+  int found = -1;
+
+  for (p = vg; *p; ++p) {
+    if (*p == '-')
+      *w++ = '-';
+    *w++ = *p;
+  }
+  *w++ = '-';
+  for (p = lv; *p; ++p) {
+    if (*p == '-')
+      *w++ = '-';
+    *w++ = *p;
+  }
+  *w = '\0';
+  dir = opendir ("/sys/block");
+  if (!dir)
+    return -1;
+  while ((d = readdir (dir)) != NULL) {
+    char path[512], name[600];
+    FILE *fp;
+    size_t n;
+    if (strncmp (d->d_name, "dm-", 3) != 0 || strlen (d->d_name) > 32)
+      continue;
+    snprintf (path, sizeof path, "/sys/block/%s/dm/name", d->d_name);
+    fp = fopen (path, "re");
+    if (!fp)
+      continue;
+    n = fread (name, 1, sizeof name - 1, fp);
+    fclose (fp);
+    name[n] = '\0';
+    while (n > 0 && name[n - 1] == '\n')
+      name[--n] = '\0';
+    if (strcmp (name, want) == 0) {
+      snprintf (dev, len, "/dev/%s", d->d_name);
+      found = 0;
+      break;
+    }
+  }
+  closedir (dir);
+  return found;
+}
+
+int
+do_lv_expand (void *argsv, void *retv)
+{
+  gbox_lv_expand_args *args = argsv;
+  CLEANUP_CLOSE int fd = -1, lfd = -1;
+  uint64_t size;
+  char loop[64], what[600], vg[GBOX_NAME_MAX], lv[GBOX_NAME_MAX];
+  char vglv[2 * GBOX_NAME_MAX + 2];
+  int r = -1;
+
+  (void) retv;
+  if (args->lv[0] && split_lv (args->lv, vg, lv, sizeof vg) == -1) {
+    reply_with_error_errno (EINVAL, "%s: not a logical volume name "
+                            "(VG/LV or /dev/VG/LV)", args->lv);
+    return -1;
+  }
+  if (args->check_only && !args->lv[0]) {
+    reply_with_error_errno (EINVAL, "lv_expand: nothing to check");
+    return -1;
+  }
+  snprintf (vglv, sizeof vglv, "%s/%s", vg, lv);
+  fd = open_device ("lv_expand", args->device,
+                    args->check_only ? O_RDONLY : O_RDWR, &size);
+  if (fd == -1)
+    return -1;
+  if (args->offset % SECTOR || args->offset > size ||
+      args->size > size - args->offset || args->size < 1024 * 1024) {
+    reply_with_error_errno (EINVAL, "lv_expand: %s: invalid range",
+                            args->device);
+    return -1;
+  }
+  if (!args->check_only) {
+    fsync (fd);
+    ioctl (fd, BLKFLSBUF, 0);
+  }
+  lfd = loop_attach (fd, args->offset, args->size, args->check_only,
+                     loop, sizeof loop);
+  if (lfd == -1)
+    return -1;
+  snprintf (what, sizeof what, "%s at byte %" PRIu64, args->device,
+            args->offset);
+
+  if (args->check_only) {
+    CLEANUP_FREE char *err = NULL;
+    const char *argv[] = { "lvm", "lvs", "--config",
+                           "devices/use_devicesfile=0", "--devices", loop,
+                           vglv, NULL };
+    load_fs_modules ("dm_mod");
+    setenv ("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+    if (run_command (&err, argv) != 0)
+      reply_with_error_errno (ENOENT, "%s: no logical volume %s in the "
+                              "physical volume there (%s)", what, vglv,
+                              err && err[0] ? err : "lvs failed");
+    else
+      r = 0;
+  }
+  else {
+    const char *pvresize[] = { "pvresize", loop, NULL };
+    r = run_lvm_on (what, loop, pvresize, 0);
+    if (r == 0 && args->lv[0]) {
+      const char *extend[] = { "lvextend", "-l", "+100%FREE", vglv, NULL };
+      const char *on[] = { "vgchange", "-ay", "--sysinit", vg, NULL };
+      const char *off[] = { "vgchange", "-an", vg, NULL };
+      char dm[64];
+      r = run_lvm_on (what, loop, extend, 0);
+      if (r == 0)
+        r = run_lvm_on (what, loop, on, 0);
+      if (r == 0) {
+        CLEANUP_FREE char *type = NULL;
+        CLEANUP_CLOSE int dfd = -1;
+        uint64_t lvsize = 0;
+        if (find_dm (vg, lv, dm, sizeof dm) == -1) {
+          reply_with_error ("%s: %s: not active after vgchange", what, vglv);
+          r = -1;
+        }
+        else if ((dfd = open (dm, O_RDWR | O_CLOEXEC)) == -1 ||
+                 ioctl (dfd, BLKGETSIZE64, &lvsize) == -1) {
+          reply_with_perror ("%s: %s", what, dm);
+          r = -1;
+        }
+        else {
+          type = probe_fstype (dm);
+          snprintf (what, sizeof what, "/dev/%s", vglv);
+          if (type && strcmp (type, "unknown") != 0)
+            r = grow_fs (what, dm, dfd, lvsize, type, 0);
+        }
+        if (dfd >= 0) {
+          fsync (dfd);
+          close (dfd);
+          dfd = -1;
+        }
+        if (run_lvm_on (what, loop, off, 0) == -1)
+          r = -1;
+      }
+    }
+  }
+  fsync (lfd);
+  ioctl (lfd, LOOP_CLR_FD, 0);
+  return r;
 }

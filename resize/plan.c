@@ -409,7 +409,8 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
       (strcmp (r->type, "ext2") == 0 || strcmp (r->type, "ext3") == 0 ||
        strcmp (r->type, "ext4") == 0 || strcmp (r->type, "xfs") == 0 ||
        strcmp (r->type, "btrfs") == 0 || strcmp (r->type, "ntfs") == 0 ||
-       strcmp (r->type, "swap") == 0);
+       strcmp (r->type, "swap") == 0 ||
+       (strcmp (r->type, "LVM2_member") == 0 && r->new_size > r->src->size));
     if (r->new_size < r->src->size && strcmp (r->type, "swap") == 0)
       r->resize_content = true;     /* a cut swap must be re-made */
   }
@@ -492,7 +493,11 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
 void
 rz_plan_free (struct rz_plan *p)
 {
+  size_t i;
+
   xdr_free ((xdrproc_t) xdr_gbox_part_layout, (char *) &p->out);
+  for (i = 0; i < p->nparts; ++i)
+    free (p->parts[i].lvs);
   free (p->parts);
   p->parts = NULL;
 }

@@ -53,6 +53,9 @@ struct rz_part {
   uint64_t new_start, new_ebr;
   uint64_t copy_size;           /* bytes of content copied */
   bool resize_content;          /* grow/recreate the content */
+  /* --lv-expand: the logical volumes in this physical volume. */
+  char **lvs;
+  size_t nlvs;
 };
 
 struct rz_plan {

@@ -55,6 +55,7 @@ enum {
   OPT_DELETE,
   OPT_EXPAND,
   OPT_IGNORE,
+  OPT_LV_EXPAND,
   OPT_MACHINE_READABLE,
   OPT_NO_EXPAND_CONTENT,
   OPT_NO_SPARSE,
@@ -96,6 +97,7 @@ usage (int status)
             "  --format format      Format of the input disk\n"
             "  --help               Display brief help\n"
             "  --ignore part        Ignore partition (not copied)\n"
+            "  --lv-expand lv       Expand logical volume /dev/VG/LV\n"
             "  --machine-readable   Make output machine readable\n"
             "  -n|--dry-run         Only print the summary of changes\n"
             "  --no-expand-content  Do not expand the content of partitions\n"
@@ -201,6 +203,8 @@ method (const char *type)
     return "ntfsresize";
   if (strcmp (type, "swap") == 0)
     return "mkswap";
+  if (strcmp (type, "LVM2_member") == 0)
+    return "pvresize";
   return "?";
 }
 
@@ -229,6 +233,11 @@ print_summary (const struct settings *s, const struct rz_plan *p)
     else if (r->new_size == r->src->size ||
              (r->extended && r->new_size == r->src->size))
       info (s, "%s: This partition will be left alone.%s", r->name, num);
+    else if (r->resize_content && strcmp (r->type, "LVM2_member") == 0)
+      info (s, "%s: This partition will be resized from %s to %s.  The LVM "
+            "PV on %s will be expanded using the ‘pvresize’ method.%s",
+            r->name, rz_human (r->src->size, h1, sizeof h1),
+            rz_human (r->new_size, h2, sizeof h2), r->name, num);
     else if (r->resize_content && strcmp (r->type, "swap") == 0)
       info (s, "%s: This partition will be resized from %s to %s.  The swap "
             "space on %s will be re-made using the ‘mkswap’ method, keeping "
@@ -245,6 +254,12 @@ print_summary (const struct settings *s, const struct rz_plan *p)
       info (s, "%s: This partition will be resized from %s to %s.%s",
             r->name, rz_human (r->src->size, h1, sizeof h1),
             rz_human (r->new_size, h2, sizeof h2), num);
+  }
+  for (i = 0; i < p->nparts; ++i) {
+    size_t k;
+    for (k = 0; k < p->parts[i].nlvs; ++k)
+      info (s, "%s: This logical volume will be expanded to maximum size.  "
+            "The filesystem on it will be expanded.", p->parts[i].lvs[k]);
   }
   if (p->extra)
     info (s, "There is a surplus of %s.  An extra partition will be created "
@@ -273,6 +288,8 @@ apply_requests (const struct settings *s, struct rz_plan *p)
       perror ("strdup");
       return -1;
     }
+    if (q->opt == OPT_LV_EXPAND)
+      continue;
     if (q->opt == OPT_RESIZE) {
       eq = strchr (name, '=');
       if (!eq) {
@@ -481,6 +498,53 @@ copy_range (gbox_h *h, const struct settings *s, bool host, int ifd, int ofd,
   return 0;
 }
 
+/* Each --lv-expand LV: find the physical volume (a partition of the
+ * input) that holds it.  -1 after an error. */
+static int
+find_lvs (gbox_h *h, const struct settings *s, struct rz_plan *p)
+{
+  size_t i, j;
+
+  for (i = 0; i < s->nreqs; ++i) {
+    const char *lv = s->reqs[i].arg;
+    bool found = false;
+    if (s->reqs[i].opt != OPT_LV_EXPAND)
+      continue;
+    for (j = 0; j < p->nparts && !found; ++j) {
+      struct rz_part *r = &p->parts[j];
+      char **n;
+      if (r->op != RZ_KEEP || strcmp (r->type, "LVM2_member") != 0)
+        continue;
+      if (gbox_lv_expand (h, "/dev/sda", r->src->start, r->src->size, lv,
+                          1) == -1) {
+        if (gbox_last_errno (h) == EINVAL) {
+          fprintf (stderr, "%s: error: --lv-expand %s\n", program,
+                   gbox_last_error (h));
+          return -1;
+        }
+        continue;
+      }
+      n = realloc (r->lvs, (r->nlvs + 1) * sizeof *n);
+      if (!n) {
+        perror ("realloc");
+        return -1;
+      }
+      r->lvs = n;
+      r->lvs[r->nlvs++] = (char *) lv;
+      /* The PV is made to fill its partition even if that did not grow. */
+      r->resize_content = true;
+      found = true;
+    }
+    if (!found) {
+      fprintf (stderr, "%s: error: --lv-expand %s: no such logical volume "
+               "in a physical volume on a partition of the input disk\n",
+               program, lv);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 do_resize (gbox_h *h, const struct settings *s)
 {
@@ -536,6 +600,8 @@ do_resize (gbox_h *h, const struct settings *s)
     fprintf (stderr, "%s: error: %s\n", program, err);
     goto out;
   }
+  if (find_lvs (h, s, &plan) == -1)
+    goto out;
   if (plan.extra && strcmp (plan.out.label, "gpt") == 0) {
     gbox_partition *x = &plan.out.parts.parts_val[plan.out.parts.parts_len - 1];
     char g[40];
@@ -635,6 +701,25 @@ do_resize (gbox_h *h, const struct settings *s)
     if (p->op != RZ_KEEP || !p->resize_content)
       continue;
     phase (s, "Expanding %s using the ‘%s’ method", p->name, method (p->type));
+    if (strcmp (p->type, "LVM2_member") == 0) {
+      size_t k;
+      if (gbox_lv_expand (h, "/dev/sdb", p->new_start, p->new_size, "", 0)
+          == -1) {
+        fprintf (stderr, "%s: error: %s: %s\n", program, p->name,
+                 gbox_last_error (h));
+        goto out;
+      }
+      for (k = 0; k < p->nlvs; ++k) {
+        phase (s, "Expanding %s", p->lvs[k]);
+        if (gbox_lv_expand (h, "/dev/sdb", p->new_start, p->new_size,
+                            p->lvs[k], 0) == -1) {
+          fprintf (stderr, "%s: error: %s: %s\n", program, p->lvs[k],
+                   gbox_last_error (h));
+          goto out;
+        }
+      }
+      continue;
+    }
     if (gbox_resize_content (h, "/dev/sdb", p->new_start, p->new_size,
                              p->type, s->ntfs_force ?
                              GBOX_RESIZE_NTFS_FORCE : 0) == -1) {
@@ -688,6 +773,7 @@ main (int argc, char *argv[])
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "ignore", required_argument, NULL, OPT_IGNORE },
     { "long-options", no_argument, NULL, GBOX_OPT_LONG_OPTIONS },
+    { "lv-expand", required_argument, NULL, OPT_LV_EXPAND },
     { "machine-readable", no_argument, NULL, OPT_MACHINE_READABLE },
     { "no-expand-content", no_argument, NULL, OPT_NO_EXPAND_CONTENT },
     { "no-sparse", no_argument, NULL, OPT_NO_SPARSE },
@@ -739,7 +825,7 @@ main (int argc, char *argv[])
       }
       break;
     case OPT_DELETE: case OPT_EXPAND: case OPT_IGNORE: case OPT_RESIZE:
-    case OPT_SHRINK: {
+    case OPT_SHRINK: case OPT_LV_EXPAND: {
       struct request *n = realloc (s.reqs, (s.nreqs + 1) * sizeof *n);
       if (!n) {
         perror ("realloc");

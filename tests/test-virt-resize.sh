@@ -18,7 +18,10 @@
 #     a truncated disk, a corrupt superblock;
 #  5. xfs (xfs_growfs), btrfs (btrfs filesystem resize) and NTFS
 #     (ntfsresize) grown and clean (xfs_repair -n, btrfs check, ntfsfix
-#     -n), each when its host tools are installed.
+#     -n), each when its host tools are installed;
+#  6. LVM (volume group made by our appliance, tests/mklvm): --expand the
+#     PV partition and --lv-expand its LV, whose ext4 grows and is clean;
+#     an unknown LV is refused before anything is written.
 
 set -e
 . "${top_srcdir:-..}/tests/functions.sh"
@@ -216,4 +219,34 @@ if have mkntfs && have ntfsresize && have ntfsfix; then
 else
   echo "skipped: NTFS (ntfs-3g not installed)"
 fi
+check_no_qemu
+
+# --- 6. LVM: pvresize, --lv-expand ---------------------------------------------
+MKLVM=$top_builddir/tests/mklvm
+truncate -s 200M "$T/lvm.img"
+printf 'start=2048,size=40960,type=83\nstart=43008,size=204800,type=8e\n' |
+  sfdisk -q -X dos "$T/lvm.img" >/dev/null
+"$MKLVM" "$T/lvm.img" /dev/sda2 vg0 root:60 >/dev/null
+ext4_image "$T/lv.img" 60 "$T/tree" LVROOT
+# The first LV starts 1 MiB into its PV (see mklvm.c).
+dd if="$T/lv.img" of="$T/lvm.img" bs=512 seek=$((43008 + 2048)) conv=notrunc,sparse status=none
+in_sum=$(sum "$T/lvm.img")
+truncate -s 400M "$T/lvo.img"
+lvo_sum=$(sum "$T/lvo.img")
+expect_error "unknown LV refused" "--lv-expand /dev/vg0/nosuch: no such logical volume" \
+  "$VIRT_RESIZE" --expand /dev/sda2 --lv-expand /dev/vg0/nosuch "$T/lvm.img" "$T/lvo.img"
+expect_eq "unknown LV: output untouched" "$lvo_sum" "$(sum "$T/lvo.img")"
+"$VIRT_RESIZE" --expand /dev/sda2 --lv-expand /dev/vg0/root \
+  "$T/lvm.img" "$T/lvo.img" > "$T/lvm.out"
+grep -q "The LVM PV on /dev/sda2 will be expanded using the ‘pvresize’ method" "$T/lvm.out" ||
+  fail "LVM summary: $(cat "$T/lvm.out")"
+grep -q "/dev/vg0/root: This logical volume will be expanded to maximum size" "$T/lvm.out" ||
+  fail "LVM summary: $(cat "$T/lvm.out")"
+expect_eq "LVM: input unchanged" "$in_sum" "$(sum "$T/lvm.img")"
+dd if="$T/lvo.img" of="$T/lvx.img" bs=512 status=none \
+  skip=$(( $(part_field "$T/lvo.img" 2 start) + 2048 ))
+e2fsck -fn "$T/lvx.img" >/dev/null 2>&1 || fail "e2fsck -fn of the expanded LV"
+b_in=$(blocks "$T/lv.img"); b_out=$(blocks "$T/lvx.img")
+[ "$b_out" -gt $(( b_in * 5 )) ] || fail "LV filesystem did not grow: $b_in -> $b_out"
+ok "--lv-expand: LV ext4 grew from $b_in to $b_out blocks, e2fsck -fn clean"
 check_no_qemu
