@@ -18,7 +18,8 @@ packages=(
   build-essential autoconf automake pkg-config perl
   qemu-system-x86 qemu-utils linux-image-amd64
   libtirpc-dev rpcsvc-proto libxml2-dev libmagic-dev zlib1g-dev liblzma-dev
-  libext2fs-dev libblkid-dev libhivex-dev nettle-dev
+  libext2fs-dev libblkid-dev libhivex-dev nettle-dev libsqlite3-dev
+  libwin-hivex-perl libxml2-utils python3 time
   e2fsprogs dosfstools mtools fdisk cpio libarchive-tools
   lvm2 xfsprogs ntfs-3g btrfs-progs nbdkit libnbd-bin
 )
