@@ -27,7 +27,7 @@
 
 #include "daemon.h"
 
-#define DB_MAX (256 * 1024 * 1024)   /* whole status / installed file */
+#define DB_MAX (64 * 1024 * 1024)    /* whole status / installed file */
 #define DESC_FILE_MAX (1024 * 1024)  /* one pacman desc file */
 #define APPS_MAX 1000000
 
