@@ -91,6 +91,10 @@ check_not_launched (void)
   struct gbox_dirent *ents;
   struct gbox_zerofree_ret zf;
   struct gbox_e2fsck_ret fk;
+  struct gbox_part_get_layout_ret pl;
+  struct gbox_part_layout layout = { 0 };
+  struct gbox_content_info_ret ci;
+  uint64_t u64;
   size_t n;
   const struct {
     const char *name;
@@ -123,6 +127,16 @@ check_not_launched (void)
     { "zero_free_space", gbox_zero_free_space (h, "/", NULL) },
     { "fstrim", gbox_fstrim (h, "/", NULL) },
     { "zero_swap", gbox_zero_swap (h, "/dev/sda2", 0) },
+    { "part_get_layout", gbox_part_get_layout (h, "/dev/sda", &pl) },
+    { "part_set_layout", gbox_part_set_layout (h, "/dev/sdb", &layout) },
+    { "part_wipe", gbox_part_wipe (h, "/dev/sdb") },
+    { "copy_range", gbox_copy_range (h, "/dev/sda", 0, "/dev/sdb", 0, 512, 1,
+                                     &u64) },
+    { "content_info", gbox_content_info (h, "/dev/sda", 0, 512, &ci) },
+    { "resize_content", gbox_resize_content (h, "/dev/sdb", 0, 1 << 20,
+                                             "ext4", 0) },
+    { "device_size", gbox_device_size (h, "/dev/sda", &u64) },
+    { "lv_expand", gbox_lv_expand (h, "/dev/sdb", 0, 1 << 20, "vg/lv", 0) },
     { "readdir_stat (all)", gbox_readdir_stat_all (h, "/", &ents, &n) },
   };
   size_t i;
