@@ -105,7 +105,7 @@ usage (int status)
             "  --ntfsresize-force   Resize NTFS even when marked for chkdsk\n"
             "  --output-format format\n"
             "                       Format of the output disk\n"
-            "  -q|--quiet           No progress messages\n"
+            "  -q|--quiet           No summary, no progress messages\n"
             "  --resize part=size   Resize partition (SIZE, +SIZE, -SIZE, N%%)\n"
             "  --shrink part        Shrink partition to make up a deficit\n"
             "  -v|--verbose         Verbose messages\n"
@@ -172,7 +172,7 @@ phase (const struct settings *s, const char *fs, ...)
   vsnprintf (msg, sizeof msg, fs, ap);
   va_end (ap);
   machine_message (s, "message", msg);
-  if (!s->quiet)
+  if (!s->quiet && !s->machine)
     printf ("[%6.1f] %s\n", now () - t_start, msg);
   fflush (stdout);
 }
@@ -612,7 +612,8 @@ do_resize (gbox_h *h, const struct settings *s)
     free (x->part_guid);
     x->part_guid = strdup (g);
   }
-  print_summary (s, &plan);
+  if (!s->quiet)
+    print_summary (s, &plan);
   if (s->dry_run) {
     r = 0;
     goto out;
@@ -738,7 +739,7 @@ do_resize (gbox_h *h, const struct settings *s)
     goto out;
   }
   r = 0;
-  if (!s->quiet) {
+  if (!s->quiet && !s->machine) {
     printf ("\nResize operation completed with no errors.  Before deleting "
             "the old disk, carefully check that the resized disk boots and "
             "works correctly.\n");
@@ -879,8 +880,6 @@ main (int argc, char *argv[])
              "file\n", program);
     usage (EXIT_FAILURE);
   }
-  if (s.machine)
-    s.quiet = true;
 
   gbox_install_signal_handlers ();
   h = gbox_create ();

@@ -12,7 +12,8 @@
 #  2. GPT with 2 partitions: expand the second; type GUIDs, partition
 #     GUIDs, names, attributes and the disk GUID kept; qcow2 output
 #     (the copy in the appliance) and raw output (the copy on the host);
-#  3. --dry-run writes nothing; the input is never changed;
+#  3. --dry-run writes nothing (also with -q, --machine-readable); the
+#     input is never changed;
 #  4. refusals with the output untouched: a shrink whose content does
 #     not fit (bytes missing), a deficit, a partition beyond the end of
 #     a truncated disk, a corrupt superblock;
@@ -145,6 +146,14 @@ grep -q "^Summary of changes:" "$T/dry.out" || fail "--dry-run: no summary"
 grep -q "/dev/sda6: This partition will be left alone." "$T/dry.out" ||
   fail "--dry-run: summary: $(cat "$T/dry.out")"
 expect_eq "--dry-run writes nothing" "$out_sum" "$(sum "$T/out3.img")"
+expect_eq "-q --dry-run prints nothing" "" \
+  "$("$VIRT_RESIZE" -q --dry-run "$T/mbr.img" "$T/out3.img")"
+"$VIRT_RESIZE" --machine-readable --dry-run --expand /dev/sda5 \
+  "$T/mbr.img" "$T/out3.img" > "$T/mr.out"
+grep -q '^{ "message": "/dev/sda5: This partition will be resized from 30.0M to [0-9.]*M.  The filesystem ext4 on /dev/sda5 will be expanded using the ‘resize2fs’ method.", "timestamp": "[0-9T:+-]*", "type": "info" }$' "$T/mr.out" ||
+  fail "--machine-readable: $(cat "$T/mr.out")"
+ok "--machine-readable: the summary as JSON lines"
+expect_eq "--dry-run --machine-readable writes nothing" "$out_sum" "$(sum "$T/out3.img")"
 check_no_qemu
 
 # --- 4. refusals, output untouched -------------------------------------------
