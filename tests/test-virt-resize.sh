@@ -16,7 +16,8 @@
 #     input is never changed;
 #  4. refusals with the output untouched: a shrink whose content does
 #     not fit (bytes missing), a deficit, a partition beyond the end of
-#     a truncated disk, a corrupt superblock;
+#     a truncated disk, a corrupt superblock; a run failing after it
+#     started writing leaves no partition table;
 #  5. xfs (xfs_growfs), btrfs (btrfs filesystem resize) and NTFS
 #     (ntfsresize) grown and clean (xfs_repair -n, btrfs check, ntfsfix
 #     -n), each when its host tools are installed;
@@ -184,6 +185,25 @@ expect_eq "corrupt superblock: output untouched" "$out_sum" "$(sum "$T/out3.img"
 
 expect_error "unknown partition" "/dev/sda9: no such partition" \
   "$VIRT_RESIZE" --expand /dev/sda9 "$T/mbr.img" "$T/out3.img"
+
+# A failure after the output was started (e2fsck refuses a filesystem
+# with an unknown feature) leaves an output with no partition table,
+# even one that held a complete copy before.
+cp "$T/mbr.img" "$T/feature.img"
+rm -f "$T/fe.img"
+mkfs.ext4 -q -F -O ^metadata_csum "$T/fe.img" 30M >/dev/null
+printf '\040' | dd of="$T/fe.img" bs=1 conv=notrunc status=none seek=$((1024 + 96 + 3))
+dd if="$T/fe.img" of="$T/feature.img" bs=512 seek=45056 conv=notrunc status=none
+cp "$T/out1.img" "$T/out4.img"
+sfdisk -d "$T/out4.img" >/dev/null 2>&1 || fail "out4.img should start with a table"
+expect_error "failed resize" "/dev/sda5: .*e2fsck failed" \
+  "$VIRT_RESIZE" --expand /dev/sda5 "$T/feature.img" "$T/out4.img"
+grep -q "unsupported feature" "$T/err" || fail "failed resize: $(cat "$T/err")"
+if sfdisk -d "$T/out4.img" >/dev/null 2>&1; then
+  fail "a failed run left a partition table on the output"
+fi
+ok "a failed run leaves no partition table on the output"
+rm -f "$T/out4.img" "$T/feature.img" "$T/fe.img"
 check_no_qemu
 
 # --- 5. xfs, btrfs, ntfs ---------------------------------------------------------
