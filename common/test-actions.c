@@ -94,6 +94,8 @@ check_not_launched (void)
   struct gbox_part_get_layout_ret pl;
   struct gbox_part_layout layout = { 0 };
   struct gbox_content_info_ret ci;
+  struct gbox_inspect_full_ret ifr;
+  struct gbox_inspect_list_applications_ret ila;
   uint64_t u64;
   size_t n;
   const struct {
@@ -137,6 +139,9 @@ check_not_launched (void)
                                              "ext4", 0) },
     { "device_size", gbox_device_size (h, "/dev/sda", &u64) },
     { "lv_expand", gbox_lv_expand (h, "/dev/sdb", 0, 1 << 20, "vg/lv", 0) },
+    { "inspect_full", gbox_inspect_full (h, &ifr) },
+    { "inspect_list_applications",
+      gbox_inspect_list_applications (h, "/dev/sda1", 0, &ila) },
     { "readdir_stat (all)", gbox_readdir_stat_all (h, "/", &ents, &n) },
   };
   size_t i;
