@@ -96,6 +96,9 @@ check_not_launched (void)
   struct gbox_content_info_ret ci;
   struct gbox_inspect_full_ret ifr;
   struct gbox_inspect_list_applications_ret ila;
+  struct gbox_df_ret dfr;
+  struct gbox_checksums_ret cs;
+  char *const pvs[] = { (char *) "/dev/sda1" };
   uint64_t u64;
   size_t n;
   const struct {
@@ -142,6 +145,12 @@ check_not_launched (void)
     { "inspect_full", gbox_inspect_full (h, &ifr) },
     { "inspect_list_applications",
       gbox_inspect_list_applications (h, "/dev/sda1", 0, &ila) },
+    { "pvcreate", gbox_pvcreate (h, "/dev/sda1") },
+    { "vgcreate", gbox_vgcreate (h, "vg", pvs, 1) },
+    { "lvcreate", gbox_lvcreate (h, "lv", "vg", 8) },
+    { "df", gbox_df (h, &dfr) },
+    { "checksums", gbox_checksums (h, "/", "md5", 0, &cs) },
+    { "replace_file", gbox_replace_file (h, "/tmp.x", "/x", NULL) },
     { "readdir_stat (all)", gbox_readdir_stat_all (h, "/", &ents, &n) },
   };
   size_t i;
