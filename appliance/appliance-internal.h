@@ -215,6 +215,10 @@ struct gbox_app_contents {
   bool gzip;
 };
 /* The optional programs present on the host: NAMES[i] found at PATHS[i]. */
+/* Feed the cache key with everything contents.c adds besides programs
+ * and modules: the host files copied (with their size and mtime) and the
+ * configuration files written. */
+extern void gbox_app_hash_contents (struct gbox_app_hash *h);
 extern int gbox_app_resolve_programs (struct gbox_app_ctx *cx,
                                       struct gbox_app_strv *names,
                                       struct gbox_app_strv *paths);

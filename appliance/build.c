@@ -101,6 +101,7 @@ compute_key (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
   gbox_app_hash_str (&h, "on demand");
   for (i = 0; gbox_appliance_modules[i]; ++i)
     gbox_app_hash_str (&h, gbox_appliance_modules[i]);
+  gbox_app_hash_contents (&h);
 
   gbox_app_hash_hex (&h, key);
   return 0;

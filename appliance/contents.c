@@ -100,6 +100,39 @@ static const char lvm_conf[] =
 static const char etc_passwd[] = "root:x:0:0:root:/root:/bin/sh\n";
 static const char etc_group[] = "root:x:0:\n";
 
+static void
+hash_host_files (struct gbox_app_hash *h, const char *const *files)
+{
+  size_t i;
+  struct stat st;
+
+  for (i = 0; files[i]; ++i) {
+    gbox_app_hash_str (h, files[i]);
+    if (stat (files[i], &st) == 0) {
+      gbox_app_hash_u64 (h, (uint64_t) st.st_size);
+      gbox_app_hash_u64 (h, (uint64_t) st.st_mtime);
+      gbox_app_hash_u64 (h, (uint64_t) st.st_ino);
+    }
+    else
+      gbox_app_hash_str (h, "(absent)");
+  }
+}
+
+void
+gbox_app_hash_contents (struct gbox_app_hash *h)
+{
+  size_t i;
+
+  gbox_app_hash_str (h, "contents");
+  for (i = 0; i < sizeof toplevel / sizeof toplevel[0]; ++i)
+    gbox_app_hash_str (h, toplevel[i]);
+  hash_host_files (h, magic_paths);
+  hash_host_files (h, etc_files);
+  gbox_app_hash_str (h, lvm_conf);
+  gbox_app_hash_str (h, etc_passwd);
+  gbox_app_hash_str (h, etc_group);
+}
+
 int
 gbox_app_resolve_programs (struct gbox_app_ctx *cx,
                            struct gbox_app_strv *names,
