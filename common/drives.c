@@ -726,8 +726,20 @@ gbox_int_hotadd_drives (gbox_h *h)
       d->overlay = NULL;
     }
   }
-  if (gbox_disks_ready (h, h->nr_drives, 30000) == -1)
-    return -1;
+  {
+    /* The daemon answers within its 30 s wait; a guest whose clock
+     * stopped never does, so the call gets a bound of its own instead
+     * of the (long) per-call timeout. */
+    unsigned saved_timeout = h->call_timeout;
+    int r;
+
+    if (h->call_timeout > 45)
+      h->call_timeout = 45;
+    r = gbox_disks_ready (h, h->nr_drives, 30000);
+    h->call_timeout = saved_timeout;
+    if (r == -1)
+      return -1;
+  }
   gbox_int_debug (h, "%zu disk(s) attached in %" PRIu64 " ms", h->nr_drives,
                   gbox_int_now_ms () - t0);
   return 0;
