@@ -33,7 +33,7 @@ LIBCOMMON := $(call ldadd,common,test_ldadd)
 LIBDAEMON := $(call ldadd,daemon,guestboxd_LDADD)
 LIBAPP := $(call ldadd,appliance,guestbox_make_appliance_LDADD)
 
-HARNESSES = reply request fstab elf kernel moddep cpio
+HARNESSES = reply request fstab inspect elf kernel moddep cpio
 
 # NAME: harness, the project sources compiled with coverage, libraries.
 reply_SRCS = $(top)/common/proto.c $(top)/common/actions.c \
@@ -43,6 +43,9 @@ request_SRCS = $(top)/daemon/proto.c $(top)/common/protocol.c
 request_LIBS = $(LIBDAEMON)
 fstab_SRCS = $(top)/daemon/fstab.c
 fstab_LIBS = $(LIBDAEMON)
+inspect_SRCS = $(top)/daemon/inspect-apps.c $(top)/daemon/inspect-linux.c \
+	$(top)/daemon/inspect-full.c
+inspect_LIBS = $(LIBDAEMON)
 elf_SRCS = $(top)/appliance/elfdeps.c
 elf_LIBS = $(LIBAPP)
 kernel_SRCS = $(top)/appliance/kernel.c $(top)/appliance/decompress.c

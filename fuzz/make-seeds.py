@@ -127,3 +127,17 @@ write("moddep", 0,
 write("cpio", 0, b"d /usr/bin\nf /usr/bin/x hello\nl /bin usr/bin\n"
       b"l /lib64/ld.so ../lib/x86_64-linux-gnu/ld.so\nf init #!/bin/sh\n"
       b"d a/./b\nd a/../b\nf /usr/bin/x other\n")
+
+write("inspect", 0, b"\0Package: bash\nStatus: install ok installed\nVersion: 5.2-1\n"
+      b"Architecture: amd64\nDescription: shell\n second line\n\nPackage: x\n"
+      b"Status: deinstall ok config-files\nVersion: 1:2.3-4\n")
+write("inspect", 1, b"\1P:musl\nV:1.2.4-r0\nA:x86_64\nT:the C library\n"
+      b"U:https://musl.libc.org\n\nP:busybox\nV:1.36-r1\n")
+write("inspect", 2, b"\2%NAME%\nlinux\n\n%VERSION%\n6.1-1\n\n%DESC%\nkernel\n\n"
+      b"%ARCH%\nx86_64\n\n%URL%\nhttps://kernel.org\n")
+write("inspect", 3, b"\3\x8e\xad\xe8\x01\0\0\0\0\0\0\0\x02\0\0\0\x10"
+      b"\0\0\x03\xe8\0\0\0\x06\0\0\0\0\0\0\0\x01\0\0\x03\xe9\0\0\0\x06"
+      b"\0\0\0\x05\0\0\0\x01bash\0\x35.2\0\0\0\0\0\0\0\0\0\0")
+write("inspect", 4, b"\4NAME=\"Debian GNU/Linux\"\nVERSION_ID='12'\nID=debian\n"
+      b"PRETTY_NAME=\"Debian \\\"bookworm\\\"\"\n# comment\nexport X=1\n")
+write("inspect", 5, b"\5" + "12.4 caf\u00e9\x07\x1b[31m".encode())
