@@ -22,6 +22,7 @@ packages=(
   libwin-hivex-perl libxml2-utils python3 time
   e2fsprogs dosfstools mtools fdisk cpio libarchive-tools
   lvm2 xfsprogs ntfs-3g btrfs-progs nbdkit libnbd-bin
+  clang libclang-rt-14-dev
 )
 
 missing=()
