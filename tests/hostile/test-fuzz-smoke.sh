@@ -1,0 +1,37 @@
+#!/bin/bash -
+# guestbox - build the libFuzzer harnesses (fuzz/) and run each for a
+# few seconds from its seed corpus: any crash, leak, timeout or
+# out-of-memory is a failure (the input is kept under fuzz/findings/).
+# "make fuzz FUZZ_TIME=N" runs them longer.
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+. "$top_srcdir/tests/functions.sh"
+requires clang python3
+: "${FUZZ_SMOKE_TIME:=3}"
+make_workdir
+
+F=$top_srcdir/fuzz
+if ! make -s -C "$F" -f fuzz.mk all seeds/.stamp > "$T/build.log" 2>&1; then
+  if grep -q 'libclang_rt.fuzzer\|cannot find.*fuzzer' "$T/build.log"; then
+    echo "$0: SKIP: clang has no libFuzzer (install libclang-rt-14-dev)"
+    exit 77
+  fi
+  cat "$T/build.log" >&2
+  fail "building the fuzz harnesses"
+fi
+harnesses=$(make -s -C "$F" -f fuzz.mk --no-print-directory \
+  --eval 'print-harnesses: ; @echo $(HARNESSES)' print-harnesses)
+for h in $harnesses; do
+  mkdir -p "$T/corpus-$h" "$F/findings/$h"
+  if ! "$F/fuzz-$h" -max_total_time="$FUZZ_SMOKE_TIME" -timeout=10 \
+        -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+        -artifact_prefix="$F/findings/$h/" \
+        "$T/corpus-$h" "$F/seeds/$h" > "$T/$h.log" 2>&1; then
+    tail -n 40 "$T/$h.log" >&2
+    fail "fuzz-$h found a problem (input saved in fuzz/findings/$h/)"
+  fi
+  runs=$(awk '/stat::number_of_executed_units/ { print $NF }' "$T/$h.log")
+  ok "fuzz-$h: $runs runs in ${FUZZ_SMOKE_TIME}s, no finding"
+done
