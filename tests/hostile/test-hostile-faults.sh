@@ -29,6 +29,27 @@ transfer () {
     cat > /dev/null; }
 }
 
+# 0. qemu runs sandboxed (when it can) and without any network device.
+qemu=$(command -v qemu-system-x86_64)
+printf '#!/bin/sh\necho "$*" >> "%s"\nexec %s "$@"\n' "$T/qemu.args" "$qemu" > "$T/qemu-wrapper"
+chmod +x "$T/qemu-wrapper"
+out=$(GBOX_QEMU=$T/qemu-wrapper "$VIRT_CAT" -a "$T/disk.img" /etc/hostname)
+expect_eq "through a recording qemu wrapper" faultguest "$out"
+args=$(grep -v -- ' -version$' "$T/qemu.args" | tail -n1)
+if "$qemu" -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny \
+     -version >/dev/null 2>&1; then
+  case "$args" in
+    *"-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"*) ;;
+    *) fail "qemu supports -sandbox but was started without it: $args" ;;
+  esac
+  ok "qemu runs under its seccomp sandbox"
+fi
+case "$args" in
+  *-net*|*-nic*|*virtio-net*|*netdev*) fail "qemu was given a network device: $args" ;;
+esac
+ok "no network device"
+check_no_qemu
+
 # 1. The appliance stops answering mid-transfer (qemu SIGSTOPped): the
 # call times out, qemu is killed, one error line.
 ON_START='p=$(qemu_left); echo "$p" > "$T/qpid"; kill -STOP $p'
