@@ -9,7 +9,7 @@ set -e
 . "$top_srcdir/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
-requires mkfs.ext4 runuser
+requires mkfs.ext4 runuser python3 sfdisk
 make_workdir
 
 make_linux_tree "$T/root" faultguest
@@ -79,6 +79,69 @@ for sig in INT TERM HUP; do
   check_no_qemu
   ok "SIG$sig during a transfer: died of the signal (exit $rc), no qemu, no temp dir"
 done
+
+# 2b. Fatal signals during virt-sparsify and virt-resize, once they
+# write their output: no output that looks complete (sparsify: none at
+# all; resize: the output has no partition table), no qemu, no temp
+# dir.  Background jobs start with SIGINT ignored: undo that.
+sigdfl () {
+  exec python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+# signal_when SIG PATTERN CMD...: run CMD, send SIG once its output
+# matches PATTERN; sets RC.
+signal_when () {
+  local sig=$1 pat=$2 p
+  shift 2
+  sigdfl stdbuf -oL -eL "$@" > "$T/log" 2>&1 &
+  p=$!
+  while kill -0 $p 2>/dev/null && ! grep -q "$pat" "$T/log"; do sleep 0.02; done
+  kill -$sig $p 2>/dev/null || true
+  RC=0
+  wait $p || RC=$?
+}
+SPARSIFY=$top_builddir/sparsify/virt-sparsify
+RESIZE=$top_builddir/resize/virt-resize
+if [ -x "$SPARSIFY" ] || [ -x "$RESIZE" ]; then
+  mkdir "$T/w"
+  head -c 200M /dev/urandom > "$T/root/data/blob"
+  mkfs.ext4 -q -F -d "$T/root" "$T/w/fs.img" 384M
+  rm "$T/root/data/blob"
+  mbr_disk "$T/w/disk.img" 400 "$T/w/fs.img"
+  wsum=$(sha256sum < "$T/w/disk.img")
+fi
+for sig in INT TERM HUP; do
+  [ -x "$SPARSIFY" ] || break
+  rm -f "$T/w/out.img"
+  signal_when $sig '^Copying' "$SPARSIFY" "$T/w/disk.img" "$T/w/out.img"
+  if [ $RC = 0 ]; then
+    echo "virt-sparsify finished before SIG$sig arrived: not exercised"
+    continue
+  fi
+  [ ! -e "$T/w/out.img" ] || fail "SIG$sig during virt-sparsify left $T/w/out.img (exit $RC)"
+  check_no_qemu
+  ok "SIG$sig during virt-sparsify's copy: exit $RC, no output file, no qemu, no temp dir"
+done
+for sig in INT TERM HUP; do
+  [ -x "$RESIZE" ] || break
+  truncate -s 0 "$T/w/out.img"
+  truncate -s 600M "$T/w/out.img"
+  signal_when $sig '^\[.*\] Copying /dev/sda1' "$RESIZE" --expand /dev/sda1 \
+    "$T/w/disk.img" "$T/w/out.img"
+  if [ $RC = 0 ]; then
+    echo "virt-resize finished before SIG$sig arrived: not exercised"
+    continue
+  fi
+  [ "$(od -An -tx1 -j510 -N2 "$T/w/out.img" | tr -d ' ')" != 55aa ] ||
+    fail "SIG$sig during virt-resize left a partition table on the output (exit $RC)"
+  check_no_qemu
+  ok "SIG$sig during virt-resize's copy: exit $RC, output has no partition table, no qemu, no temp dir"
+done
+if [ -n "${wsum:-}" ]; then
+  expect_eq "the input of virt-sparsify/virt-resize unchanged" "$wsum" "$(sha256sum < "$T/w/disk.img")"
+  rm -rf "$T/w"
+fi
 
 # 3. An unprivileged user, a private cache built from scratch.
 U=$(mktemp -d /tmp/gbnobody.XXXXXX)
