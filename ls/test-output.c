@@ -448,7 +448,11 @@ test_ls_la_reference (void)
 static void
 test_ls_la_against_host_ls (void)
 {
-  char dir[] = "/tmp/test-output-ls-XXXXXX";
+  /* The listing shows "..": make it a private directory, so that its
+   * time cannot move (as /tmp's does when others use it) between the
+   * two listings. */
+  char parent[] = "/tmp/test-output-ls-XXXXXX";
+  char dir[sizeof parent + 4];
   char path[512], cmd[512];
   static const char *names[] = {
     "plain", "big", "old", "future", "exec", "link", "fifo", "sub",
@@ -464,8 +468,13 @@ test_ls_la_against_host_ls (void)
   FILE *fp, *mem;
   int fd, c;
 
-  if (mkdtemp (dir) == NULL) {
+  if (mkdtemp (parent) == NULL) {
     perror ("mkdtemp");
+    exit (EXIT_FAILURE);
+  }
+  snprintf (dir, sizeof dir, "%s/d", parent);
+  if (mkdir (dir, 0700) == -1) {
+    perror (dir);
     exit (EXIT_FAILURE);
   }
   for (i = 0; i < nr; ++i) {
@@ -582,6 +591,7 @@ test_ls_la_against_host_ls (void)
       unlink (path);
   }
   rmdir (dir);
+  rmdir (parent);
 }
 
 int
