@@ -13,6 +13,15 @@ requires clang python3
 make_workdir
 
 F=$top_srcdir/fuzz
+# The harnesses are built in the source tree's fuzz/ (a read-only tree,
+# as in "make distcheck", cannot hold them).
+if [ ! -f "$F/fuzz.mk" ] || [ ! -w "$F" ]; then
+  echo "$0: SKIP: $F is missing or read-only"
+  exit 77
+fi
+# A plain make, not a sub-make of "make check" (whose MAKEFLAGS would
+# make it print "make[N]:" lines and complain about the jobserver).
+unset MAKEFLAGS MFLAGS MAKELEVEL
 if ! make -s -C "$F" -f fuzz.mk all seeds/.stamp > "$T/build.log" 2>&1; then
   if grep -q 'libclang_rt.fuzzer\|cannot find.*fuzzer' "$T/build.log"; then
     echo "$0: SKIP: clang has no libFuzzer (install libclang-rt-14-dev)"
@@ -22,7 +31,9 @@ if ! make -s -C "$F" -f fuzz.mk all seeds/.stamp > "$T/build.log" 2>&1; then
   fail "building the fuzz harnesses"
 fi
 harnesses=$(make -s -C "$F" -f fuzz.mk --no-print-directory \
-  --eval 'print-harnesses: ; @echo $(HARNESSES)' print-harnesses)
+  --eval 'print-harnesses: ; @echo $(HARNESSES)' print-harnesses |
+  grep -v '^make')
+[ -n "$harnesses" ] || fail "no fuzz harness found"
 for h in $harnesses; do
   mkdir -p "$T/corpus-$h" "$F/findings/$h"
   if ! "$F/fuzz-$h" -max_total_time="$FUZZ_SMOKE_TIME" -timeout=10 \
