@@ -69,6 +69,8 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (ZERO_FREE_SPACE, zero_free_space),
   ACTION (FSTRIM, fstrim),
   ACTION (ZERO_SWAP, zero_swap),
+  ACTION (LIST_VGS, list_vgs),
+  ACTION (ZERO_VG_FREE, zero_vg_free),
   /* virt-resize. */
   ACTION (PART_GET_LAYOUT, part_get_layout),
   ACTION (PART_SET_LAYOUT, part_set_layout),
@@ -746,6 +748,38 @@ gbox_zero_swap (gbox_h *h, const char *device, int discard)
   return gbox_int_call (h, GBOX_PROC_ZERO_SWAP,
                         (xdrproc_t) xdr_gbox_zero_swap_args, &args,
                         NULL, NULL);
+}
+
+int
+gbox_list_vgs (gbox_h *h, struct gbox_list_vgs_ret *ret)
+{
+  if (check_ready (h, GBOX_PROC_LIST_VGS) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_LIST_VGS, NULL, NULL,
+                        (xdrproc_t) xdr_gbox_list_vgs_ret, ret);
+}
+
+int
+gbox_zero_vg_free (gbox_h *h, const char *vg, int discard, uint64_t *bytes)
+{
+  struct gbox_zero_vg_free_args args = {
+    .vg = (char *) vg, .discard = discard != 0,
+  };
+  struct gbox_space_ret ret;
+
+  if (check_ready (h, GBOX_PROC_ZERO_VG_FREE) == -1)
+    return -1;
+  if (check_string (h, GBOX_PROC_ZERO_VG_FREE, "vg", vg, GBOX_NAME_MAX) == -1)
+    return -1;
+  memset (&ret, 0, sizeof ret);
+  if (gbox_int_call (h, GBOX_PROC_ZERO_VG_FREE,
+                     (xdrproc_t) xdr_gbox_zero_vg_free_args, &args,
+                     (xdrproc_t) xdr_gbox_space_ret, &ret) == -1)
+    return -1;
+  if (bytes)
+    *bytes = ret.bytes;
+  return 0;
 }
 
 /* virt-resize: partition tables, range copies, content. */

@@ -150,6 +150,12 @@ extern int gbox_zero_free_space (gbox_h *h, const char *path,
                                  uint64_t *bytes);
 extern int gbox_fstrim (gbox_h *h, const char *path, uint64_t *bytes);
 extern int gbox_zero_swap (gbox_h *h, const char *device, int discard);
+/* list_vgs: the LVM volume groups (free the result with xdr_free);
+ * zero_vg_free zeroes (or discards) the free extents of VG through a
+ * temporary LV, then removes it (*BYTES, if not NULL: their size). */
+extern int gbox_list_vgs (gbox_h *h, struct gbox_list_vgs_ret *ret);
+extern int gbox_zero_vg_free (gbox_h *h, const char *vg, int discard,
+                              uint64_t *bytes);
 
 /* Convenience built on the calls above (actions.c). */
 extern int gbox_readdir_stat_all (gbox_h *h, const char *path,

@@ -83,6 +83,7 @@ check_not_launched (void)
   struct gbox_version_ret v;
   struct gbox_list_devices_ret ld;
   struct gbox_list_partitions_ret lp;
+  struct gbox_list_vgs_ret vgs;
   struct gbox_list_filesystems_ret lf;
   struct gbox_inspect_os_ret io;
   struct gbox_readdir_stat_ret rd;
@@ -132,6 +133,8 @@ check_not_launched (void)
     { "zero_free_space", gbox_zero_free_space (h, "/", NULL) },
     { "fstrim", gbox_fstrim (h, "/", NULL) },
     { "zero_swap", gbox_zero_swap (h, "/dev/sda2", 0) },
+    { "list_vgs", gbox_list_vgs (h, &vgs) },
+    { "zero_vg_free", gbox_zero_vg_free (h, "vg", 1, NULL) },
     { "part_get_layout", gbox_part_get_layout (h, "/dev/sda", &pl) },
     { "part_set_layout", gbox_part_set_layout (h, "/dev/sdb", &layout) },
     { "part_wipe", gbox_part_wipe (h, "/dev/sdb") },

@@ -291,6 +291,8 @@ extern int do_e2fsck (void *args, void *ret);
 extern int do_zero_free_space (void *args, void *ret);
 extern int do_fstrim (void *args, void *ret);
 extern int do_zero_swap (void *args, void *ret);
+extern int do_list_vgs (void *args, void *ret);
+extern int do_zero_vg_free (void *args, void *ret);
 extern int do_pvcreate (void *args, void *ret);
 extern int do_vgcreate (void *args, void *ret);
 extern int do_lvcreate (void *args, void *ret);

@@ -72,6 +72,8 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY (ZERO_FREE_SPACE, zero_free_space, path_args, space_ret, PROC_PLAIN),
   ENTRY (FSTRIM, fstrim, path_args, space_ret, PROC_PLAIN),
   ENTRY_NORET (ZERO_SWAP, zero_swap, zero_swap_args, PROC_PLAIN),
+  ENTRY_NOARGS (LIST_VGS, list_vgs, list_vgs_ret),
+  ENTRY (ZERO_VG_FREE, zero_vg_free, zero_vg_free_args, space_ret, PROC_PLAIN),
   /* virt-resize. */
   ENTRY (PART_GET_LAYOUT, part_get_layout, part_device_args,
          part_get_layout_ret, PROC_PLAIN),

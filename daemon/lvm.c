@@ -13,7 +13,9 @@
  * the user as /dev/VG/LV; the kernel device is /dev/dm-N, which
  * devtmpfs creates, so no /dev/mapper node or /dev/VG symlink is
  * needed.  Also the pvcreate, vgcreate and lvcreate procedures (test
- * images, later virt-resize).
+ * images, later virt-resize), and list_vgs and zero_vg_free
+ * (virt-sparsify: the free extents of a volume group are zeroed or
+ * discarded through a temporary LV over all of them, then removed).
  */
 
 #include <config.h>
@@ -21,9 +23,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/fs.h>
 
 #include "daemon.h"
 
@@ -437,4 +445,315 @@ do_lvcreate (void *argsv, void *retv)
   a[10] = args->vg;
   a[11] = NULL;
   return lvm_or_error ("lvcreate", "lvcreate", a);
+}
+
+#define LVM_OUT_MAX 65536
+#define LVM_ERR_MAX 4000
+
+/* Run lvm SUB ARGS capturing its stdout (at most LVM_OUT_MAX bytes,
+ * into *OUT) and its stderr (one line, into *ERR).  Returns the exit
+ * status, or -1 if it could not run. */
+static int
+run_lvm_output (char **out, char **err, const char *sub,
+                const char *const *args)
+{
+  const char *argv[64];
+  int pfd[2], efd, status;
+  size_t n = 0, i, len = 0;
+  pid_t pid;
+  char *o, *e;
+  ssize_t r;
+
+  *out = *err = NULL;
+  load_fs_modules ("dm_mod");
+  setenv ("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+  argv[n++] = "lvm";
+  argv[n++] = sub;
+  argv[n++] = "--config";
+  argv[n++] = LVM_CONFIG;
+  for (i = 0; args[i] && n < 63; ++i)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+
+  o = malloc (LVM_OUT_MAX + 1);
+  e = malloc (LVM_ERR_MAX + 1);
+  efd = memfd_create ("lvm-stderr", MFD_CLOEXEC);
+  if (o == NULL || e == NULL || efd == -1 || pipe2 (pfd, O_CLOEXEC) == -1) {
+    free (o);
+    free (e);
+    if (efd >= 0)
+      close (efd);
+    return -1;
+  }
+  pid = fork ();
+  if (pid == -1) {
+    close (pfd[0]);
+    close (pfd[1]);
+    close (efd);
+    free (o);
+    free (e);
+    return -1;
+  }
+  if (pid == 0) {
+    int null = open ("/dev/null", O_RDONLY);
+    if (null >= 0)
+      dup2 (null, 0);
+    dup2 (pfd[1], 1);
+    dup2 (efd, 2);
+    execvp (argv[0], (char *const *) argv);
+    fprintf (stderr, "%s: %s", argv[0], strerror (errno));
+    _exit (127);
+  }
+  close (pfd[1]);
+  for (;;) {
+    char buf[1024];
+    r = read (pfd[0], buf, sizeof buf);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    if (len < LVM_OUT_MAX) {
+      size_t k = (size_t) r < LVM_OUT_MAX - len ? (size_t) r
+        : LVM_OUT_MAX - len;
+      memcpy (o + len, buf, k);
+      len += k;
+    }
+  }
+  close (pfd[0]);
+  o[len] = '\0';
+  while (waitpid (pid, &status, 0) == -1)
+    if (errno != EINTR) {
+      close (efd);
+      free (o);
+      free (e);
+      return -1;
+    }
+  r = pread (efd, e, LVM_ERR_MAX, 0);
+  close (efd);
+  len = r > 0 ? (size_t) r : 0;
+  e[len] = '\0';
+  while (len > 0 && (e[len - 1] == '\n' || e[len - 1] == ' '))
+    e[--len] = '\0';
+  for (i = 0; i < len; ++i)
+    if (e[i] == '\n' || (unsigned char) e[i] < 0x20)
+      e[i] = ' ';
+  *out = o;
+  *err = e;
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+}
+
+/* lvm SUB ARGS with its output, or an error reply prefixed by PROC. */
+static char *
+lvm_output_or_error (const char *proc, const char *sub,
+                     const char *const *args)
+{
+  char *out = NULL, *err = NULL;
+  int r;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "%s: only the appliance runs lvm", proc);
+    return NULL;
+  }
+  r = run_lvm_output (&out, &err, sub, args);
+  if (r == 127 || r == -1) {
+    reply_with_error_errno (ENOSYS, "%s: the lvm program is not available "
+                            "in the appliance", proc);
+    free (out);
+    free (err);
+    return NULL;
+  }
+  if (r != 0) {
+    reply_with_error_errno (EIO, "%s: lvm %s failed: %s", proc, sub,
+                            err && *err ? err : "(no message)");
+    free (out);
+    free (err);
+    return NULL;
+  }
+  free (err);
+  return out;
+}
+
+#define MAX_VGS 256
+
+int
+do_list_vgs (void *argsv, void *retv)
+{
+  gbox_list_vgs_ret *ret = retv;
+  static const char *const args[] = {
+    "--noheadings", "--nosuffix", "-o", "vg_name", NULL
+  };
+  CLEANUP_FREE char *out = NULL;
+  char **vgs;
+  size_t n = 0;
+  char *line, *save = NULL;
+
+  devices_rescan ();
+  out = lvm_output_or_error ("list_vgs", "vgs", args);
+  if (out == NULL)
+    return -1;
+  vgs = calloc (MAX_VGS, sizeof *vgs);
+  if (vgs == NULL) {
+    reply_with_perror ("list_vgs: malloc");
+    return -1;
+  }
+  for (line = strtok_r (out, "\n", &save); line && n < MAX_VGS;
+       line = strtok_r (NULL, "\n", &save)) {
+    size_t i, dup = 0;
+
+    line += strspn (line, " \t");
+    line[strcspn (line, " \t")] = '\0';
+    if (!valid_lvm_name (line))
+      continue;                 /* nothing lvm itself would accept */
+    for (i = 0; i < n; ++i)
+      if (strcmp (vgs[i], line) == 0)
+        dup = 1;
+    if (dup)
+      continue;
+    vgs[n] = strdup (line);
+    if (vgs[n] == NULL) {
+      reply_with_perror ("list_vgs: malloc");
+      for (i = 0; i < n; ++i)
+        free (vgs[i]);
+      free (vgs);
+      return -1;
+    }
+    n++;
+  }
+  qsort (vgs, n, sizeof *vgs, compare_strings);
+  ret->vgs.gbox_str_list_len = n;
+  ret->vgs.gbox_str_list_val = vgs;
+  return 0;
+}
+
+/* The temporary LV over the free extents of a volume group. */
+#define TMP_LV "gbox-sparsify-tmp"
+
+/* Zero or discard the whole block device KDEV (with progress). */
+static int
+clear_device (const char *kdev, const char *vg, bool discard,
+              uint64_t *size)
+{
+  int fd = open (kdev, O_WRONLY | O_CLOEXEC);
+  uint64_t off;
+
+  *size = 0;
+  if (fd == -1 || ioctl (fd, BLKGETSIZE64, size) == -1) {
+    reply_with_perror ("zero_vg_free: %s: %s", vg, kdev);
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  for (off = 0; off < *size; ) {
+    uint64_t range[2];
+    uint64_t n = *size - off < 256 * 1024 * 1024 ? *size - off
+      : 256 * 1024 * 1024;
+
+    range[0] = off;
+    range[1] = n;
+    if (ioctl (fd, discard ? BLKDISCARD : BLKZEROOUT, range) == -1) {
+      if (discard && (errno == EOPNOTSUPP || errno == ENOTTY))
+        reply_with_error_errno (EOPNOTSUPP, "zero_vg_free: %s: the disk "
+                                "does not support discard", vg);
+      else
+        reply_with_perror ("zero_vg_free: %s: %s", vg,
+                           discard ? "discard" : "zero");
+      close (fd);
+      return -1;
+    }
+    off += n;
+    notify_progress (off, *size);
+  }
+  if (fsync (fd) == -1) {
+    reply_with_perror ("zero_vg_free: %s: fsync", vg);
+    close (fd);
+    return -1;
+  }
+  close (fd);
+  return 0;
+}
+
+int
+do_zero_vg_free (void *argsv, void *retv)
+{
+  gbox_zero_vg_free_args *args = argsv;
+  gbox_space_ret *ret = retv;
+  const char *a[20];
+  char user[GBOX_NAME_MAX + 32], vglv[GBOX_NAME_MAX + 32];
+  CLEANUP_FREE char *out = NULL, *kdev = NULL;
+  unsigned long long free_count = 0;
+  uint64_t size = 0;
+  int r;
+
+  if (!valid_lvm_name (args->vg)) {
+    reply_with_error_errno (EINVAL, "zero_vg_free: %s: invalid volume "
+                            "group name", args->vg);
+    return -1;
+  }
+  devices_rescan ();
+  a[0] = "--noheadings";
+  a[1] = "-o";
+  a[2] = "vg_free_count";
+  a[3] = "--";
+  a[4] = args->vg;
+  a[5] = NULL;
+  out = lvm_output_or_error ("zero_vg_free", "vgs", a);
+  if (out == NULL)
+    return -1;
+  if (sscanf (out, " %llu", &free_count) != 1) {
+    reply_with_error_errno (EIO, "zero_vg_free: %s: cannot read the number "
+                            "of free extents", args->vg);
+    return -1;
+  }
+  ret->bytes = 0;
+  if (free_count == 0) {
+    notify_progress (1, 1);
+    return 0;
+  }
+
+  /* No zeroing by lvcreate (we do it), no signature wiping, and no
+   * change other than the temporary LV, removed below. */
+  a[0] = "--yes";
+  a[1] = "--zero";
+  a[2] = "n";
+  a[3] = "--wipesignatures";
+  a[4] = "n";
+  a[5] = "--activate";
+  a[6] = "y";
+  a[7] = "-l";
+  a[8] = "100%FREE";
+  a[9] = "-n";
+  a[10] = TMP_LV;
+  a[11] = "--";
+  a[12] = args->vg;
+  a[13] = NULL;
+  if (lvm_or_error ("zero_vg_free", "lvcreate", a) == -1)
+    return -1;
+
+  snprintf (user, sizeof user, "/dev/%s/%s", args->vg, TMP_LV);
+  kdev = lvm_user_to_kernel (user);
+  if (kdev == NULL)
+    reply_with_error_errno (ENOENT, "zero_vg_free: %s: the temporary "
+                            "logical volume was not activated", args->vg);
+  r = kdev ? clear_device (kdev, args->vg, args->discard, &size) : -1;
+
+  /* Always remove it, even after a failure. */
+  snprintf (vglv, sizeof vglv, "%s/%s", args->vg, TMP_LV);
+  a[0] = "-f";
+  a[1] = "--";
+  a[2] = vglv;
+  a[3] = NULL;
+  if (r == 0) {
+    if (lvm_or_error ("zero_vg_free", "lvremove", a) == -1)
+      return -1;
+  }
+  else {
+    CLEANUP_FREE char *err = NULL;
+    run_lvm (&err, "lvremove", a);
+    lvm_invalidate ();
+    return -1;
+  }
+  ret->bytes = size;
+  return 0;
 }
