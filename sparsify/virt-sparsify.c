@@ -15,7 +15,9 @@
  *
  * In-place mode, virt-sparsify --in-place DISK: DISK is attached with
  * discard=unmap, every filesystem is mounted and trimmed (FITRIM), swap
- * is discarded.  When the format or a filesystem cannot discard, the
+ * is discarded.  In both modes filesystems on LVM logical volumes are
+ * treated like the others, and the free extents of each volume group
+ * are zeroed (or discarded) through a temporary logical volume.  When the format or a filesystem cannot discard, the
  * exit status is 3.
  */
 
@@ -96,7 +98,7 @@ usage (int status)
             "  --convert format     Output format (default: the input's)\n"
             "  --format[=raw|..]    Format of the input disk\n"
             "  --help               Display brief help\n"
-            "  --ignore filesys     Leave this filesystem alone\n"
+            "  --ignore fs|vg       Leave this filesystem or volume group alone\n"
             "  --in-place           Sparsify the disk in place\n"
             "  -o options           qemu-img create options of the output\n"
             "  -q|--quiet           No progress messages\n"
@@ -456,9 +458,10 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
       continue;
     }
     if (strcmp (type, "LVM2_member") == 0) {
-      fprintf (stderr, "%s: warning: %s: an LVM physical volume: its "
-               "logical volumes and free space are left as they are (LVM "
-               "is not supported yet)\n", program, dev);
+      /* Its logical volumes are in the list; its free extents are
+       * handled per volume group (sparsify_vgs). */
+      if (o->verbose)
+        fprintf (stderr, "%s: %s: LVM physical volume\n", program, dev);
       continue;
     }
     if (!is_mountable (type)) {
@@ -532,6 +535,56 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
   return ret;
 }
 
+/* Zero (copying) or discard (in place) the free extents of every LVM
+ * volume group.  Returns 0, -1 on error, or 1 when something could not
+ * be discarded (in place). */
+static int
+sparsify_vgs (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
+              struct gbox_progress_bar *bar)
+{
+  struct gbox_list_vgs_ret vl;
+  size_t i;
+  int ret = 0;
+
+  memset (&vl, 0, sizeof vl);
+  if (gbox_list_vgs (h, &vl) == -1) {
+    gbox_opts_print_error (o, h);
+    return -1;
+  }
+  for (i = 0; i < vl.vgs.gbox_str_list_len && ret != -1; ++i) {
+    const char *vg = vl.vgs.gbox_str_list_val[i];
+    char hb[GBOX_HUMAN_BUFLEN];
+    uint64_t bytes = 0;
+
+    if (ignored (so, vg)) {
+      say (so, "%s: ignored\n", vg);
+      continue;
+    }
+    say (so, "%s: %s free space in the volume group\n", vg,
+         so->in_place ? "Discarding" : "Zeroing");
+    gbox_progress_bar_set_label (bar, vg);
+    if (gbox_zero_vg_free (h, vg, so->in_place, &bytes) == -1) {
+      gbox_progress_bar_done (bar);
+      if (so->in_place && gbox_last_errno (h) == EOPNOTSUPP) {
+        gbox_opts_print_error (o, h);
+        ret = 1;
+        continue;
+      }
+      gbox_opts_print_error (o, h);
+      ret = -1;
+      continue;
+    }
+    gbox_progress_bar_done (bar);
+    if (o->verbose) {
+      gbox_human_size (bytes, hb);
+      fprintf (stderr, "%s: %s: %s of free extents %s\n", program, vg, hb,
+               so->in_place ? "discarded" : "zeroed");
+    }
+  }
+  xdr_free ((xdrproc_t) xdr_gbox_list_vgs_ret, (char *) &vl);
+  return ret;
+}
+
 static gbox_h *
 new_handle (struct gbox_opts *o, struct gbox_progress_bar *bar)
 {
@@ -574,6 +627,11 @@ in_place (struct gbox_opts *o, struct sp_opts *so,
     return EXIT_FAILURE;
   }
   r = sparsify_filesystems (h, o, so, bar);
+  if (r != -1) {
+    int rv = sparsify_vgs (h, o, so, bar);
+    if (rv != 0 && r != -1)
+      r = rv;
+  }
   if (gbox_shutdown (h) == -1) {
     gbox_opts_print_error (o, h);
     r = -1;
@@ -705,7 +763,8 @@ copying (struct gbox_opts *o, struct sp_opts *so,
     gbox_close (h);
     goto out;
   }
-  if (sparsify_filesystems (h, o, so, bar) != 0) {
+  if (sparsify_filesystems (h, o, so, bar) != 0 ||
+      sparsify_vgs (h, o, so, bar) != 0) {
     gbox_close (h);
     goto out;
   }
