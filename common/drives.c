@@ -667,6 +667,8 @@ gbox_int_prepare_drives (gbox_h *h)
   return 0;
 }
 
+/* 0; -1 on an error (a disk qemu cannot open); -2 when the disks were
+ * added but the guest did not report them ready (disks_ready failed). */
 int
 gbox_int_hotadd_drives (gbox_h *h)
 {
@@ -738,7 +740,7 @@ gbox_int_hotadd_drives (gbox_h *h)
     r = gbox_disks_ready (h, h->nr_drives, 30000);
     h->call_timeout = saved_timeout;
     if (r == -1)
-      return -1;
+      return -2;                /* the disks were given, the guest failed */
   }
   gbox_int_debug (h, "%zu disk(s) attached in %" PRIu64 " ms", h->nr_drives,
                   gbox_int_now_ms () - t0);

@@ -426,7 +426,7 @@ build_cmdline (gbox_h *h, struct argv *a, const char *accel,
   append = gbox_int_asprintf
     (h, "console=ttyS0 %s panic=-1 reboot=t cryptomgr.notests "
      "8250.nr_uarts=1 i8042.noaux i8042.nokbd i8042.nopnp "
-     "random.trust_cpu=on%s%s%s%s",
+     "random.trust_cpu=on tsc=reliable%s%s%s%s",
      h->verbose ? "loglevel=7 guestbox.verbose=1" : "quiet loglevel=3",
      tsc, snap ? " guestbox.snapshot=1" : "",
      h->append ? " " : "", h->append ? h->append : "");
@@ -721,6 +721,8 @@ remove_tmpdir (gbox_h *h)
 /* Launch results besides 0 and -1. */
 #define LAUNCH_SNAPSHOT_FAILED (-2) /* restore failed: cold boot instead */
 #define LAUNCH_NOT_SAVED 1          /* CREATE: launched, but not saved */
+#define LAUNCH_DISKS_FAILED (-3)    /* restored, but the disks never became
+                                       ready: cold boot, keep the snapshot */
 
 /* Restore: load the state, then refresh the daemon before any user
  * work.  Any failure here means "cold boot instead". */
@@ -882,8 +884,18 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
     ret = LAUNCH_NOT_SAVED;
   }
 
-  if (gbox_int_hotadd_drives (h) == -1)
-    goto error;
+  {
+    int r = gbox_int_hotadd_drives (h);
+
+    /* The disks were added but the restored guest did not announce
+     * them: a cold boot instead (the snapshot itself is kept). */
+    if (r == -2 && h->restored) {
+      ret = LAUNCH_DISKS_FAILED;
+      goto error;
+    }
+    if (r < 0)
+      goto error;
+  }
 
   remove_tmpdir (h);
   gbox_int_debug (h, "launch done in %" PRIu64 " ms",
@@ -901,11 +913,13 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   gbox_int_kill_qemu (h);
   h->state = GBOX_STATE_CONFIG;
   h->restored = false;
-  return ret == LAUNCH_SNAPSHOT_FAILED ? LAUNCH_SNAPSHOT_FAILED : -1;
+  return ret == LAUNCH_SNAPSHOT_FAILED || ret == LAUNCH_DISKS_FAILED ?
+    ret : -1;
 }
 
-/* Restore S (found by lookup).  0, -1 (a real error: stop), or
- * LAUNCH_SNAPSHOT_FAILED (why is on the handle). */
+/* Restore S (found by lookup).  0, -1 (a real error: stop),
+ * LAUNCH_SNAPSHOT_FAILED (why is on the handle), or 1 (restored, but the
+ * disks never became ready: a plain cold boot, keeping the snapshot). */
 static int
 try_restore (gbox_h *h, const char *accel, const char *kernel,
              const char *initrd, struct gbox_snapshot *s)
@@ -919,6 +933,11 @@ try_restore (gbox_h *h, const char *accel, const char *kernel,
   if (r == 0)
     gbox_int_debug (h, "snapshot: restored in %" PRIu64 " ms",
                     gbox_int_now_ms () - t0);
+  if (r == LAUNCH_DISKS_FAILED) {
+    gbox_int_debug (h, "snapshot: restored, but the disks never became "
+                    "ready (%s): cold boot", gbox_last_error (h));
+    return 1;
+  }
   return r;
 }
 
