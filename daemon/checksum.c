@@ -29,7 +29,6 @@
 #include "daemon.h"
 
 #define CHECKSUMS_REPLY_MAX (3 * 1024 * 1024)
-#define CHECKSUMS_NAMES_MAX 4000000
 /* Stop adding files to one reply after this long. */
 #define CHECKSUMS_TIME_MS 10000
 #define READ_SIZE (256 * 1024)
@@ -159,9 +158,8 @@ do_checksums (void *argsv, void *retv)
   const struct nettle_hash *hash = NULL;
   size_t nr_names = 0, i, budget;
   uint64_t t0 = now_ms ();
-  int root, fd, dfd;
+  int dfd;
   DIR *dir;
-  struct dirent *d;
   gbox_checksum_entry *ents;
 
   if (strcmp (args->csumtype, "crc") != 0) {
@@ -173,51 +171,9 @@ do_checksums (void *argsv, void *retv)
       return -1;
     }
   }
-  if (check_path (args->dir) == -1)
+  dir = read_dir_sorted (args->dir, &names, &nr_names);
+  if (dir == NULL)
     return -1;
-  root = sysroot_fd ();
-  if (root == -1) {
-    reply_with_perror ("sysroot %s", sysroot);
-    return -1;
-  }
-  fd = open_in_root (root, args->dir, O_RDONLY | O_DIRECTORY, 0);
-  if (fd == -1) {
-    reply_with_perror ("%s", args->dir);
-    return -1;
-  }
-  dir = fdopendir (fd);
-  if (dir == NULL) {
-    reply_with_perror ("%s", args->dir);
-    close (fd);
-    return -1;
-  }
-  for (;;) {
-    errno = 0;
-    d = readdir (dir);
-    if (d == NULL) {
-      if (errno != 0) {
-        reply_with_perror ("%s", args->dir);
-        closedir (dir);
-        return -1;
-      }
-      break;
-    }
-    if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
-      continue;
-    if (nr_names >= CHECKSUMS_NAMES_MAX) {
-      reply_with_error_errno (EFBIG, "%s: more than %d entries",
-                              args->dir, CHECKSUMS_NAMES_MAX);
-      closedir (dir);
-      return -1;
-    }
-    if (add_string (&names, &nr_names, d->d_name) == -1) {
-      reply_with_perror ("checksums: malloc");
-      closedir (dir);
-      return -1;
-    }
-  }
-  if (nr_names > 0)
-    qsort (names, nr_names, sizeof (char *), compare_strings);
 
   dfd = dirfd (dir);
   ret->more = 0;

@@ -13,6 +13,7 @@
 #ifndef GUESTBOXD_H
 #define GUESTBOXD_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -194,6 +195,10 @@ extern ssize_t resolve_fstab_spec (const char *spec,
 
 /* utils.c */
 extern int compare_strings (const void *a, const void *b);
+/* dir.c: a guest directory's names, sorted (see dir.c). */
+#define DIR_NAMES_MAX 4000000
+extern DIR *read_dir_sorted (const char *path, char ***names,
+                             size_t *nr_names);
 extern size_t count_strings (char *const *argv);
 extern void free_strings (char **argv);
 extern int add_string (char ***list, size_t *n, const char *s);

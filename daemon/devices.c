@@ -161,7 +161,7 @@ devices_rescan (void)
     if (sscanf (base, "%u:%u:%u:%u%c", &k->h, &k->c, &k->t, &k->l,
                 &extra) != 4)
       continue;
-    snprintf (k->kname, sizeof k->kname, "%s", d->d_name);
+    snprintf (k->kname, sizeof k->kname, "%.31s", d->d_name);
     nr_disks++;
   }
   closedir (dir);

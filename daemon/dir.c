@@ -22,13 +22,71 @@
 
 /* Encoded size budget of one reply (the message limit is 4 MiB). */
 #define READDIR_REPLY_MAX (3 * 1024 * 1024 + 512 * 1024)
-/* A directory with more names than this is refused (bounded memory). */
-#define READDIR_NAMES_MAX 4000000
 
 static size_t
 xdr_string_size (size_t len)
 {
   return 4 + ((len + 3) & ~(size_t) 3);
+}
+
+/* Open the guest directory PATH and read its names (without . and ..),
+ * sorted with strcmp, at most DIR_NAMES_MAX of them.  Returns the open
+ * DIR (its dirfd serves fstatat and readlinkat on the names), or NULL
+ * after replying with the error.  *NAMES is a NULL-terminated list that
+ * the caller frees. */
+DIR *
+read_dir_sorted (const char *path, char ***names, size_t *nr_names)
+{
+  int root, fd;
+  DIR *dir;
+  struct dirent *d;
+
+  if (check_path (path) == -1)
+    return NULL;
+  root = sysroot_fd ();
+  if (root == -1) {
+    reply_with_perror ("sysroot %s", sysroot);
+    return NULL;
+  }
+  fd = open_in_root (root, path, O_RDONLY | O_DIRECTORY, 0);
+  if (fd == -1) {
+    reply_with_perror ("%s", path);
+    return NULL;
+  }
+  dir = fdopendir (fd);
+  if (dir == NULL) {
+    reply_with_perror ("%s", path);
+    close (fd);
+    return NULL;
+  }
+  for (;;) {
+    errno = 0;
+    d = readdir (dir);
+    if (d == NULL) {
+      if (errno != 0) {
+        reply_with_perror ("%s", path);
+        closedir (dir);
+        return NULL;
+      }
+      break;
+    }
+    if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
+      continue;
+    if (*nr_names >= DIR_NAMES_MAX) {
+      reply_with_error_errno (EFBIG, "%s: more than %d entries",
+                              path, DIR_NAMES_MAX);
+      closedir (dir);
+      return NULL;
+    }
+    if (add_string (names, nr_names, d->d_name) == -1) {
+      reply_with_perror ("%s: malloc", path);
+      closedir (dir);
+      return NULL;
+    }
+  }
+  if (*nr_names > 0)
+    qsort (*names, *nr_names, sizeof (char *), compare_strings);
+  return dir;
 }
 
 int
@@ -38,57 +96,14 @@ do_readdir_stat (void *argsv, void *retv)
   gbox_readdir_stat_ret *ret = retv;
   CLEANUP_FREE_STRING_LIST char **names = NULL;
   size_t nr_names = 0;
-  int root, fd, dfd;
+  int dfd;
   DIR *dir;
-  struct dirent *d;
   size_t i, budget;
   gbox_dirent *ents;
 
-  if (check_path (args->path) == -1)
+  dir = read_dir_sorted (args->path, &names, &nr_names);
+  if (dir == NULL)
     return -1;
-  root = sysroot_fd ();
-  if (root == -1) {
-    reply_with_perror ("sysroot %s", sysroot);
-    return -1;
-  }
-  fd = open_in_root (root, args->path, O_RDONLY | O_DIRECTORY, 0);
-  if (fd == -1) {
-    reply_with_perror ("%s", args->path);
-    return -1;
-  }
-  dir = fdopendir (fd);
-  if (dir == NULL) {
-    reply_with_perror ("%s", args->path);
-    close (fd);
-    return -1;
-  }
-  for (;;) {
-    errno = 0;
-    d = readdir (dir);
-    if (d == NULL) {
-      if (errno != 0) {
-        reply_with_perror ("%s", args->path);
-        closedir (dir);
-        return -1;
-      }
-      break;
-    }
-    if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
-      continue;
-    if (nr_names >= READDIR_NAMES_MAX) {
-      reply_with_error_errno (EFBIG, "%s: more than %d entries",
-                              args->path, READDIR_NAMES_MAX);
-      closedir (dir);
-      return -1;
-    }
-    if (add_string (&names, &nr_names, d->d_name) == -1) {
-      reply_with_perror ("readdir: malloc");
-      closedir (dir);
-      return -1;
-    }
-  }
-  if (nr_names > 0)
-    qsort (names, nr_names, sizeof (char *), compare_strings);
 
   dfd = dirfd (dir);
   ret->more = 0;
