@@ -146,6 +146,9 @@ extern char **devices_list_partitions (void);
 /* Probe every filesystem; *N entries.  free_fs_list to free. */
 extern struct gbd_fs *devices_list_filesystems (size_t *n);
 extern void free_fs_list (struct gbd_fs *fs, size_t n);
+/* inspect.c: the common start of inspect_os and inspect_full. */
+extern struct gbd_fs *inspect_begin (const char *who, const char *dir,
+                                     size_t *nfs);
 /* Probe the type of one (kernel) device with libblkid, malloc'd, or
  * NULL if nothing is found. */
 extern char *probe_fstype (const char *kdevice);

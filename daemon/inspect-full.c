@@ -700,26 +700,10 @@ do_inspect_full (void *argsv, void *retv)
   size_t nfs, i;
   struct tree t;
 
-  if (!appliance_mode) {
-    reply_with_error_errno (EPERM, "inspect_full: refusing to mount in host "
-                            "mode (only the appliance inspects disks)");
-    return -1;
-  }
   inspect_warnings_reset ();
-  if (devices_rescan () == -1) {
-    reply_with_perror ("inspect_full: /sys/block");
+  fs = inspect_begin ("inspect_full", INSPECT_DIR, &nfs);
+  if (fs == NULL)
     return -1;
-  }
-  fs = devices_list_filesystems (&nfs);
-  if (fs == NULL) {
-    reply_with_perror ("inspect_full: list_filesystems");
-    return -1;
-  }
-  if (mkdir (INSPECT_DIR, 0700) == -1 && errno != EEXIST) {
-    reply_with_perror ("inspect_full: mkdir %s", INSPECT_DIR);
-    free_fs_list (fs, nfs);
-    return -1;
-  }
   ret->oses.oses_val = calloc (OSES_MAX, sizeof (gbox_inspected_os));
   if (ret->oses.oses_val == NULL) {
     reply_with_perror ("calloc");

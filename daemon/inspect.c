@@ -152,6 +152,38 @@ compare_oses (const void *a, const void *b)
   return strverscmp (((const gbox_os *) a)->root, ((const gbox_os *) b)->root);
 }
 
+/* What every inspection starts with: refuse host mode, rescan the
+ * disks, list the filesystems and make the private mount point.  Returns
+ * the filesystems (free with free_fs_list), or NULL after replying with
+ * the error; WHO names the procedure in messages, DIR is the mount
+ * point to create. */
+struct gbd_fs *
+inspect_begin (const char *who, const char *dir, size_t *nfs)
+{
+  struct gbd_fs *fs;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "%s: refusing to mount in host mode "
+                            "(only the appliance inspects disks)", who);
+    return NULL;
+  }
+  if (devices_rescan () == -1) {
+    reply_with_perror ("%s: /sys/block", who);
+    return NULL;
+  }
+  fs = devices_list_filesystems (nfs);
+  if (fs == NULL) {
+    reply_with_perror ("%s: list_filesystems", who);
+    return NULL;
+  }
+  if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
+    reply_with_perror ("%s: mkdir %s", who, dir);
+    free_fs_list (fs, *nfs);
+    return NULL;
+  }
+  return fs;
+}
+
 int
 do_inspect_os (void *argsv, void *retv)
 {
@@ -159,25 +191,9 @@ do_inspect_os (void *argsv, void *retv)
   struct gbd_fs *fs;
   size_t nfs, i;
 
-  if (!appliance_mode) {
-    reply_with_error_errno (EPERM, "inspect_os: refusing to mount in host "
-                            "mode (only the appliance inspects disks)");
+  fs = inspect_begin ("inspect_os", INSPECT_DIR, &nfs);
+  if (fs == NULL)
     return -1;
-  }
-  if (devices_rescan () == -1) {
-    reply_with_perror ("inspect_os: /sys/block");
-    return -1;
-  }
-  fs = devices_list_filesystems (&nfs);
-  if (fs == NULL) {
-    reply_with_perror ("inspect_os: list_filesystems");
-    return -1;
-  }
-  if (mkdir (INSPECT_DIR, 0700) == -1 && errno != EEXIST) {
-    reply_with_perror ("inspect_os: mkdir %s", INSPECT_DIR);
-    free_fs_list (fs, nfs);
-    return -1;
-  }
   ret->oses.oses_val = calloc (OSES_MAX, sizeof (gbox_os));
   if (ret->oses.oses_val == NULL) {
     reply_with_perror ("calloc");
