@@ -562,7 +562,11 @@ accept_from_qemu (gbox_h *h, int lfd, const char *what, uint64_t deadline)
     uint64_t now = gbox_int_now_ms ();
 
     if (now >= deadline) {
-      launch_error (h, "timed out waiting for qemu to connect");
+      char msg[128];
+
+      snprintf (msg, sizeof msg, "qemu did not connect within %u s "
+                "(GBOX_LAUNCH_TIMEOUT)", h->launch_timeout);
+      launch_error (h, msg);
       return -1;
     }
     timeout = deadline - now > 100 ? 100 : (int) (deadline - now);

@@ -67,6 +67,26 @@ grep -qiE "^virt-cat: error: .*(timed out|did not answer within)" "$T/err" ||
 check_no_qemu
 ok "appliance stopped mid-transfer: $(cat "$T/err") (${t}s), qemu killed"
 
+# 1b. An appliance that never starts (the qemu wrapper stops itself
+# before it runs qemu; only the -sandbox probe goes through): the launch
+# timeout ends it, first for the snapshot restore, then for the cold
+# boot tried after it; one error line, the stopped process killed.
+printf '#!/bin/sh\ncase "$*" in *" -version") exec %s "$@" ;; esac\necho $$ >> "%s"\nkill -STOP $$\nexec %s "$@"\n' \
+  "$qemu" "$T/stopped.pids" "$qemu" > "$T/qemu-stopper"
+chmod +x "$T/qemu-stopper"
+t0=$(date +%s)
+expect_error "an appliance that never starts (GBOX_LAUNCH_TIMEOUT=3)" \
+  "^virt-cat: error: .*within 3 s \(GBOX_LAUNCH_TIMEOUT\)" \
+  env GBOX_QEMU="$T/qemu-stopper" GBOX_LAUNCH_TIMEOUT=3 \
+  "$VIRT_CAT" -a "$T/disk.img" /etc/hostname
+t=$(( $(date +%s) - t0 ))
+[ -s "$T/stopped.pids" ] || fail "the stopping qemu wrapper never ran"
+for p in $(cat "$T/stopped.pids"); do
+  ! kill -0 "$p" 2>/dev/null || { kill -KILL "$p"; fail "stopped launch $p left alive"; }
+done
+[ $t -lt 60 ] || fail "launch timeout of 3 s took ${t}s"
+ok "launch timeout: $(wc -l < "$T/stopped.pids") launch(es) tried, all killed, ${t}s"
+
 # 2. Fatal signals in the middle of a transfer.
 for sig in INT TERM HUP; do
   ON_START='pkill -'$sig' -f "^$VIRT_CAT -a $T/disk.img /data/big"'
