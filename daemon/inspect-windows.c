@@ -460,9 +460,11 @@ inspect_windows_details (int rootfd, gbox_inspected_os *os,
     system_info (h, os, fs, nfs);
     hivex_close (h);
   }
-  qsort (os->drive_mappings.drive_mappings_val,
-         os->drive_mappings.drive_mappings_len, sizeof (gbox_drive_mapping),
-         compare_dm);
+  /* qsort's base must not be NULL, even for no element. */
+  if (os->drive_mappings.drive_mappings_len > 1)
+    qsort (os->drive_mappings.drive_mappings_val,
+           os->drive_mappings.drive_mappings_len, sizeof (gbox_drive_mapping),
+           compare_dm);
   windows_osinfo (os);
 
   snprintf (p1, sizeof p1, "%s/system32/cmd.exe", os->windows_systemroot);
