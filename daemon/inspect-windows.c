@@ -229,8 +229,10 @@ software_info (hive_h *h, gbox_inspected_os *os)
     return;
   }
   take (&os->product_name, get_string (h, node, "ProductName"));
+  /* Any 32-bit value may be there: the bounds of parse_version_numbers. */
   if (get_dword (h, node, "CurrentMajorVersionNumber", &ma) &&
-      get_dword (h, node, "CurrentMinorVersionNumber", &mi)) {
+      get_dword (h, node, "CurrentMinorVersionNumber", &mi) &&
+      ma >= 0 && ma <= 1000000 && mi >= 0 && mi <= 1000000) {
     os->major_version = ma;
     os->minor_version = mi;
   }
@@ -317,6 +319,19 @@ mapped_device (const char *data, size_t len, const struct gbd_fs *fs,
   return NULL;
 }
 
+/* A hive may name a letter twice ("\DosDevices\D:", "...\d:"): the
+ * first one that maps to a filesystem counts. */
+static bool
+has_letter (const gbox_inspected_os *os, char letter)
+{
+  size_t i;
+
+  for (i = 0; i < os->drive_mappings.drive_mappings_len; ++i)
+    if (os->drive_mappings.drive_mappings_val[i].letter[0] == letter)
+      return true;
+  return false;
+}
+
 static void
 system_info (hive_h *h, gbox_inspected_os *os, const struct gbd_fs *fs,
              size_t nfs)
@@ -331,22 +346,24 @@ system_info (hive_h *h, gbox_inspected_os *os, const struct gbd_fs *fs,
     snprintf (cs, sizeof cs, "ControlSet%03d", current);
   else
     snprintf (cs, sizeof cs, "ControlSet001");
-  if (get_node (h, cs) == 0) {
+  /* Without the control set there is no hostname, but MountedDevices
+   * (outside it) still gives the drive letters. */
+  if (get_node (h, cs) == 0)
     inspect_warning ("SYSTEM hive: no %s key", cs);
-    return;
-  }
-  take (&os->windows_current_control_set, strdup (cs));
+  else {
+    take (&os->windows_current_control_set, strdup (cs));
 
-  snprintf (path, sizeof path, "%s\\Services\\Tcpip\\Parameters", cs);
-  node = get_node (h, path);
-  s = get_string (h, node, "Hostname");
-  if (s == NULL || s[0] == '\0') {
-    free (s);
-    snprintf (path, sizeof path,
-              "%s\\Control\\ComputerName\\ComputerName", cs);
-    s = get_string (h, get_node (h, path), "ComputerName");
+    snprintf (path, sizeof path, "%s\\Services\\Tcpip\\Parameters", cs);
+    node = get_node (h, path);
+    s = get_string (h, node, "Hostname");
+    if (s == NULL || s[0] == '\0') {
+      free (s);
+      snprintf (path, sizeof path,
+                "%s\\Control\\ComputerName\\ComputerName", cs);
+      s = get_string (h, get_node (h, path), "ComputerName");
+    }
+    take (&os->hostname, s);
   }
-  take (&os->hostname, s);
 
   md = get_node (h, "MountedDevices");
   if (md) {
@@ -362,7 +379,8 @@ system_info (hive_h *h, gbox_inspected_os *os, const struct gbd_fs *fs,
       gbox_drive_mapping *m;
 
       if (key == NULL || strncasecmp (key, "\\DosDevices\\", 12) != 0 ||
-          !isalpha ((unsigned char) key[12]) || key[13] != ':' || key[14])
+          !isalpha ((unsigned char) key[12]) || key[13] != ':' || key[14] ||
+          has_letter (os, toupper ((unsigned char) key[12])))
         continue;
       data = hivex_value_value (h, vals[i], &t, &len);
       if (data == NULL || len > 4096)
@@ -413,9 +431,13 @@ windows_osinfo (gbox_inspected_os *os)
 {
   bool server = strncasecmp (os->product_variant, "Server", 6) == 0 ||
     strcasestr (os->product_name, "Server") != NULL;
-  long build = atol (os->build_id);
+  long build = strtol (os->build_id, NULL, 10);
   const char *id = NULL;
-  int v = os->major_version * 10 + os->minor_version;
+  /* major.minor as one number (5.1 -> 51); a minor of 10 or more is no
+   * version below, and must not alias one (5.11 is not 6.1). */
+  int v = os->major_version >= 0 && os->major_version <= 1000 &&
+    os->minor_version >= 0 && os->minor_version <= 9 ?
+    os->major_version * 10 + os->minor_version : -1;
 
   if (v == 51)
     id = "winxp";
@@ -500,10 +522,13 @@ uninstall_key (hive_h *h, const char *path, struct app_list *l)
 
     if (name == NULL)
       continue;
-    /* Programs without a DisplayName are hidden updates. */
+    /* Programs without a DisplayName (or an empty one) are hidden
+     * updates. */
     s = get_string (h, c, "DisplayName");
-    if (s == NULL)
+    if (s == NULL || s[0] == '\0') {
+      free (s);
       continue;
+    }
     a = app_new (l);
     if (a == NULL) {
       free (s);
