@@ -12,7 +12,10 @@
 # (ASan, UBSan) and links the rest from the project's libraries, which
 # must be built first (make at the top).  Findings (crash-*, leak-*,
 # timeout-*) land in fuzz/findings/NAME/; the growing corpus in
-# fuzz/corpus/NAME/, seeded from fuzz/seeds/NAME/ (make-seeds.py).
+# fuzz/corpus/NAME/, seeded from fuzz/seeds/NAME/ (make-seeds.py; the
+# registry hives of seeds/hive/ are made with tests/mkhive and
+# hivexregedit; seeds/NAME.dict, when written, is a libFuzzer
+# dictionary).  The inputs of fixed findings are seeds too.
 
 top = ..
 CC = clang
@@ -33,7 +36,7 @@ LIBCOMMON := $(call ldadd,common,test_ldadd)
 LIBDAEMON := $(call ldadd,daemon,guestboxd_LDADD)
 LIBAPP := $(call ldadd,appliance,guestbox_make_appliance_LDADD)
 
-HARNESSES = reply request fstab inspect elf kernel moddep cpio
+HARNESSES = reply request fstab inspect elf kernel moddep cpio hive
 
 # NAME: harness, the project sources compiled with coverage, libraries.
 reply_SRCS = $(top)/common/proto.c $(top)/common/actions.c \
@@ -54,6 +57,8 @@ moddep_SRCS = $(top)/appliance/kmod.c
 moddep_LIBS = $(LIBAPP)
 cpio_SRCS = $(top)/appliance/cpio.c
 cpio_LIBS = $(LIBAPP)
+hive_SRCS = $(top)/daemon/inspect-windows.c $(top)/daemon/inspect-full.c
+hive_LIBS = $(LIBDAEMON)
 
 all: $(HARNESSES:%=fuzz-%)
 
@@ -64,6 +69,7 @@ fuzz-$(1): fuzz-$(1).c fuzz-file.h $$($(1)_SRCS)
 run-$(1): fuzz-$(1) seeds/.stamp
 	@mkdir -p corpus/$(1) findings/$(1) seeds/$(1)
 	./fuzz-$(1) $$(FUZZ_FLAGS) -max_total_time=$$(FUZZ_TIME) \
+	  $$(if $$(wildcard seeds/$(1).dict),-dict=seeds/$(1).dict) \
 	  -artifact_prefix=findings/$(1)/ -print_final_stats=1 \
 	  corpus/$(1) seeds/$(1)
 endef
@@ -71,8 +77,13 @@ $(foreach h,$(HARNESSES),$(eval $(call harness,$(h))))
 
 run: $(HARNESSES:%=run-%)
 
-seeds/.stamp: make-seeds.py
-	python3 make-seeds.py seeds
+# The hive seeds need tests/mkhive (a check program of tests/).
+MKHIVE = $(top)/tests/mkhive
+$(MKHIVE): $(top)/tests/mkhive.c
+	$(MAKE) -C $(dir $@) $(notdir $@)
+
+seeds/.stamp: make-seeds.py $(MKHIVE)
+	python3 make-seeds.py --mkhive $(MKHIVE) seeds
 	touch $@
 
 print-libs:

@@ -4,14 +4,24 @@
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-#   python3 make-seeds.py [SEEDDIR]
+#   python3 make-seeds.py [--mkhive PATH] [SEEDDIR]
+#
+# The registry hives (seeds/hive/) are written by hivex itself: an
+# empty hive from tests/mkhive, filled with `hivexregedit --merge`.
 
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 
-out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "seeds")
+here = os.path.dirname(os.path.abspath(__file__))
+args = sys.argv[1:]
+mkhive = os.path.join(here, "..", "tests", "mkhive")
+if args[:1] == ["--mkhive"]:
+    mkhive = args[1]
+    args = args[2:]
+out = args[0] if args else os.path.join(here, "seeds")
 
 PROGRAM, VERSION = 0x47424F58, 1
 PROGRESS_FLAG, CANCEL_FLAG = 0xFFFF5555, 0xFFFFEEEE
@@ -141,3 +151,163 @@ write("inspect", 3, b"\3\x8e\xad\xe8\x01\0\0\0\0\0\0\0\x02\0\0\0\x10"
 write("inspect", 4, b"\4NAME=\"Debian GNU/Linux\"\nVERSION_ID='12'\nID=debian\n"
       b"PRETTY_NAME=\"Debian \\\"bookworm\\\"\"\n# comment\nexport X=1\n")
 write("inspect", 5, b"\5" + "12.4 caf\u00e9\x07\x1b[31m".encode())
+
+
+# Registry hives (fuzz-hive.c): the first byte says which hive file the
+# rest is (0 = SOFTWARE, 1 = SYSTEM, 2 = both).  A key is a path below
+# the hive's root and a list of (name, .reg value) pairs.
+def reg_string(s):
+    return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def reg_hex(b, kind=""):
+    return "hex%s:%s" % (kind, ",".join("%02x" % c for c in b))
+
+
+def reg_sz(s):
+    return reg_hex((s + "\0").encode("utf-16-le"), "(1)")
+
+
+def reg_expand(s):
+    return reg_hex((s + "\0").encode("utf-16-le"), "(2)")
+
+
+def reg_multi(l):
+    return reg_hex(("\0".join(l) + "\0\0").encode("utf-16-le"), "(7)")
+
+
+def dword(v):
+    return "dword:%08x" % v
+
+
+def hive(keys):
+    prefix = "HKEY_LOCAL_MACHINE\\H"
+    text = ["Windows Registry Editor Version 5.00", ""]
+    seen = set()
+    for path, values in keys:
+        parts = path.split("\\")
+        for i in range(1, len(parts) + 1):
+            k = "\\".join(parts[:i])
+            if k in seen and i < len(parts):
+                continue
+            seen.add(k)
+            text.append("[%s\\%s]" % (prefix, k))
+            if i == len(parts):
+                text += ["%s=%s" % (reg_string(n), v) for n, v in values]
+            text.append("")
+    with tempfile.TemporaryDirectory() as d:
+        h, r = os.path.join(d, "hive"), os.path.join(d, "hive.reg")
+        with open(r, "w", encoding="utf-8") as f:
+            f.write("\n".join(text))
+        subprocess.run([mkhive, h], check=True)
+        subprocess.run(["hivexregedit", "--merge", "--prefix", prefix, h, r],
+                       check=True)
+        with open(h, "rb") as f:
+            return f.read()
+
+
+CV = "Microsoft\\Windows NT\\CurrentVersion"
+UN = "Microsoft\\Windows\\CurrentVersion\\Uninstall"
+UN32 = "WOW6432Node\\" + UN
+MBR_C = bytes.fromhex("78563412") + struct.pack("<Q", 1048576)
+# GPT partition GUID 6f3a8d2c-1b4e-4c5d-9e7f-0a1b2c3d4e5f (fuzz-hive.c's
+# partition list holds it), mixed-endian as Windows stores it.
+GPT_D = b"DMIO:ID:" + bytes.fromhex("2c8d3a6f4e1b5d4c9e7f0a1b2c3d4e5f")
+GPT_X = b"DMIO:ID:" + bytes(range(16))
+
+server2019 = [
+    (CV, [("ProductName", reg_string("Windows Server 2019 Datacenter")),
+          ("CurrentMajorVersionNumber", dword(10)),
+          ("CurrentMinorVersionNumber", dword(0)),
+          ("CurrentVersion", reg_string("6.3")),
+          ("CurrentBuildNumber", reg_string("17763")),
+          ("InstallationType", reg_string("Server"))]),
+    (UN + "\\7-Zip", [("DisplayName", reg_string("7-Zip 19.00 (x64)")),
+                      ("DisplayVersion", reg_string("19.00")),
+                      ("Publisher", reg_string("Igor Pavlov")),
+                      ("URLInfoAbout", reg_string("https://www.7-zip.org/"))]),
+    (UN + "\\KB123456", [("Comments", reg_string("a hidden update"))]),
+    (UN32 + "\\{0F3C-NPP}", [("DisplayName", reg_string("Notepad++ (32-bit)")),
+                             ("DisplayVersion", reg_string("8.5.8")),
+                             ("Publisher", reg_string("Notepad++ Team"))]),
+]
+win7 = [
+    (CV, [("ProductName", reg_string("Windows 7 Professional")),
+          ("CurrentVersion", reg_string("6.1")),
+          ("CurrentBuild", reg_string("7601")),
+          ("InstallationType", reg_expand("Client")),
+          ("DigitalProductId", reg_hex(bytes(range(32))))]),
+    (UN + "\\App", [("DisplayName", reg_expand("caf\u00e9 \u2603 app")),
+                    ("DisplayVersion", dword(3)),
+                    ("Publisher", reg_multi(["a", "b"])),
+                    ("Comments", reg_sz("line1\nline2\t\x01\x1b[31m"))]),
+    (UN + "\\Empty", [("DisplayName", reg_string(""))]),
+]
+system = [
+    ("Select", [("Current", dword(1)), ("Default", dword(1))]),
+    ("ControlSet001\\Control\\ComputerName\\ComputerName",
+     [("ComputerName", reg_string("WIN-GBOXTEST"))]),
+    ("ControlSet001\\Services\\Tcpip\\Parameters",
+     [("Hostname", reg_string(""))]),
+    ("MountedDevices", [("\\DosDevices\\C:", reg_hex(MBR_C)),
+                        ("\\DosDevices\\D:", reg_hex(GPT_D)),
+                        ("\\DosDevices\\E:", reg_hex(GPT_X)),
+                        ("\\DosDevices\\F:", reg_string("not binary")),
+                        ("\\DosDevices\\GG:", reg_hex(GPT_D)),
+                        ("\\??\\Volume{6f3a8d2c}", reg_hex(GPT_D))]),
+]
+system2 = [
+    ("Select", [("Current", dword(2))]),
+    ("ControlSet001", []),
+    ("ControlSet002\\Services\\Tcpip\\Parameters",
+     [("Hostname", reg_string("gbox-host"))]),
+    ("MountedDevices", [("\\DosDevices\\d:", reg_hex(GPT_D))]),
+]
+win11 = [
+    (CV, [("ProductName", reg_string("Windows 10 Pro")),
+          ("CurrentMajorVersionNumber", dword(10)),
+          ("CurrentMinorVersionNumber", dword(0)),
+          ("CurrentBuildNumber", reg_string("22631")),
+          ("InstallationType", reg_string("Client"))]),
+    (UN + "\\Git_is1", [("DisplayName", reg_string("Git")),
+                        ("DisplayVersion", reg_string("2.44.0"))]),
+]
+# Inputs of fixed findings: a version DWORD of 0x7fffffff overflowed
+# major * 10 + minor; a minor of 11 read as version 6.1 (5.11 -> win7);
+# one drive letter twice; an empty DisplayName listed as a program; no
+# drive letters without the control set.
+bad_versions = [
+    (CV, [("ProductName", reg_string("Windows Server")),
+          ("CurrentMajorVersionNumber", dword(0x7fffffff)),
+          ("CurrentMinorVersionNumber", dword(0xffffffff))]),
+]
+alias = [(CV, [("CurrentVersion", reg_string("5.11")),
+               ("CurrentBuild", reg_string("99999999999999999999999"))])]
+twice = [("MountedDevices", [("\\DosDevices\\D:", reg_hex(GPT_D)),
+                             ("\\DosDevices\\d:", reg_hex(GPT_D))])]
+hives = [
+    (0, server2019), (0, win7), (1, system), (1, system2),
+    (2, win11 + system), (0, bad_versions), (4, alias),
+    (1, [("ControlSet001", [])] + twice), (5, twice),
+]
+for i, (sel, keys) in enumerate(hives):
+    write("hive", i, bytes([sel]) + hive(keys))
+
+# A libFuzzer dictionary (fuzz.mk passes it): cell signatures and the
+# key and value names inspection looks up.
+words = [b"regf", b"hbin", b"nk", b"vk", b"sk", b"lf", b"lh", b"li", b"ri",
+         b"db", b"\xff\xff\xff\x7f", b"\x00\x00\x00\x80",
+         b"\x04\x00\x00\x80", b"\x80\x00\x00\x00",
+         b"\\DosDevices\\", b"DMIO:ID:"]
+words += [w.encode() for w in (
+    "Microsoft", "Windows NT", "CurrentVersion", "ProductName",
+    "CurrentMajorVersionNumber", "CurrentMinorVersionNumber",
+    "CurrentBuildNumber", "CurrentBuild", "InstallationType", "Server",
+    "Windows", "Uninstall", "WOW6432Node", "DisplayName", "DisplayVersion",
+    "Publisher", "URLInfoAbout", "Comments", "Select", "Current",
+    "ControlSet001", "Services", "Tcpip", "Parameters", "Hostname",
+    "Control", "ComputerName", "MountedDevices")]
+with open(os.path.join(out, "hive.dict"), "w") as f:
+    for w in words:
+        f.write('"%s"\n' % "".join(chr(c) if 32 <= c < 127 and c not in b'"\\'
+                                    else "\\x%02x" % c for c in w))

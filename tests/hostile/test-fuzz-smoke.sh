@@ -2,13 +2,15 @@
 # guestbox - build the libFuzzer harnesses (fuzz/) and run each for a
 # few seconds from its seed corpus: any crash, leak, timeout or
 # out-of-memory is a failure (the input is kept under fuzz/findings/).
-# "make fuzz FUZZ_TIME=N" runs them longer.
+# "make fuzz FUZZ_TIME=N" runs them longer.  The registry hive seeds
+# are written by hivexregedit into hives made by tests/mkhive (a check
+# program, built before the tests run).
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set -e
 . "$top_srcdir/tests/functions.sh"
-requires clang python3
+requires clang python3 hivexregedit
 : "${FUZZ_SMOKE_TIME:=3}"
 make_workdir
 
@@ -22,7 +24,8 @@ fi
 # A plain make, not a sub-make of "make check" (whose MAKEFLAGS would
 # make it print "make[N]:" lines and complain about the jobserver).
 unset MAKEFLAGS MFLAGS MAKELEVEL
-if ! make -s -C "$F" -f fuzz.mk all seeds/.stamp > "$T/build.log" 2>&1; then
+if ! make -s -C "$F" -f fuzz.mk all seeds/.stamp \
+     MKHIVE="$top_builddir/tests/mkhive" > "$T/build.log" 2>&1; then
   if grep -q 'libclang_rt.fuzzer\|cannot find.*fuzzer' "$T/build.log"; then
     echo "$0: SKIP: clang has no libFuzzer (install libclang-rt-14-dev)"
     exit 77
@@ -36,8 +39,10 @@ harnesses=$(make -s -C "$F" -f fuzz.mk --no-print-directory \
 [ -n "$harnesses" ] || fail "no fuzz harness found"
 for h in $harnesses; do
   mkdir -p "$T/corpus-$h" "$F/findings/$h"
+  dict=
+  [ ! -f "$F/seeds/$h.dict" ] || dict=-dict=$F/seeds/$h.dict
   if ! "$F/fuzz-$h" -max_total_time="$FUZZ_SMOKE_TIME" -timeout=10 \
-        -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+        -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 $dict \
         -artifact_prefix="$F/findings/$h/" \
         "$T/corpus-$h" "$F/seeds/$h" > "$T/$h.log" 2>&1; then
     tail -n 40 "$T/$h.log" >&2
