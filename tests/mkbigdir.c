@@ -113,7 +113,7 @@ main (int argc, char *argv[])
   const char *path;
   char *end, *buf, name[32];
   unsigned long n, i, count = 0;
-  ext2_ino_t dir, parent, ino;
+  ext2_ino_t dir, parent, ino = 0;
   struct ext2_inode dinode;
   struct ext2_inode fi;
   struct ext3_extent_header *eh;
@@ -206,7 +206,10 @@ main (int argc, char *argv[])
       memset (buf, 0, bs);
       off = 0;
     }
-    err = ext2fs_new_inode (fs, dir, LINUX_S_IFREG | 0644, NULL, &ino);
+    /* The search starts in the group of its 'dir' argument and walks
+     * the full groups before it: from the last inode, it stays linear. */
+    err = ext2fs_new_inode (fs, i > 1 ? ino : dir, LINUX_S_IFREG | 0644,
+                            NULL, &ino);
     if (err)
       die (err, "cannot allocate an inode for %s", name);
     err = ext2fs_write_new_inode (fs, ino, &fi);
