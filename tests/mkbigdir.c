@@ -159,6 +159,9 @@ main (int argc, char *argv[])
     die (0, "%s: not a directory", path);
   if (dinode.i_flags & EXT4_INLINE_DATA_FL)
     die (0, "%s: inline-data directories are not supported", path);
+  if (EXT2_I_SIZE (&dinode) != fs->blocksize)
+    die (0, "%s: not a new directory (%llu bytes, not one block)", path,
+         (unsigned long long) EXT2_I_SIZE (&dinode));
   err = ext2fs_dir_iterate2 (fs, dir, 0, NULL, count_entry, &count);
   if (err)
     die (err, "%s: cannot read the directory", path);
