@@ -197,11 +197,9 @@ main (int argc, char *argv[])
   }
 
   /* The directory, block by block: ".", "..", then the files. */
-  off = put_entry (buf, 0, dir, ".", ext2fs_has_feature_filetype
-                   (fs->super) ? EXT2_FT_DIR : 0);
+  off = put_entry (buf, 0, dir, ".", ftype ? EXT2_FT_DIR : 0);
   last = off;
-  off += put_entry (buf, off, parent, "..", ext2fs_has_feature_filetype
-                    (fs->super) ? EXT2_FT_DIR : 0);
+  off += put_entry (buf, off, parent, "..", ftype ? EXT2_FT_DIR : 0);
   for (i = 1; i <= n; i++) {
     snprintf (name, sizeof name, "file-%07lu", i);
     if (off + EXT2_DIR_REC_LEN (strlen (name)) > usable) {
