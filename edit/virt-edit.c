@@ -11,8 +11,10 @@
  * guest directory (mode 0600) that the appliance then gives the
  * original's owner, group, mode and SELinux label and renames over the
  * original (replace_file), keeping the original as FILE.EXT with -b.
- * The disks are opened read-write; an image that cannot be written is
- * refused before anything starts.
+ * The disks are opened read-write (an image that cannot be written is
+ * refused before anything starts), but the filesystems are mounted
+ * read-only until a file has really changed: a run that fails, or
+ * changes nothing, writes nothing to the disks.
  */
 
 #include <config.h>
@@ -27,16 +29,25 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "guestbox.h"
 #include "cleanups.h"
 #include "options.h"
+#include "output.h"
 
 static const char program[] = "virt-edit";
 
 #define S_TYPE(mode) ((mode) & 0170000)
+
+/* The size of a guest file is the guest's choice (a sparse file can
+ * claim terabytes), while the host keeps two copies of it (downloaded
+ * and edited) and the editor or perl reads it: files larger than this,
+ * or than half the free space of the temporary directory, are refused
+ * before anything is downloaded. */
+#define MAX_EDIT_SIZE (UINT64_C(1) << 30)
 
 static void __attribute__((noreturn))
 usage (int status)
@@ -165,6 +176,61 @@ temp_name (const char *path)
   return r;
 }
 
+/* Mount the filesystems read-write, the first time a file is to be
+ * written.  Until then they are mounted read-only, since mounting
+ * read-write alone writes to the disk (an ext4 superblock's mount
+ * count, time and state). */
+static int
+make_writable (gbox_h *h, struct gbox_opts *o)
+{
+  if (!o->readonly)
+    return 0;
+  if (gbox_umount_all (h) == -1)
+    return -1;
+  o->readonly = false;
+  return gbox_opts_mount (h, o);
+}
+
+/* Is there room in the guest directory of PATH for a new file of SIZE
+ * bytes (the old file stays until the rename)?  Checked before the
+ * filesystems are made writable, so that a full filesystem fails the
+ * edit with nothing written (a failed upload would leave its partial
+ * file behind).  Blocks are counted as root sees them (bfree), with a
+ * margin for the file's own metadata and a directory block; inodes
+ * only where the filesystem counts them.  0, or -1 (printed). */
+static int
+check_room (gbox_h *h, struct gbox_opts *o, const char *path, uint64_t size)
+{
+  CLEANUP_FREE char *dir = NULL;
+  struct gbox_statvfs sv;
+  uint64_t bs, need;
+  char hs[GBOX_HUMAN_BUFLEN], hf[GBOX_HUMAN_BUFLEN];
+
+  dir = strndup (path, strrchr (path, '/') == path ? 1
+                 : (size_t) (strrchr (path, '/') - path));
+  if (dir == NULL) {
+    perror (program);
+    return -1;
+  }
+  if (gbox_statvfs_path (h, dir, &sv) == -1) {
+    gbox_opts_print_error (o, h);
+    return -1;
+  }
+  bs = sv.frsize > 0 ? (uint64_t) sv.frsize : 4096;
+  need = (size + bs - 1) / bs;
+  need += need / 256 + 8;
+  if ((uint64_t) sv.bfree < need ||
+      (sv.files > 0 && sv.ffree < 1)) {
+    fprintf (stderr, "%s: error: %s: no room for the edited file (%s) on "
+             "its filesystem (%s free%s); nothing was written\n", program,
+             path, gbox_human_size (size, hs),
+             gbox_human_size ((uint64_t) sv.bfree * bs, hf),
+             sv.files > 0 && sv.ffree < 1 ? ", no free inode" : "");
+    return -1;
+  }
+  return 0;
+}
+
 /* Edit one guest file.  0 done (or unchanged), -1 error (printed). */
 static int
 edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
@@ -193,6 +259,32 @@ edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
   if (S_TYPE (st.mode) != 0100000) {
     fprintf (stderr, "%s: error: %s: not a regular file\n", program, path);
     return -1;
+  }
+  {
+    struct statvfs sv;
+    uint64_t size = st.size < 0 ? 0 : (uint64_t) st.size, avail;
+    char hs[GBOX_HUMAN_BUFLEN], hl[GBOX_HUMAN_BUFLEN];
+
+    if (size > MAX_EDIT_SIZE) {
+      fprintf (stderr, "%s: error: %s: the file is %s; virt-edit edits "
+               "files of at most %s\n", program, path,
+               gbox_human_size (size, hs),
+               gbox_human_size (MAX_EDIT_SIZE, hl));
+      return -1;
+    }
+    if (statvfs (tmpdir, &sv) == -1) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, tmpdir,
+               strerror (errno));
+      return -1;
+    }
+    avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+    if (size > avail / 2) {
+      fprintf (stderr, "%s: error: %s: the file is %s, but %s has only %s "
+               "free for the two copies that editing needs\n", program,
+               path, gbox_human_size (size, hs), tmpdir,
+               gbox_human_size (avail, hl));
+      return -1;
+    }
   }
 
   if (asprintf (&orig, "%s/orig", tmpdir) == -1 ||
@@ -271,6 +363,24 @@ edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
   fd = open (work, O_RDONLY | O_CLOEXEC);
   if (fd == -1) {
     fprintf (stderr, "%s: error: %s: %s\n", program, work, strerror (errno));
+    goto out;
+  }
+  {
+    struct stat wst;
+    if (fstat (fd, &wst) == -1) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, work,
+               strerror (errno));
+      close (fd);
+      goto out;
+    }
+    if (check_room (h, o, path, (uint64_t) wst.st_size) == -1) {
+      close (fd);
+      goto out;
+    }
+  }
+  if (make_writable (h, o) == -1) {
+    close (fd);
+    gbox_opts_print_error (o, h);
     goto out;
   }
   r = gbox_upload (h, fd, newname, 0600);
@@ -364,7 +474,10 @@ main (int argc, char *argv[])
   }
   gbox_opts_setup_handle (h, &o);
 
-  /* Read-write: an image we may not write is refused here. */
+  /* Read-write: an image we may not write is refused here.  The
+   * filesystems are mounted read-only until something is written
+   * (make_writable). */
+  o.readonly = true;
   if (gbox_opts_add_drives (h, &o, 0) == -1 ||
       gbox_launch (h) == -1 ||
       gbox_opts_mount (h, &o) == -1) {
