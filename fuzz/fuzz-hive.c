@@ -16,7 +16,10 @@
  *   bits 0-1: 0 = SOFTWARE only, 1 = SYSTEM only, 2 or 3 = both hives
  *             (the same bytes: one hive can hold the keys of both),
  *   bit 2:    lower-case file names ("software"), found
- *             case-insensitively.
+ *             case-insensitively;
+ *   bit 3:    the bytes are also the guest's /boot.ini, and the system
+ *             root is searched (windows_find_systemroot): whatever
+ *             boot.ini says, the tree's only one is /Windows.
  * Every input is thus reproducible alone, without any other file.
  * Besides the sanitizers, the result is checked (check_result).
  *
@@ -43,14 +46,17 @@
 
 #define CSUM_OFF 0x1fc
 
-/* One partition whose GPT GUID the seeds' MountedDevices name. */
+/* Two partitions whose GPT GUIDs the seeds' MountedDevices name. */
 static char dev1[] = "/dev/sda1", kdev1[] = "/dev/sdb1";
 static char dev2[] = "/dev/sda2", kdev2[] = "/dev/sdb2";
+static char dev3[] = "/dev/sdb1", kdev3[] = "/dev/sda1";
 static char ntfs[] = "ntfs", empty[] = "";
-static char guid[] = "6f3a8d2c-1b4e-4c5d-9e7f-0a1b2c3d4e5f";
+static char guid2[] = "6f3a8d2c-1b4e-4c5d-9e7f-0a1b2c3d4e5f";
+static char guid3[] = "03020100-0504-0706-0809-0A0B0C0D0E0F";
 static struct gbd_fs fs[] = {
   { dev1, kdev1, ntfs, empty, empty, empty, empty },
-  { dev2, kdev2, ntfs, empty, empty, guid, empty },
+  { dev2, kdev2, ntfs, empty, empty, guid2, empty },
+  { dev3, kdev3, ntfs, empty, empty, guid3, empty },
 };
 
 static char top[4096];
@@ -67,6 +73,7 @@ remove_hives (void)
 
   for (i = 0; hive_names[i]; ++i)
     unlinkat (configfd, hive_names[i], 0);
+  unlinkat (rootfd, "boot.ini", 0);
 }
 
 /* At exit (a crash leaves the directory behind, with the input). */
@@ -117,9 +124,9 @@ make_tree (void)
 }
 
 static void
-put_hive (const char *name, const uint8_t *data, size_t size)
+put_file (int dirfd, const char *name, const uint8_t *data, size_t size)
 {
-  int fd = openat (configfd, name,
+  int fd = openat (dirfd, name,
                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
   if (fd == -1 || (size > 0 && write (fd, data, size) != (ssize_t) size) ||
@@ -249,9 +256,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   remove_hives ();
   if ((sel & 3) != 1)
-    put_hive (lower ? "software" : "SOFTWARE", data, size);
+    put_file (configfd, lower ? "software" : "SOFTWARE", data, size);
   if ((sel & 3) != 0)
-    put_hive (lower ? "system" : "SYSTEM", data, size);
+    put_file (configfd, lower ? "system" : "SYSTEM", data, size);
+  if (sel & 8) {
+    char root[GBOX_PATH_MAX];
+
+    put_file (rootfd, "boot.ini", data, size);
+    check (windows_find_systemroot (rootfd, root, sizeof root) == 1 &&
+           strcmp (root, "/Windows") == 0, "system root is not /Windows");
+  }
 
   os_init (&os);
   inspect_windows_details (rootfd, &os, fs, sizeof fs / sizeof fs[0]);

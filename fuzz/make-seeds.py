@@ -210,8 +210,9 @@ CV = "Microsoft\\Windows NT\\CurrentVersion"
 UN = "Microsoft\\Windows\\CurrentVersion\\Uninstall"
 UN32 = "WOW6432Node\\" + UN
 MBR_C = bytes.fromhex("78563412") + struct.pack("<Q", 1048576)
-# GPT partition GUID 6f3a8d2c-1b4e-4c5d-9e7f-0a1b2c3d4e5f (fuzz-hive.c's
-# partition list holds it), mixed-endian as Windows stores it.
+# GPT partition GUIDs 6f3a8d2c-1b4e-4c5d-9e7f-0a1b2c3d4e5f and
+# 03020100-0504-0706-0809-0a0b0c0d0e0f (fuzz-hive.c's partition list
+# holds them), mixed-endian as Windows stores them.
 GPT_D = b"DMIO:ID:" + bytes.fromhex("2c8d3a6f4e1b5d4c9e7f0a1b2c3d4e5f")
 GPT_X = b"DMIO:ID:" + bytes(range(16))
 
@@ -283,7 +284,8 @@ bad_versions = [
 ]
 alias = [(CV, [("CurrentVersion", reg_string("5.11")),
                ("CurrentBuild", reg_string("99999999999999999999999"))])]
-twice = [("MountedDevices", [("\\DosDevices\\D:", reg_hex(GPT_D)),
+twice = [("MountedDevices", [("\\DosDevices\\e:", reg_hex(GPT_X)),
+                             ("\\DosDevices\\D:", reg_hex(GPT_D)),
                              ("\\DosDevices\\d:", reg_hex(GPT_D))])]
 hives = [
     (0, server2019), (0, win7), (1, system), (1, system2),
@@ -292,6 +294,17 @@ hives = [
 ]
 for i, (sel, keys) in enumerate(hives):
     write("hive", i, bytes([sel]) + hive(keys))
+# Bit 3: the bytes are also /boot.ini.
+boot_ini = [
+    b"[boot loader]\r\ntimeout=30\r\n"
+    b"default=multi(0)disk(0)rdisk(0)partition(1)\\WINDOWS\r\n"
+    b"[operating systems]\r\nmulti(0)disk(0)rdisk(0)partition(1)\\WINDOWS="
+    b'"Microsoft Windows XP Professional" /fastdetect\r\n',
+    b"[boot loader]\ndefault=multi(0)disk(0)rdisk(0)partition(2)\\WINNT\n",
+    b"default=\\\ndefault=C:\\..\\Windows\n",
+]
+for j, b in enumerate(boot_ini):
+    write("hive", len(hives) + j, bytes([0x08 | j]) + b)
 
 # A libFuzzer dictionary (fuzz.mk passes it): cell signatures and the
 # key and value names inspection looks up.
