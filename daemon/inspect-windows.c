@@ -166,18 +166,14 @@ get_node (hive_h *h, const char *path)
   return node;
 }
 
-/* A string value, cleaned, or NULL. */
+/* The string of value V, cleaned, or NULL. */
 static char *
-get_string (hive_h *h, hive_node_h node, const char *key)
+value_string (hive_h *h, hive_value_h v)
 {
-  hive_value_h v;
   hive_type t;
   size_t len;
   char *s, *c;
 
-  if (node == 0)
-    return NULL;
-  v = hivex_node_get_value (h, node, key);
   if (v == 0 || hivex_value_type (h, v, &t, &len) == -1 ||
       (t != hive_t_REG_SZ && t != hive_t_REG_EXPAND_SZ) ||
       len > GBOX_STRING_MAX)
@@ -188,6 +184,37 @@ get_string (hive_h *h, hive_node_h node, const char *key)
   c = inspect_clean (s, strlen (s));
   free (s);
   return c;
+}
+
+/* A string value, cleaned, or NULL. */
+static char *
+get_string (hive_h *h, hive_node_h node, const char *key)
+{
+  return node ? value_string (h, hivex_node_get_value (h, node, key)) : NULL;
+}
+
+/* The string values NAMES[0..N-1] of NODE into OUT (NULL when absent) in
+ * one pass over its values (hivex_node_get_value walks them all at
+ * every call). */
+static void
+get_strings (hive_h *h, hive_node_h node, const char *const *names,
+             size_t n, char **out)
+{
+  hive_value_h *vals = hivex_node_values (h, node);
+  size_t i, j;
+
+  for (j = 0; j < n; ++j)
+    out[j] = NULL;
+  for (i = 0; vals && vals[i]; ++i) {
+    CLEANUP_FREE char *key = hivex_value_key (h, vals[i]);
+
+    for (j = 0; key && j < n; ++j)
+      if (out[j] == NULL && strcasecmp (key, names[j]) == 0) {
+        out[j] = value_string (h, vals[i]);
+        break;
+      }
+  }
+  free (vals);
 }
 
 static bool
@@ -505,43 +532,69 @@ inspect_windows_details (int rootfd, gbox_inspected_os *os,
   return 0;
 }
 
+/* Work bounds: hivex allows 70000 subkeys of 110000 values each, and
+ * a 1 MB hive can make every subkey of Uninstall the same key with
+ * the same value 100000 times.  Real entries have a few dozen values. */
+#define APP_VALUES_MAX 1000             /* values of one entry */
+#define UNINSTALL_VALUES_MAX 200000     /* values of all entries */
+
 static void
-uninstall_key (hive_h *h, const char *path, struct app_list *l)
+uninstall_key (hive_h *h, const char *path, struct app_list *l,
+               size_t *budget)
 {
+  static const char *const names[] = {
+    "DisplayName", "DisplayVersion", "Publisher", "URLInfoAbout", "Comments",
+  };
   hive_node_h node = get_node (h, path), *children;
-  size_t i;
+  size_t i, big = 0;
 
   if (node == 0)
     return;
   children = hivex_node_children (h, node);
   for (i = 0; children && children[i] && i < 100000; ++i) {
     hive_node_h c = children[i];
-    CLEANUP_FREE char *name = hivex_node_name (h, c);
-    char *s;
+    size_t nv = hivex_node_nr_values (h, c);
+    CLEANUP_FREE char *name = NULL;
+    char *s[5];
     gbox_application *a;
 
-    if (name == NULL)
-      continue;
-    /* Programs without a DisplayName (or an empty one) are hidden
-     * updates. */
-    s = get_string (h, c, "DisplayName");
-    if (s == NULL || s[0] == '\0') {
-      free (s);
+    if (nv > APP_VALUES_MAX) {
+      big++;
       continue;
     }
-    a = app_new (l);
-    if (a == NULL) {
-      free (s);
+    if (nv > *budget) {
+      inspect_warning ("SOFTWARE hive: %s: too many values, "
+                       "the entries from %zu on are ignored", path, i);
       break;
     }
-    take (&a->display_name, s);
+    *budget -= nv;
+    name = hivex_node_name (h, c);
+    if (name == NULL)
+      continue;
+    get_strings (h, c, names, 5, s);
+    /* Programs without a DisplayName (or an empty one) are hidden
+     * updates. */
+    if (s[0] == NULL || s[0][0] == '\0' || (a = app_new (l)) == NULL) {
+      bool full = s[0] && s[0][0];
+      size_t j;
+
+      for (j = 0; j < 5; ++j)
+        free (s[j]);
+      if (full)
+        break;                  /* app_new failed */
+      continue;
+    }
+    take (&a->display_name, s[0]);
     take (&a->name, inspect_clean (name, strlen (name)));
-    take (&a->app_version, get_string (h, c, "DisplayVersion"));
-    take (&a->publisher, get_string (h, c, "Publisher"));
-    take (&a->url, get_string (h, c, "URLInfoAbout"));
-    take (&a->description, get_string (h, c, "Comments"));
+    take (&a->app_version, s[1]);
+    take (&a->publisher, s[2]);
+    take (&a->url, s[3]);
+    take (&a->description, s[4]);
   }
   free (children);
+  if (big)
+    inspect_warning ("SOFTWARE hive: %s: %zu entries with more than %d "
+                     "values ignored", path, big, APP_VALUES_MAX);
 }
 
 int
@@ -549,12 +602,14 @@ windows_list_applications (int rootfd, const gbox_inspected_os *os,
                            struct app_list *l)
 {
   hive_h *h = open_hive (rootfd, os->windows_systemroot, "SOFTWARE");
+  size_t budget = UNINSTALL_VALUES_MAX;
 
   if (h == NULL)
     return 0;
-  uninstall_key (h, "Microsoft\\Windows\\CurrentVersion\\Uninstall", l);
+  uninstall_key (h, "Microsoft\\Windows\\CurrentVersion\\Uninstall", l,
+                 &budget);
   uninstall_key (h, "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
-                 l);
+                 l, &budget);
   hivex_close (h);
   return 0;
 }
