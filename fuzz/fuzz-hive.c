@@ -21,7 +21,10 @@
  *             root is searched (windows_find_systemroot): whatever
  *             boot.ini says, the tree's only one is /Windows.
  * Every input is thus reproducible alone, without any other file.
- * Besides the sanitizers, the result is checked (check_result).
+ * Besides the sanitizers, the result is checked (check_result), and
+ * the work done: the registry values hivex walks for our lookups are
+ * counted, bounded (a hang needs no big hive: one key listed 65535
+ * times, with one value listed 100000 times, is 1 MB).
  *
  * hivex rejects a base block whose XOR checksum (the 32-bit words of
  * bytes 0-507, stored at 508) is wrong, so nearly every mutation would
@@ -33,6 +36,7 @@
 
 #include <config.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -42,9 +46,17 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <hivex.h>
+
 #include "daemon.h"
 
 #define CSUM_OFF 0x1fc
+
+/* The work bound: registry values hivex walks for our lookups, per
+ * input.  inspect-windows.c allows 200000 for all Uninstall entries;
+ * each other lookup walks one key (at most 110000 values in hivex). */
+#define VISITS_MAX 4000000
+static size_t visits;
 
 /* Two partitions whose GPT GUIDs the seeds' MountedDevices name. */
 static char dev1[] = "/dev/sda1", kdev1[] = "/dev/sdb1";
@@ -180,6 +192,31 @@ print_result (const gbox_inspected_os *os, const struct app_list *apps)
     printf ("warning: %s\n", w[i]);
 }
 
+/* hivex_node_get_value and hivex_node_values walk every value of the
+ * key: count them (the calls from our code come here first). */
+hive_value_h
+hivex_node_get_value (hive_h *h, hive_node_h node, const char *key)
+{
+  static hive_value_h (*real) (hive_h *, hive_node_h, const char *);
+
+  if (real == NULL &&
+      (real = dlsym (RTLD_NEXT, "hivex_node_get_value")) == NULL)
+    abort ();
+  visits += hivex_node_nr_values (h, node);
+  return real (h, node, key);
+}
+
+hive_value_h *
+hivex_node_values (hive_h *h, hive_node_h node)
+{
+  static hive_value_h *(*real) (hive_h *, hive_node_h);
+
+  if (real == NULL && (real = dlsym (RTLD_NEXT, "hivex_node_values")) == NULL)
+    abort ();
+  visits += hivex_node_nr_values (h, node);
+  return real (h, node);
+}
+
 static void
 check (bool ok, const char *what)
 {
@@ -189,16 +226,17 @@ check (bool ok, const char *what)
   }
 }
 
-/* What inspection promises whatever the hive: versions are not
- * negative, the drive letters are distinct upper-case letters, sorted,
- * each mapped to one of our filesystems, and every application has a
- * display name. */
+/* What inspection promises whatever the hive: bounded work, versions
+ * are not negative, the drive letters are distinct upper-case letters,
+ * sorted, each mapped to one of our filesystems, and every application
+ * has a display name. */
 static void
 check_result (const gbox_inspected_os *os, const struct app_list *apps)
 {
   const gbox_drive_mapping *m = os->drive_mappings.drive_mappings_val;
   size_t i, j, n = os->drive_mappings.drive_mappings_len;
 
+  check (visits <= VISITS_MAX, "too much work (registry values walked)");
   check (os->major_version >= 0 && os->minor_version >= 0,
          "negative version");
   check (n <= 26, "more than 26 drive letters");
@@ -267,6 +305,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
            strcmp (root, "/Windows") == 0, "system root is not /Windows");
   }
 
+  visits = 0;
   os_init (&os);
   inspect_windows_details (rootfd, &os, fs, sizeof fs / sizeof fs[0]);
   windows_list_applications (rootfd, &os, &apps);

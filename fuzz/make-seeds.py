@@ -294,6 +294,60 @@ hives = [
 ]
 for i, (sel, keys) in enumerate(hives):
     write("hive", i, bytes([sel]) + hive(keys))
+
+
+def repeated(keys, path, n, m):
+    """A hive where the subkeys of PATH are its child N times, which has
+    its first value M times (new hive bins for the two lists)."""
+    h = bytearray(hive(keys))
+    u16 = lambda o: struct.unpack_from("<H", h, o)[0]
+    u32 = lambda o: struct.unpack_from("<I", h, o)[0]
+
+    def child(nk, name):                # nk: offsets in the file
+        lf = u32(nk + 0x20) + 0x1000
+        for i in range(u16(lf + 6)):
+            c = u32(lf + 8 + 8 * i) + 0x1000
+            if h[c + 0x50:c + 0x50 + u16(c + 0x4c)].decode() == name:
+                return c
+        raise KeyError(name)
+
+    def cell(payload):                  # one cell in a new hive bin
+        size = (len(payload) + 4 + 7) & ~7
+        page = (size + 0x20 + 0xfff) & ~0xfff
+        b = bytearray(page)
+        b[0:4] = b"hbin"
+        struct.pack_into("<II", b, 4, len(h) - 0x1000, page)
+        struct.pack_into("<i", b, 0x20, -size)
+        b[0x24:0x24 + len(payload)] = payload
+        if page - 0x20 - size:
+            struct.pack_into("<i", b, 0x20 + size, page - 0x20 - size)
+        off = len(h) + 0x20 - 0x1000
+        h.extend(b)
+        struct.pack_into("<I", h, 0x28, len(h) - 0x1000)
+        return off
+
+    parent = node = u32(0x24) + 0x1000
+    for name in path.split("\\") + [keys[-1][0].split("\\")[-1]]:
+        parent, node = node, child(node, name)
+    first = u32(u32(node + 0x2c) + 0x1000 + 4)
+    struct.pack_into("<II", h, parent + 0x18, n, 0)
+    struct.pack_into("<I", h, parent + 0x20,
+                     cell(b"lf" + struct.pack("<H", n) +
+                          struct.pack("<II", node - 0x1000, 0) * n))
+    struct.pack_into("<II", h, node + 0x28, m,
+                     cell(struct.pack("<I", first) * m))
+    return bytes(h)                     # (the harness fixes the checksum)
+
+
+# Inspection walked every value of an Uninstall entry for each of the
+# names it looks up: 3000 entries of 5000 values were 90 million
+# values for a 57 KB hive (a 1 MB one: hours).
+write("hive", len(hives), b"\0" + repeated(
+    [(UN + "\\App", [("DisplayName", reg_string("x"))])], UN, 3000, 5000))
+write("hive", len(hives) + 1, b"\0" + repeated(
+    [(UN + "\\App", [("DisplayName", reg_string("x"))])], UN, 2000, 40))
+hives += [None, None]
+
 # Bit 3: the bytes are also /boot.ini.
 boot_ini = [
     b"[boot loader]\r\ntimeout=30\r\n"
