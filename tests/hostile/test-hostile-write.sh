@@ -249,5 +249,22 @@ for f in backing-shadow.img backing-fifo.img datafile-fifo.qcow2 \
 done
 ok "header images with --format=raw are data to every write command"
 
+# virt-resize's output disk is probed as safely as its input: a header
+# naming a host file is refused, nothing is written to it.
+cp --sparse=always "$I/mbr-symlink-loops.img" "$W/in.img"
+for f in backing-shadow.img backing-fifo.img datafile-fifo.qcow2 \
+         vmdk-descriptor.img vmdk-embedded.img; do
+  cp --sparse=always "$I/$f" "$W/$f"
+  run_bounded "resize output $f" "$RESIZE" "$W/in.img" "$W/$f"
+  got=$(classify virt-resize)
+  [ "$got" = error ] && grep -q "refers to another file" "$T/err" ||
+    { cat "$T/err" >&2; fail "virt-resize to $f: $got, expected a refusal"; }
+  check_no_qemu
+  cmp -s "$I/$f" "$W/$f" || fail "virt-resize to $f: the output was written"
+  table_row "$f (output)" resize "$got: $(head -c 100 "$T/err" | head -n1)" "$SECS" "$RSS_MB"
+done
+[ -z "$(fifo_traps_fired)" ] || fail "virt-resize opened a file named by its output's header"
+ok "virt-resize refuses an output disk whose header names host files"
+
 check_fifo_traps
 expect_eq "the original images unchanged" "$sums" "$(cd "$I" && sha256sum *)"
