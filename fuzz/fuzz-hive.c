@@ -36,8 +36,10 @@
 
 #include <config.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,21 +90,56 @@ remove_hives (void)
   unlinkat (rootfd, "boot.ini", 0);
 }
 
-/* At exit (a crash leaves the directory behind, with the input). */
+/* Remove the tree at TOPDIR (only the files this harness makes). */
 static void
-remove_tree (void)
+remove_tree_at (const char *topdir)
 {
+  static const char *const files[] = {
+    "/Windows/System32/config/SOFTWARE", "/Windows/System32/config/SYSTEM",
+    "/Windows/System32/config/software", "/Windows/System32/config/system",
+    "/boot.ini", NULL,
+  };
   static const char *const dirs[] = {
     "/Windows/System32/config", "/Windows/System32", "/Windows", "", NULL,
   };
   char path[4200];
   size_t i;
 
-  remove_hives ();
+  for (i = 0; files[i]; ++i) {
+    snprintf (path, sizeof path, "%s%s", topdir, files[i]);
+    unlink (path);
+  }
   for (i = 0; dirs[i]; ++i) {
-    snprintf (path, sizeof path, "%s%s", top, dirs[i]);
+    snprintf (path, sizeof path, "%s%s", topdir, dirs[i]);
     rmdir (path);
   }
+}
+
+static void
+remove_tree (void)
+{
+  remove_tree_at (top);
+}
+
+/* A crash or a kill skips the atexit handler: the trees of processes
+ * that are gone (fuzz-hive.PID.XXXXXX) are removed by the next run. */
+static void
+remove_stale_trees (const char *tmp)
+{
+  DIR *dir = opendir (tmp);
+  struct dirent *d;
+  char path[4200];
+  long pid;
+
+  if (dir == NULL)
+    return;
+  while ((d = readdir (dir)) != NULL)
+    if (sscanf (d->d_name, "fuzz-hive.%ld.", &pid) == 1 && pid > 0 &&
+        kill ((pid_t) pid, 0) == -1 && errno == ESRCH) {
+      snprintf (path, sizeof path, "%s/%s", tmp, d->d_name);
+      remove_tree_at (path);
+    }
+  closedir (dir);
 }
 
 static void
@@ -111,8 +148,10 @@ make_tree (void)
   const char *tmp = getenv ("TMPDIR");
   char path[4200];
 
-  snprintf (top, sizeof top, "%s/fuzz-hive.XXXXXX",
-            tmp && tmp[0] ? tmp : "/tmp");
+  if (tmp == NULL || tmp[0] == '\0')
+    tmp = "/tmp";
+  remove_stale_trees (tmp);
+  snprintf (top, sizeof top, "%s/fuzz-hive.%ld.XXXXXX", tmp, (long) getpid ());
   if (mkdtemp (top) == NULL) {
     perror (top);
     abort ();
