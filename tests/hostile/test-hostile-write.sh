@@ -45,6 +45,16 @@ rm -f "$T/filler"
 [ "$(dumpe2fs -h "$I/ext4-full.img" 2>/dev/null | awk -F: '/^Free blocks/ { print $2 + 0 }')" = 0 ] &&
   e2fsck -fn "$I/ext4-full.img" >/dev/null 2>&1 ||
   fail "debugfs could not fill ext4-full.img"
+# An ext4 marked not clean (as if its guest had crashed): zerofree
+# refuses it, virt-sparsify's copy fills it instead.
+make_linux_tree "$T/root" hostileguest
+echo '/dev/sda / ext4 defaults 0 1' > "$T/root/etc/fstab"
+ext4_image "$I/ext4-not-clean.img" 24 "$T/root"
+rm -rf "$T/root"
+debugfs -w -R "ssv state 0" "$I/ext4-not-clean.img" >/dev/null 2>&1
+dumpe2fs -h "$I/ext4-not-clean.img" 2>/dev/null | grep -q "^Filesystem state: *not clean" ||
+  fail "debugfs could not mark ext4-not-clean.img not clean"
+
 # And filesystems in an MBR partition, for virt-resize to get past the
 # partition table: a sound one (symlink loops inside), the directory
 # cycle (e2fsck -fy repairs it on the copy before resize2fs), a broken
@@ -112,6 +122,24 @@ for f in $(cd "$I" && ls); do
   fsck_before[$f]=$(fs_check "$I/$f")
 done
 
+# The cells with a known answer (the others: any clean result or one
+# error line).
+expected () {
+  case $2:$1 in
+    backing-*:*|datafile-*:*|vmdk-*:*|empty.img:*|truncated.qcow2:*) echo error ;;
+    hostname-2G.img:edit*) echo error ;;          # larger than 1 GiB
+    ext4-full.img:edit) echo error ;;             # no room
+    ext4-full.img:edit-nochange) echo ok ;;
+    ext4-dir-cycle.img:edit*|mbr-ext4-dir-cycle.img:edit*) echo ok ;;
+    ext4-not-clean.img:zerofree) echo error ;;    # refused, not repaired
+    ext4-not-clean.img:sparsify) echo ok ;;       # filled instead
+    mbr-symlink-loops.img:resize*) echo ok ;;
+    mbr-ext4-unknown-feature.img:resize-expand) echo error ;;
+    *:resize*) has_table "$I/$2" && echo any || echo error ;;
+    *) echo any ;;
+  esac
+}
+
 # --- One cell: COLUMN IMAGE [FORMAT]. ---
 # The command runs on $W/IMAGE, a fresh sparse copy; virt-sparsify's
 # copy and virt-resize write $W/out.img.
@@ -119,7 +147,7 @@ worst=0
 cells=0
 run_cell () {
   local col=$1 f=$2 fmt=${3:-} in=$W/$2 out=$W/out.img name got fired
-  local before label=$2 want_fs fo=()
+  local before label=$2 want_fs want fo=()
   [ -z "$fmt" ] || { fo=(--format="$fmt"); label="$f --format=$fmt"; }
   rm -rf "${W:?}"/*
   cp --sparse=always "$I/$f" "$in"
@@ -164,6 +192,11 @@ run_cell () {
     *) cat "$T/err" >&2
        fail "$col $label: $got (exit $RC, $ERRLINES stderr lines)" ;;
   esac
+  if [ -z "$fmt" ]; then
+    want=$(expected "$col" "$f")
+    [ "$want" = any ] || [ "$want" = "$got" ] ||
+      { cat "$T/err" >&2; fail "$col $label: $got, expected $want"; }
+  fi
   check_no_qemu
   fired=$(fifo_traps_fired)
   [ -z "$fired" ] || fail "$col $label: a host file named by an image was opened: $fired"
