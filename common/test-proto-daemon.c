@@ -480,6 +480,13 @@ check_library_cancel (gbox_h *h)
     CHECK (r == -1 && gbox_last_errno (h) == EISDIR &&
            test_contains (gbox_last_error (h), "Is a directory"),
            "upload from an unreadable fd: %s", gbox_last_error (h));
+    {
+      CLEANUP_FREE char *host = host_path ("/up-fail");
+      struct stat hst;
+
+      CHECK (lstat (host, &hst) == -1 && errno == ENOENT,
+             "a failed upload leaves no partial file behind");
+    }
     close (in);
     check_still_works (h, "an unreadable upload input");
   }

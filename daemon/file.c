@@ -308,6 +308,22 @@ upload_cb (void *opaque, const void *buf, size_t len)
   return 0;
 }
 
+/* Remove PATH, which a failed upload created (errors ignored: the
+ * upload's own error is the one reported). */
+static void
+remove_created (int root, const char *path)
+{
+  CLEANUP_FREE char *copy = NULL;
+  const char *last;
+  int pfd = open_parent_in_root (root, path, &copy, &last);
+
+  if (pfd == -1)
+    return;
+  if (*last)
+    unlinkat (pfd, last, 0);
+  close (pfd);
+}
+
 int
 do_upload (void *argsv, void *retv)
 {
@@ -317,6 +333,7 @@ do_upload (void *argsv, void *retv)
   struct stat st;
   int root;
   int fl;
+  bool created;
 
   if (check_path (args->path) == -1 || (root = root_or_error ()) == -1)
     return -1;
@@ -325,6 +342,9 @@ do_upload (void *argsv, void *retv)
                             args->path, args->mode);
     return -1;
   }
+  /* Nothing at all at the path (not even a dangling symlink): a failed
+   * upload removes the file it created, so no partial file is left. */
+  created = lstat_in_root (root, args->path, &st) == -1 && errno == ENOENT;
   /* Refuse to write into anything but a regular file: opening a guest's
    * fifo would block, a device node is an appliance device. */
   if (stat_in_root (root, args->path, &st) == 0 && !S_ISREG (st.st_mode)) {
@@ -357,11 +377,16 @@ do_upload (void *argsv, void *retv)
 
   u.fd = fd;
   u.path = args->path;
-  if (receive_file (upload_cb, &u) == -1)
+  if (receive_file (upload_cb, &u) == -1) {
+    if (created)
+      remove_created (root, args->path);
     return -1;
+  }
   if (close (fd) == -1) {
     fd = -1;
     reply_with_perror ("upload: %s: close", args->path);
+    if (created)
+      remove_created (root, args->path);
     return -1;
   }
   fd = -1;
