@@ -906,7 +906,15 @@ main (int argc, char *argv[])
   if (gbox_add_drive (h, s.in, s.in_format, 1) == -1 ||
       gbox_add_drive (h, s.out, s.out_format, s.dry_run) == -1 ||
       gbox_launch (h) == -1) {
-    gbox_opts_print_error (&o, h);
+    const char *e = gbox_last_error (h);
+    const char *hint = e ? strstr (e, "(--format=") : NULL;
+
+    /* The output disk's format is given with --output-format. */
+    if (hint && strstr (e, s.out) == e && gbox_nr_drives (h) == 1)
+      fprintf (stderr, "%s: error: %.*s(--output-format=%s\n", program,
+               (int) (hint - e), e, hint + strlen ("(--format="));
+    else
+      gbox_opts_print_error (&o, h);
     gbox_close (h);
     gbox_opts_free (&o);
     free (s.reqs);
