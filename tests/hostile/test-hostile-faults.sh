@@ -17,12 +17,21 @@ echo '/dev/sda / ext4 defaults 0 1' > "$T/root/etc/fstab"
 truncate -s 1G "$T/root/data/big"
 ext4_image "$T/disk.img" 32 "$T/root"
 
+# Background jobs start with SIGINT ignored (so does this whole test
+# when the suite itself was started in the background), and a command
+# keeps a signal ignored that it was given ignored: undo that.
+sigdfl () {
+  exec python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+
 # started_transfer CMD...: run CMD (stdout into a pipe) in the
 # background; once 1 MiB has come through, run $ON_START; report the
 # exit status in $T/rc.  The pipe keeps draining afterwards.
 transfer () {
   { local r=0
-    "$@" 2>"$T/err" || r=$?
+    ( sigdfl "$@" ) 2>"$T/err" || r=$?
     echo $r > "$T/rc"; } | {
     head -c 1M > /dev/null
     eval "$ON_START"
@@ -103,12 +112,7 @@ done
 # 2b. Fatal signals during virt-sparsify and virt-resize, once they
 # write their output: no output that looks complete (sparsify: none at
 # all; resize: the output has no partition table), no qemu, no temp
-# dir.  Background jobs start with SIGINT ignored: undo that.
-sigdfl () {
-  exec python3 -c 'import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execvp(sys.argv[1], sys.argv[1:])' "$@"
-}
+# dir.
 # signal_when SIG PATTERN CMD...: run CMD, send SIG once its output
 # matches PATTERN; sets RC.
 signal_when () {
