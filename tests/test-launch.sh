@@ -77,10 +77,10 @@ expect_error "GBOX_PATH not an appliance" "virt-cat: error: .*notanappliance.*in
   env GBOX_PATH="$T/notanappliance" "$VIRT_CAT" -a "$T/disk.img" /etc/hostname
 
 # Signals during launch: no qemu and no temp dir left.  (A background
-# job of a script starts with SIGINT ignored, which the command keeps:
-# restore the default first.)
+# job of a script starts with SIGINT ignored, and under nohup SIGHUP
+# is ignored; the command keeps them: restore the defaults first.)
 for sig in INT TERM HUP; do
-  env --default-signal=INT,QUIT "$VIRT_CAT" -a "$T/disk.img" /etc/hostname \
+  env --default-signal=INT,QUIT,HUP "$VIRT_CAT" -a "$T/disk.img" /etc/hostname \
     > /dev/null 2>&1 &
   pid=$!
   # Wait until qemu runs, then signal the command.

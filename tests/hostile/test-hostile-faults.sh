@@ -18,11 +18,13 @@ truncate -s 1G "$T/root/data/big"
 ext4_image "$T/disk.img" 32 "$T/root"
 
 # Background jobs start with SIGINT ignored (so does this whole test
-# when the suite itself was started in the background), and a command
-# keeps a signal ignored that it was given ignored: undo that.
+# when the suite itself was started in the background; under nohup,
+# SIGHUP too), and a command keeps a signal ignored that it was given
+# ignored: undo that.
 sigdfl () {
   exec python3 -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
 
