@@ -21,6 +21,12 @@ if [ ! -f "$F/fuzz.mk" ] || [ ! -w "$F" ]; then
   echo "$0: SKIP: $F is missing or read-only"
   exit 77
 fi
+# fuzz.mk takes the generated sources and libraries from the source
+# tree: a build in another directory ("make distcheck") has none there.
+if [ "$(cd "$top_srcdir" && pwd -P)" != "$(cd "$top_builddir" && pwd -P)" ]; then
+  echo "$0: SKIP: the fuzz harnesses build only in the source tree"
+  exit 77
+fi
 # A plain make, not a sub-make of "make check" (whose MAKEFLAGS would
 # make it print "make[N]:" lines and complain about the jobserver).
 unset MAKEFLAGS MFLAGS MAKELEVEL
