@@ -194,8 +194,8 @@ make_writable (gbox_h *h, struct gbox_opts *o)
 /* Is there room in the guest directory of PATH for a new file of SIZE
  * bytes (the old file stays until the rename)?  Checked before the
  * filesystems are made writable, so that a full filesystem fails the
- * edit with nothing written (a failed upload would leave its partial
- * file behind).  Blocks are counted as root sees them (bfree), with a
+ * edit with nothing written (a failed upload removes its partial file,
+ * but the read-write mount would already have changed the disk).  Blocks are counted as root sees them (bfree), with a
  * margin for the file's own metadata and a directory block; inodes
  * only where the filesystem counts them.  0, or -1 (printed). */
 static int
