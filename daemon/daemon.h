@@ -223,6 +223,7 @@ extern void inspect_warning (const char *fs, ...)
 /* The warnings gathered so far (for tests), and forgetting them. */
 extern const char *const *inspect_warnings (size_t *n);
 extern void inspect_warnings_reset (void);
+extern int inspect_os_init (gbox_inspected_os *os);
 /* A cleaned copy of guest text: valid UTF-8, no control characters
  * (newlines kept only if MULTILINE), shorter than MAX bytes. */
 extern char *inspect_clean_max (const char *s, size_t len, size_t max,

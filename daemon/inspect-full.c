@@ -163,8 +163,8 @@ inspect_clean (const char *s, size_t len)
 }
 
 /* Fill every string field with "" (XDR needs non-NULL strings). */
-static int
-os_init (gbox_inspected_os *os)
+int
+inspect_os_init (gbox_inspected_os *os)
 {
   char **f[] = {
     &os->root, &os->type, &os->distro, &os->product_name,
@@ -549,7 +549,7 @@ find_root (int rootfd, const char *name, const struct gbd_fs *fs,
   if (r == -1)
     return -1;
   if (r == 1) {
-    if (os_init (os) == -1 || copy_mountpoints (os, &simple) == -1) {
+    if (inspect_os_init (os) == -1 || copy_mountpoints (os, &simple) == -1) {
       xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &simple);
       return -1;
     }
@@ -565,7 +565,7 @@ find_root (int rootfd, const char *name, const struct gbd_fs *fs,
   }
   if (windows_find_systemroot (rootfd, systemroot, sizeof systemroot) == 1) {
     gbox_mountpoint *m;
-    if (os_init (os) == -1)
+    if (inspect_os_init (os) == -1)
       return -1;
     free (os->root);
     free (os->type);

@@ -187,25 +187,6 @@ put_file (int dirfd, const char *name, const uint8_t *data, size_t size)
   }
 }
 
-/* Every string field "" (as inspection's records start), the system
- * root that windows_find_systemroot would have found. */
-static void
-os_init (gbox_inspected_os *os)
-{
-  char **f[] = {
-    &os->root, &os->type, &os->distro, &os->product_name,
-    &os->product_variant, &os->arch, &os->hostname, &os->build_id,
-    &os->osinfo, &os->package_format, &os->package_management,
-    &os->windows_systemroot, &os->windows_current_control_set,
-  };
-  size_t i;
-
-  memset (os, 0, sizeof *os);
-  for (i = 0; i < sizeof f / sizeof f[0]; ++i)
-    if ((*f[i] = strdup (i == 11 ? "/Windows" : "")) == NULL)
-      abort ();
-}
-
 /* FUZZ_HIVE_PRINT=1 ./fuzz-hive FILE: what inspection made of FILE. */
 static void
 print_result (const gbox_inspected_os *os, const struct app_list *apps)
@@ -359,7 +340,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   }
 
   visits = 0;
-  os_init (&os);
+  /* Every string field "", as inspection's records start, and the
+   * system root that windows_find_systemroot would have found. */
+  if (inspect_os_init (&os) == -1)
+    abort ();
+  free (os.windows_systemroot);
+  os.windows_systemroot = strdup ("/Windows");
+  if (os.windows_systemroot == NULL)
+    abort ();
   inspect_windows_details (rootfd, &os, fs, sizeof fs / sizeof fs[0]);
   windows_list_applications (rootfd, &os, &apps);
   for (i = 0; i < apps.n; ++i)
