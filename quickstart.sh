@@ -23,7 +23,14 @@ packages=(
   e2fsprogs dosfstools mtools fdisk cpio libarchive-tools
   lvm2 xfsprogs ntfs-3g btrfs-progs nbdkit libnbd-bin
   clang libclang-rt-14-dev
+  libjson-c-dev librpm-dev rpm db5.3-util
+  mdadm cryptsetup-bin ldmtool icoutils
 )
+# The libguestfs tools: the reference that the tests compare outputs
+# with byte for byte (never used by guestbox itself).  Only for check.
+if [ "$mode" = check ]; then
+  packages+=(libguestfs-tools guestfs-tools)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,15 +11,68 @@ top_srcdir=$(cd "$top_srcdir" && pwd)
 VIRT_CAT=$top_builddir/cat/virt-cat
 VIRT_LS=$top_builddir/ls/virt-ls
 
-# Skip (77) when a host tool is missing, except that REQUIRE_APPLIANCE=1
-# (set by CI) turns a missing appliance requirement into a failure.
+# skip_or_fail REASON: skip (77) with the reason, except that
+# REQUIRE_APPLIANCE=1 (set by CI, where ./quickstart.sh installs every
+# tool a test needs) turns the skip into a failure.
+skip_or_fail () {
+  if [ "${REQUIRE_APPLIANCE:-0}" = 1 ]; then
+    echo "$0: FAIL: $* (REQUIRE_APPLIANCE=1)"
+    exit 1
+  fi
+  echo "$0: SKIP: $*"
+  exit 77
+}
+
+# Skip (77) when a host tool is missing; a failure under
+# REQUIRE_APPLIANCE=1.
 requires () {
   for t in "$@"; do
-    if ! command -v "$t" >/dev/null 2>&1; then
-      echo "$0: SKIP: '$t' is not installed"
-      exit 77
-    fi
+    command -v "$t" >/dev/null 2>&1 || skip_or_fail "'$t' is not installed"
   done
+}
+
+# requires_libguestfs TOOL...: the libguestfs tools used as the
+# reference in byte-for-byte comparisons (their Debian paths, so that
+# an installed guestbox of the same name is never taken for them).
+# GBOX_COMPARE=0 skips the comparisons even in CI.  Sets the
+# environment they need here (no KVM: force TCG).
+requires_libguestfs () {
+  local t
+  if [ "${GBOX_COMPARE:-1}" = 0 ]; then
+    echo "$0: SKIP: GBOX_COMPARE=0"; exit 77
+  fi
+  for t in "$@"; do
+    [ -x "/usr/bin/$t" ] ||
+      skip_or_fail "the libguestfs tools are not installed (/usr/bin/$t)"
+  done
+  export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+}
+
+# compare_lg WHAT TOOL ARGS...: run the libguestfs TOOL (/usr/bin/TOOL)
+# and ours (the build tree's) with the same arguments, in the current
+# directory; stdout and the exit status must be identical.  Each
+# libguestfs run boots its own appliance (20-40 s under TCG): call this
+# once per fixture and command line.  Ours is found as
+# $top_builddir/DIR/TOOL, DIR being the tool's name less "virt-",
+# unless GBOX_TOOL_DIR_<tool with - as _> names the directory.
+compare_lg () {
+  local what=$1 tool=$2 dir rc_ref=0 rc_ours=0 var
+  shift 2
+  var=GBOX_TOOL_DIR_${tool//-/_}
+  dir=${!var:-${tool#virt-}}
+  /usr/bin/"$tool" "$@" > "$T/lg.out" 2> "$T/lg.err" </dev/null || rc_ref=$?
+  "$top_builddir/$dir/$tool" "$@" > "$T/gb.out" 2> "$T/gb.err" </dev/null || rc_ours=$?
+  if [ "$rc_ref" != "$rc_ours" ]; then
+    echo "--- libguestfs stderr" >&2; cat "$T/lg.err" >&2
+    echo "--- guestbox stderr" >&2; cat "$T/gb.err" >&2
+    fail "$what: exit status $rc_ours, libguestfs $rc_ref"
+  fi
+  if ! cmp -s "$T/lg.out" "$T/gb.out"; then
+    diff -u "$T/lg.out" "$T/gb.out" >&2 || true
+    [ -s "$T/lg.err" ] && { echo "--- libguestfs stderr" >&2; cat "$T/lg.err" >&2; }
+    fail "$what: stdout differs from libguestfs"
+  fi
+  ok "$what: identical to libguestfs (exit $rc_ours, $(wc -l < "$T/gb.out") lines)"
 }
 
 requires_appliance () {
@@ -29,14 +82,7 @@ requires_appliance () {
      ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
     why="no kernel in /boot (install linux-image-amd64)"
   fi
-  if [ -n "$why" ]; then
-    if [ "${REQUIRE_APPLIANCE:-0}" = 1 ]; then
-      echo "$0: FAIL: $why (REQUIRE_APPLIANCE=1)"
-      exit 1
-    fi
-    echo "$0: SKIP: $why"
-    exit 77
-  fi
+  [ -z "$why" ] || skip_or_fail "$why"
 }
 
 # A private work dir removed at exit, with its own TMPDIR so that

@@ -1,8 +1,8 @@
 #!/bin/bash -
 # guestbox - byte-for-byte comparison with the libguestfs tools on the
 # same images: virt-df (text, -h, -i --csv, two disks, LVM) and virt-ls
-# -lR --checksum.  Skipped (77) when the libguestfs tools are absent or
-# GBOX_COMPARE=0; each libguestfs run takes ~20 s under TCG.
+# -lR --checksum.  Skipped (77) when the libguestfs tools are absent (a
+# failure in CI) or GBOX_COMPARE=0; each libguestfs run takes ~20 s.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -10,16 +10,9 @@ set -e
 . "$top_srcdir/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
-if [ "${GBOX_COMPARE:-1}" = 0 ]; then
-  echo "$0: SKIP: GBOX_COMPARE=0"; exit 77
-fi
-for t in guestfish /usr/bin/virt-df /usr/bin/virt-ls; do
-  command -v $t >/dev/null 2>&1 ||
-    { echo "$0: SKIP: the libguestfs tools are not installed ($t)"; exit 77; }
-done
+requires_libguestfs virt-df virt-ls
 requires mkfs.ext4 sfdisk
 make_workdir
-export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 VIRT_DF=$top_builddir/df/virt-df
 MKLVM=$top_builddir/tests/mklvm
 
@@ -38,17 +31,7 @@ dd if="$T/root.img" of="$T/disk.img" bs=1M seek=$((34816 / 2048 + 1)) conv=notru
 cp "$T/disk.img" "$T/disk2.img"
 cd "$T"
 
-compare () {                    # WHAT ARGS...
-  local what=$1; shift
-  /usr/bin/"$@" > "$T/ref" 2>&1 || true
-  "$top_builddir/${1#virt-}/$1" "${@:2}" > "$T/ours" 2>&1 || true
-  if ! cmp -s "$T/ref" "$T/ours"; then
-    diff -u "$T/ref" "$T/ours" >&2 || true
-    fail "$what differs from libguestfs"
-  fi
-  ok "$what: identical ($(wc -l < "$T/ours") lines)"
-}
-compare "virt-df (LVM)" virt-df -a disk.img
-compare "virt-df -h" virt-df -h -a disk.img
-compare "virt-df -i --csv, two disks" virt-df -i --csv -a disk.img -a disk2.img
-compare "virt-ls -lR --checksum=sha256 --csv" virt-ls -a disk.img -lR --checksum=sha256 --csv /etc
+compare_lg "virt-df (LVM)" virt-df -a disk.img
+compare_lg "virt-df -h" virt-df -h -a disk.img
+compare_lg "virt-df -i --csv, two disks" virt-df -i --csv -a disk.img -a disk2.img
+compare_lg "virt-ls -lR --checksum=sha256 --csv" virt-ls -a disk.img -lR --checksum=sha256 --csv /etc
