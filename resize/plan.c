@@ -124,12 +124,121 @@ cmp_start (const void *a, const void *b)
   return ps < qs ? -1 : ps > qs;
 }
 
+/* Sizes and offsets past this are refused, so that the sums below
+ * can neither wrap nor overflow a signed 64-bit value. */
+#define RZ_SIZE_MAX ((uint64_t) 1 << 60)
+
+static int
+overlaps (uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+  return a0 < b1 && b0 < a1;
+}
+
+int
+rz_layout_check (const gbox_part_layout *src, char *err, size_t errlen)
+{
+  size_t i, j, n = src->parts.parts_len;
+  bool gpt;
+  const gbox_partition *ext = NULL;
+
+  if (src->label == NULL ||
+      (strcmp (src->label, "gpt") != 0 && strcmp (src->label, "dos") != 0)) {
+    snprintf (err, errlen, "the partition table type is not supported "
+              "(only dos and gpt are)");
+    return -1;
+  }
+  gpt = strcmp (src->label, "gpt") == 0;
+  if (src->sector_size != SECTOR) {
+    snprintf (err, errlen, "sector size %u is not supported (only %d)",
+              src->sector_size, SECTOR);
+    return -1;
+  }
+  if (src->disk_size < 2 * SECTOR || src->disk_size > RZ_SIZE_MAX) {
+    snprintf (err, errlen, "the appliance reported an impossible disk size "
+              "(%" PRIu64 " bytes)", src->disk_size);
+    return -1;
+  }
+  if (n > GBOX_PARTS_MAX || src->parts.parts_val == NULL) {
+    if (n == 0)
+      return 0;
+    snprintf (err, errlen, "too many partitions (%zu)", n);
+    return -1;
+  }
+  for (i = 0; i < n; ++i) {
+    const gbox_partition *q = &src->parts.parts_val[i];
+    bool logical = !gpt && q->num >= 5;
+
+    if (q->num < 1 || q->num > (gpt ? 128 : 4 + GBOX_PARTS_MAX)) {
+      snprintf (err, errlen, "partition number %d is out of range", q->num);
+      return -1;
+    }
+    if (q->size == 0 || q->start % SECTOR || q->size % SECTOR ||
+        q->start < (gpt ? 34 : 1) * SECTOR || q->start > src->disk_size ||
+        q->size > src->disk_size - q->start ||
+        (gpt && q->size > src->disk_size - 33 * SECTOR - q->start)) {
+      snprintf (err, errlen, "partition %d (start %" PRIu64 ", size %"
+                PRIu64 ") does not fit the %" PRIu64 "-byte disk",
+                q->num, q->start, q->size, src->disk_size);
+      return -1;
+    }
+    if (!gpt && !logical && is_extended_type (q->mbr_type)) {
+      if (ext) {
+        snprintf (err, errlen, "more than one extended partition "
+                  "(%d and %d)", ext->num, q->num);
+        return -1;
+      }
+      ext = q;
+    }
+    for (j = 0; j < i; ++j)
+      if (src->parts.parts_val[j].num == q->num) {
+        snprintf (err, errlen, "partition number %d appears twice", q->num);
+        return -1;
+      }
+  }
+  for (i = 0; i < n; ++i) {
+    const gbox_partition *q = &src->parts.parts_val[i];
+    bool logical = !gpt && q->num >= 5;
+    uint64_t q0 = logical ? q->ebr : q->start, q1 = q->start + q->size;
+
+    if (logical) {
+      if (!ext) {
+        snprintf (err, errlen, "logical partition %d without an extended "
+                  "partition", q->num);
+        return -1;
+      }
+      if (q->ebr < ext->start || q->ebr >= q->start || q->ebr % SECTOR ||
+          q1 > ext->start + ext->size) {
+        snprintf (err, errlen, "logical partition %d is not inside the "
+                  "extended partition %d", q->num, ext->num);
+        return -1;
+      }
+    }
+    for (j = 0; j < i; ++j) {
+      const gbox_partition *o = &src->parts.parts_val[j];
+      bool ol = !gpt && o->num >= 5;
+      uint64_t o0 = ol ? o->ebr : o->start, o1 = o->start + o->size;
+
+      /* A logical is inside the extended; otherwise nothing overlaps. */
+      if (logical != ol &&
+          ((logical && o == ext) || (ol && q == ext)))
+        continue;
+      if (overlaps (q0, q1, o0, o1)) {
+        snprintf (err, errlen, "partitions %d and %d overlap",
+                  o->num, q->num);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
 int
 rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
               uint64_t target_size)
 {
   size_t i, n = src->parts.parts_len;
   bool gpt = strcmp (src->label, "gpt") == 0;
+  bool ext_seen = false;
 
   memset (p, 0, sizeof *p);
   p->src = src;
@@ -147,7 +256,9 @@ rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
     r->extended = !gpt && r->src->num <= 4 &&
       is_extended_type (r->src->mbr_type);
   }
-  /* Primaries by start; then move the logicals behind the extended. */
+  /* Primaries by start; then move the logicals behind the extended.
+   * Every logical is copied once, behind the first extended partition
+   * (rz_layout_check refuses a second one), and never past N. */
   {
     struct rz_part *tmp = calloc (n ? n : 1, sizeof *tmp);
     size_t k = 0, j;
@@ -157,11 +268,12 @@ rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
       if (!p->parts[i].logical)
         tmp[k++] = p->parts[i];
     qsort (tmp, k, sizeof *tmp, cmp_start);
-    for (i = 0, j = 0; i < k; ++i) {
+    for (i = 0, j = 0; i < k && j < n; ++i) {
       p->parts[j++] = tmp[i];
-      if (tmp[i].extended) {
+      if (tmp[i].extended && !ext_seen) {
         size_t l, first = j;
-        for (l = 0; l < n; ++l)
+        ext_seen = true;
+        for (l = 0; l < n && j < n; ++l)
           if (src->parts.parts_val[l].num >= 5 && !gpt) {
             struct rz_part *r = &p->parts[j];
             memset (r, 0, sizeof *r);
@@ -172,6 +284,8 @@ rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
           }
         qsort (&p->parts[first], j - first, sizeof *p->parts, cmp_start);
       }
+      else if (tmp[i].extended)
+        p->parts[j - 1].extended = false;
     }
     free (tmp);
     p->nparts = j;
@@ -245,9 +359,12 @@ place (struct rz_plan *p, uint64_t first_start, int64_t ext_extra)
 static uint64_t
 apply_req (const struct rz_size_req *q, uint64_t cur)
 {
-  uint64_t d = q->percent ? (uint64_t) ((double) cur * q->value / 10000.0)
-    : q->value;
+  double f = (double) cur * q->value / 10000.0;
+  uint64_t d = !q->percent ? q->value
+    : f >= (double) RZ_SIZE_MAX ? RZ_SIZE_MAX : (uint64_t) f;
 
+  if (d > RZ_SIZE_MAX)
+    d = RZ_SIZE_MAX;
   if (q->sign == 0)
     return d;
   if (q->sign > 0)
@@ -275,6 +392,11 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
 
   if (p->target_size < 1024 * 1024) {
     snprintf (err, errlen, "the output disk is too small (%" PRIu64
+              " bytes)", p->target_size);
+    return -1;
+  }
+  if (p->target_size > RZ_SIZE_MAX) {
+    snprintf (err, errlen, "the output disk is too large (%" PRIu64
               " bytes)", p->target_size);
     return -1;
   }
@@ -307,6 +429,11 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
         return -1;
       }
       r->new_size = apply_req (&r->req, r->src->size) / SECTOR * SECTOR;
+      if (r->new_size > p->target_size) {
+        snprintf (err, errlen, "%s: the new size is larger than the output "
+                  "disk", r->name);
+        return -1;
+      }
       if (r->new_size == 0) {
         snprintf (err, errlen, "%s: the new size is zero", r->name);
         return -1;
@@ -355,20 +482,41 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
     p->surplus = (int64_t) usable_end - (int64_t) end;
   }
   if (p->surplus < 0 && (shrink || expand)) {
+    /* Take the deficit from the --shrink (or --expand) partition.  When
+     * another partition follows it, that one starts at the next
+     * alignment boundary after its end, so its end goes down to a
+     * boundary at least DEFICIT lower: everything behind it then moves
+     * back by whole alignment units, at least DEFICIT bytes. */
     struct rz_part *s = shrink ? shrink : expand;
     uint64_t deficit = align_up ((uint64_t) -p->surplus, SECTOR);
-    if (s->extended) {
+    uint64_t s_end = s->new_start + s->new_size, new_end;
+    bool followed = false;
+    size_t k;
+
+    for (k = (size_t) (s - p->parts) + 1; k < p->nparts; ++k)
+      if (p->parts[k].op != RZ_DELETE &&
+          (!p->parts[k].logical || !s->extended))
+        followed = true;
+    if (s->extended && (s != expand || ext_extra <= 0)) {
       snprintf (err, errlen, "%s: the extended partition cannot be shrunk; "
                 "shrink a logical partition", s->name);
       return -1;
     }
-    if (deficit >= s->new_size) {
+    new_end = deficit < s_end ? s_end - deficit : 0;
+    if (followed)
+      new_end = new_end / RZ_ALIGN * RZ_ALIGN;
+    if (new_end <= s->new_start ||
+        (s->extended && s_end - new_end > (uint64_t) ext_extra) ||
+        (!s->extended && s_end - new_end >= s->new_size)) {
       snprintf (err, errlen, "%s: shrinking it cannot make up the deficit "
                 "of %" PRIu64 " bytes", s->name, deficit);
       return -1;
     }
-    s->new_size -= deficit;
-    end = place (p, first_start, 0);
+    if (s->extended)
+      ext_extra -= (int64_t) (s_end - new_end);
+    else
+      s->new_size -= s_end - new_end;
+    end = place (p, first_start, ext_extra);
     p->surplus = (int64_t) usable_end - (int64_t) end;
   }
   if (p->surplus < 0) {

@@ -80,6 +80,14 @@ struct rz_plan {
  * of 1024; "b" or none = bytes; "s" = 512-byte sectors).  -1 if bad. */
 extern int rz_parse_size_req (const char *s, struct rz_size_req *req);
 
+/* Validate a source layout that came from the appliance (hostile
+ * input): the table type, sector size, disk size, partition numbers,
+ * at most one extended partition, every partition inside the disk (and
+ * every logical inside the extended one), no overlaps.  -1 with a
+ * message in ERR. */
+extern int rz_layout_check (const gbox_part_layout *src, char *err,
+                            size_t errlen);
+
 /* Build P->parts from SRC (names /dev/sdaN).  -1 on allocation failure. */
 extern int rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
                          uint64_t target_size);

@@ -571,6 +571,10 @@ do_resize (gbox_h *h, const struct settings *s)
              gbox_last_error (h));
     goto out;
   }
+  if (rz_layout_check (&lret.layout, err, sizeof err) == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, s->in, err);
+    goto out;
+  }
   if (rz_plan_init (&plan, &lret.layout, out_size) == -1) {
     perror ("malloc");
     goto out;
