@@ -484,9 +484,10 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
   if (p->surplus < 0 && (shrink || expand)) {
     /* Take the deficit from the --shrink (or --expand) partition.  When
      * another partition follows it, that one starts at the next
-     * alignment boundary after its end, so its end goes down to a
-     * boundary at least DEFICIT lower: everything behind it then moves
-     * back by whole alignment units, at least DEFICIT bytes. */
+     * alignment boundary after its end, so its end goes down to the
+     * boundary at least DEFICIT below that start: everything behind it
+     * then moves back by whole alignment units, at least DEFICIT
+     * bytes. */
     struct rz_part *s = shrink ? shrink : expand;
     uint64_t deficit = align_up ((uint64_t) -p->surplus, SECTOR);
     uint64_t s_end = s->new_start + s->new_size, new_end;
@@ -502,9 +503,12 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
                 "shrink a logical partition", s->name);
       return -1;
     }
-    new_end = deficit < s_end ? s_end - deficit : 0;
-    if (followed)
-      new_end = new_end / RZ_ALIGN * RZ_ALIGN;
+    if (followed) {
+      uint64_t next = align_up (s_end, RZ_ALIGN);
+      new_end = deficit < next ? (next - deficit) / RZ_ALIGN * RZ_ALIGN : 0;
+    }
+    else
+      new_end = deficit < s_end ? s_end - deficit : 0;
     if (new_end <= s->new_start ||
         (s->extended && s_end - new_end > (uint64_t) ext_extra) ||
         (!s->extended && s_end - new_end >= s->new_size)) {

@@ -23,7 +23,10 @@
 #     -n), each when its host tools are installed;
 #  6. LVM (volume group made by our appliance, tests/mklvm): --expand the
 #     PV partition and --lv-expand its LV, whose ext4 grows and is clean;
-#     an unknown LV is refused before anything is written.
+#     an unknown LV is refused before anything is written;
+#  7. --expand/--shrink of the first of two partitions (GPT 100M -> 200M,
+#     MBR onto an output that is not a whole MiB, GPT shrink): the next
+#     partition moves to the next 1 MiB boundary, byte-identical.
 
 set -e
 . "${top_srcdir:-..}/tests/functions.sh"
@@ -278,4 +281,43 @@ e2fsck -fn "$T/lvx.img" >/dev/null 2>&1 || fail "e2fsck -fn of the expanded LV"
 b_in=$(blocks "$T/lv.img"); b_out=$(blocks "$T/lvx.img")
 [ "$b_out" -gt $(( b_in * 5 )) ] || fail "LV filesystem did not grow: $b_in -> $b_out"
 ok "--lv-expand: LV ext4 grew from $b_in to $b_out blocks, e2fsck -fn clean"
+check_no_qemu
+
+# --- 7. --expand/--shrink of a partition that is not the last one ----------
+# The next partition starts at the next 1 MiB boundary after the changed
+# one: the planner must leave room for that rounding (GPT: always; MBR:
+# when the output is not a whole number of MiB).
+ext4_image "$T/a1.img" 24 "$T/tree" FIRST
+ext4_image "$T/a2.img" 40 "$T/tree" SECOND
+two_parts () {   # two_parts IMG LABEL
+  truncate -s 100M "$1"
+  printf 'label: %s\nstart=2048,size=81920,type=%s\nstart=83968,size=81920,type=%s\n' \
+    "$2" "$3" "$3" | sfdisk -q "$1" >/dev/null
+  dd if="$T/a1.img" of="$1" bs=512 seek=2048 conv=notrunc,sparse status=none
+  dd if="$T/a2.img" of="$1" bs=512 seek=83968 conv=notrunc,sparse status=none
+}
+two_parts "$T/two-gpt.img" gpt 0FC63DAF-8483-4772-8E79-3D69D8477DE4
+two_parts "$T/two-mbr.img" dos 83
+a2_sum=$(sum "$T/a2.img")
+# check_two OUT WHAT SIZE1: sizes (sectors), sda2 intact, sda1 clean.
+check_two () {
+  sfdisk -V "$1" >/dev/null 2>&1 || fail "$2: sfdisk -V finds errors"
+  expect_eq "$2: /dev/sda1 size (sectors)" "$3" "$(part_field "$1" 1 size)"
+  extract "$1" 2 "$T/two2.img"
+  expect_eq "$2: /dev/sda2 byte-identical" "$a2_sum" "$(sum "$T/two2.img")"
+  extract "$1" 1 "$T/two1.img"
+  e2fsck -fn "$T/two1.img" >/dev/null 2>&1 || fail "$2: e2fsck -fn of /dev/sda1"
+  ok "$2: /dev/sda1 is clean"
+}
+rm -f "$T/two-out.img"; truncate -s 200M "$T/two-out.img"
+"$VIRT_RESIZE" --expand /dev/sda1 "$T/two-gpt.img" "$T/two-out.img" > "$T/two.out"
+grep -q "/dev/sda1: This partition will be resized from 40.0M to 158.0M" "$T/two.out" ||
+  fail "GPT --expand /dev/sda1: summary: $(cat "$T/two.out")"
+check_two "$T/two-out.img" "GPT --expand /dev/sda1 (100M -> 200M)" 323584
+rm -f "$T/two-out.img"; truncate -s $((200 * 1048576 + 600 * 1024)) "$T/two-out.img"
+"$VIRT_RESIZE" -q --expand /dev/sda1 "$T/two-mbr.img" "$T/two-out.img" > /dev/null
+check_two "$T/two-out.img" "MBR --expand /dev/sda1 (100M -> 200.6M)" 325632
+rm -f "$T/two-out.img"; truncate -s 70M "$T/two-out.img"
+"$VIRT_RESIZE" -q --shrink /dev/sda1 "$T/two-gpt.img" "$T/two-out.img" > /dev/null
+check_two "$T/two-out.img" "GPT --shrink /dev/sda1 (100M -> 70M)" 57344
 check_no_qemu
