@@ -59,4 +59,7 @@ _guestbox_virt_tools ()
     return 0
 }
 
-complete -F _guestbox_virt_tools virt-cat virt-ls
+# Every command, under the names it is installed as (make install
+# rewrites this line when configure --program-prefix/--program-suffix
+# renames them).
+complete -F _guestbox_virt_tools virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree

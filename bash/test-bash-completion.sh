@@ -9,7 +9,10 @@ srcdir=${srcdir:-.}
 top_builddir=${top_builddir:-..}
 failed=0
 
-PATH=$top_builddir/cat:$top_builddir/ls:$PATH
+commands="virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree"
+for d in cat df edit inspect ls resize sparsify zerofree; do
+    PATH=$top_builddir/$d:$PATH
+done
 . "$srcdir/guestbox-completion.bash"
 
 tmp=$(mktemp -d)
@@ -52,23 +55,23 @@ check "qcow2" virt-cat --format = qc
 check "--format=raw" virt-cat --format=r
 check "" virt-ls -m /dev/s
 check "" virt-cat -a disk.img /etc/ho
-# "-" offers both lists, and every option the command prints.
-all=$(complete_words virt-ls -)
-missing=
-for opt in $(virt-ls --short-options) $(virt-ls --long-options); do
-    case " $all " in
-        *" $opt "*) ;;
-        *) missing="$missing $opt" ;;
-    esac
-done
-if [ -z "$missing" ] && [ -n "$all" ]; then
-    echo "ok: '-' offers every option of virt-ls"
-else
-    echo "FAIL: '-' does not offer:$missing"
-    failed=1
-fi
-# The script registers every command.
-for cmd in virt-cat virt-ls; do
+# "-" offers both lists, and every option the command prints; every
+# command is registered.
+for cmd in $commands; do
+    all=$(complete_words $cmd -)
+    missing=
+    for opt in $($cmd --short-options) $($cmd --long-options); do
+        case " $all " in
+            *" $opt "*) ;;
+            *) missing="$missing $opt" ;;
+        esac
+    done
+    if [ -z "$missing" ] && [ -n "$all" ]; then
+        echo "ok: '-' offers every option of $cmd"
+    else
+        echo "FAIL: $cmd: '-' does not offer:$missing"
+        failed=1
+    fi
     if complete -p "$cmd" 2>/dev/null | grep -q _guestbox_virt_tools; then
         echo "ok: $cmd is registered"
     else
@@ -76,5 +79,4 @@ for cmd in virt-cat virt-ls; do
         failed=1
     fi
 done
-
 exit $failed

@@ -77,6 +77,7 @@ parse (struct gbox_opts *o, const char *const *args)
   argv[argc] = NULL;
 
   gbox_opts_init (o, "test-options", short_options, long_options, true);
+  gbox_opts_set_argv (o, argc, argv);
   optind = 0;                   /* full getopt reinitialisation */
   opterr = 0;
   while ((c = getopt_long (argc, argv, short_options, long_options,
@@ -87,6 +88,8 @@ parse (struct gbox_opts *o, const char *const *args)
     if (r == 0 && c != 'l')
       return -2;
   }
+  if (gbox_opts_old_style (o) == -1)
+    return -2;
   return gbox_opts_check (o);
 }
 
@@ -113,6 +116,18 @@ static const struct {
     { "x=qcow2", NULL } },
   { { "--format=raw", "-a", "nbd://host/export", NULL }, 0,
     { "nbd://host/export=raw", NULL } },
+  /* "--format VALUE" as well as "--format=VALUE". */
+  { { "--format", "raw", "-a", "x", NULL }, 0, { "x=raw", NULL } },
+  { { "--format", "qcow2", "-a", "x", "--format", "-a", "y", NULL }, 0,
+    { "x=qcow2", "y=", NULL } },
+  { { "-a", "x", "--format", "vmdk", "--add", "y", "-l", NULL }, 0,
+    { "x=", "y=vmdk", NULL } },
+  /* Old-style syntax: no -a, every word but the last is a disk. */
+  { { "disk.img", "/etc/fstab", NULL }, 0, { "disk.img=", NULL } },
+  { { "--format=raw", "d1", "-v", "d2", "/etc/fstab", NULL }, 0,
+    { "d1=raw", "d2=raw", NULL } },
+  { { "-a", "x", "/etc/fstab", "/etc/hosts", NULL }, 0, { "x=", NULL } },
+  { { "/etc/fstab", NULL }, -1, { NULL } },
   /* A --format with no -a after it. */
   { { "-a", "x", "--format=raw", NULL }, -1, { "x=", NULL } },
   { { "--format=raw", NULL }, -1, { NULL } },

@@ -235,6 +235,56 @@ set_format (struct gbox_opts *o, const char *arg)
   return 0;
 }
 
+void
+gbox_opts_set_argv (struct gbox_opts *o, int argc, char **argv)
+{
+  o->argc = argc;
+  o->argv = argv;
+}
+
+bool
+gbox_opts_is_format_word (const char *s)
+{
+  size_t len = strlen (s);
+
+  return len > 0 && len <= 32 &&
+    strspn (s, "abcdefghijklmnopqrstuvwxyz0123456789-_") == len;
+}
+
+/* getopt_long has just returned an optional_argument option without a
+ * value, so optind is the index of the word after it (getopt permutes
+ * the words that are not options only when it reaches them, so taking
+ * this one keeps its order intact). */
+const char *
+gbox_opts_optional_value (struct gbox_opts *o, const char *optarg,
+                          bool (*is_value) (const char *))
+{
+  const char *next;
+
+  if (optarg != NULL || o->argv == NULL || optind <= 0 || optind >= o->argc)
+    return optarg;
+  next = o->argv[optind];
+  if (next == NULL || next[0] == '-' || !is_value (next))
+    return NULL;
+  optind++;
+  return next;
+}
+
+int
+gbox_opts_old_style (struct gbox_opts *o)
+{
+  if (o->nr_drives > 0 || o->argv == NULL)
+    return 0;
+  /* Every word but the last names a disk; the pending --format applies
+   * to them as to -a. */
+  while (optind < o->argc - 1) {
+    if (add_drive_option (o, o->argv[optind]) == -1)
+      return -1;
+    optind++;
+  }
+  return 0;
+}
+
 int
 gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
 {
@@ -242,6 +292,7 @@ gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
   case 'a':
     return add_drive_option (o, arg) == 0 ? 1 : -1;
   case GBOX_OPT_FORMAT:
+    arg = gbox_opts_optional_value (o, arg, gbox_opts_is_format_word);
     return set_format (o, arg) == 0 ? 1 : -1;
   case 'm':
     return add_mount_option (o, arg) == 0 ? 1 : -1;

@@ -97,6 +97,12 @@ struct gbox_opts {
   bool inspect;                 /* -i given */
   int verbose;                  /* number of -v */
   bool trace;                   /* -x */
+
+  /* Set by gbox_opts_set_argv: the command line, for the options whose
+   * value is optional ("--format raw" as well as "--format=raw") and
+   * for the old-style syntax. */
+  int argc;
+  char **argv;
 };
 
 extern void gbox_opts_init (struct gbox_opts *o, const char *program,
@@ -111,6 +117,28 @@ extern void gbox_opts_free (struct gbox_opts *o);
  * printing an error.  -V, --long-options and --short-options print and
  * exit (0). */
 extern int gbox_opts_handle (struct gbox_opts *o, int c, const char *optarg);
+
+/* Give the option code the command line (before the getopt loop). */
+extern void gbox_opts_set_argv (struct gbox_opts *o, int argc, char **argv);
+
+/* For an option declared optional_argument, which getopt_long takes
+ * only as "--opt=VALUE": when OPTARG is NULL and the next word of the
+ * command line is a value IS_VALUE accepts, take it ("--opt VALUE")
+ * and step optind over it.  Returns the value, or NULL for the bare
+ * option.  Needs gbox_opts_set_argv. */
+extern const char *gbox_opts_optional_value (struct gbox_opts *o,
+                                             const char *optarg,
+                                             bool (*is_value) (const char *));
+
+/* A word that looks like a disk format name (raw, qcow2, vmdk...):
+ * lower-case letters, digits, '-' and '_', at most 32 bytes. */
+extern bool gbox_opts_is_format_word (const char *s);
+
+/* The old-style syntax of the libguestfs tools: with no -a, every
+ * word but the last is a disk image ("virt-cat disk.img /etc/fstab").
+ * Call after the getopt loop and before gbox_opts_check.  Returns -1
+ * after printing an error. */
+extern int gbox_opts_old_style (struct gbox_opts *o);
 
 /* Checks once getopt is done: a --format after the last -a, -i
  * together with -m, at least one -a.  Prints an error and returns -1. */

@@ -417,6 +417,7 @@ main (int argc, char *argv[])
   int c, r;
 
   gbox_opts_init (&o, program, short_options, long_options, false);
+  gbox_opts_set_argv (&o, argc, argv);
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {
@@ -447,7 +448,7 @@ main (int argc, char *argv[])
       usage (EXIT_FAILURE);
     }
   }
-  if (gbox_opts_check (&o) == -1)
+  if (gbox_opts_old_style (&o) == -1 || gbox_opts_check (&o) == -1)
     usage (EXIT_FAILURE);
   if (optind >= argc) {
     fprintf (stderr, "%s: error: no file name given\n", program);

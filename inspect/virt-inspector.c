@@ -655,6 +655,7 @@ main (int argc, char *argv[])
   const char *xpath = NULL;
 
   gbox_opts_init (&o, program, short_options, long_options, true);
+  gbox_opts_set_argv (&o, argc, argv);
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {

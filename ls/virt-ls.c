@@ -697,6 +697,21 @@ usage (int status)
   exit (status);
 }
 
+static const char *const checksum_types[] = {
+  "crc", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", NULL
+};
+
+static bool
+is_checksum_type (const char *s)
+{
+  size_t t;
+
+  for (t = 0; checksum_types[t]; ++t)
+    if (strcmp (s, checksum_types[t]) == 0)
+      return true;
+  return false;
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -737,6 +752,7 @@ main (int argc, char *argv[])
   int c, r;
 
   gbox_opts_init (&o, program, short_options, long_options, true);
+  gbox_opts_set_argv (&o, argc, argv);
   ls.o = &o;
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
@@ -752,16 +768,16 @@ main (int argc, char *argv[])
     case 'R': recursive = true; break;
     case CSV_OPTION: ls.csv = true; break;
     case CHECKSUM_OPTION: {
-      static const char *const types[] = {
-        "crc", "md5", "sha1", "sha224", "sha256", "sha384", "sha512", NULL
-      };
       size_t t;
 
+      /* "--checksum sha256" as well as "--checksum=sha256". */
+      optarg = (char *) gbox_opts_optional_value (&o, optarg,
+                                                  is_checksum_type);
       ls.checksum = optarg ? optarg : "md5";
-      for (t = 0; types[t]; ++t)
-        if (strcmp (ls.checksum, types[t]) == 0)
+      for (t = 0; checksum_types[t]; ++t)
+        if (strcmp (ls.checksum, checksum_types[t]) == 0)
           break;
-      if (types[t] == NULL) {
+      if (checksum_types[t] == NULL) {
         fprintf (stderr, "%s: error: --checksum=%s: unknown checksum type "
                  "(crc, md5, sha1, sha224, sha256, sha384 or sha512)\n",
                  program, ls.checksum);
@@ -805,7 +821,7 @@ main (int argc, char *argv[])
              "together\n", program);
     usage (EXIT_FAILURE);
   }
-  if (gbox_opts_check (&o) == -1)
+  if (gbox_opts_old_style (&o) == -1 || gbox_opts_check (&o) == -1)
     usage (EXIT_FAILURE);
   if (optind >= argc) {
     fprintf (stderr, "%s: error: no directory name given\n", program);

@@ -288,6 +288,7 @@ main (int argc, char *argv[])
   char **nl;
 
   gbox_opts_init (&o, program, short_options, long_options, false);
+  gbox_opts_set_argv (&o, argc, argv);
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {
