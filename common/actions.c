@@ -26,6 +26,111 @@
 /* Most entries gbox_readdir_stat_all will gather from one directory. */
 #define READDIR_MAX_ENTRIES 10000000
 
+/* Per element of a paged listing: the host structure's size plus this
+ * for the allocator and the strings' own blocks. */
+#define PAGE_ELEMENT_OVERHEAD 64
+
+/* Charge one page of a paged listing (a directory, its checksums, the
+ * applications of an OS) against the handle's memory budget: the bytes
+ * of the reply plus, per element, its host structure.  START == 0
+ * begins a new listing.  -1 (EFBIG, error set) once over budget. */
+static int
+charge_page (gbox_h *h, int proc, const char *what, uint64_t start,
+             size_t count, size_t elsize)
+{
+  uint64_t cost = h->last_reply_len +
+    (uint64_t) count * (elsize + PAGE_ELEMENT_OVERHEAD);
+
+  if (start == 0)
+    h->pages_taken = 0;
+  h->pages_taken += cost;
+  if (h->pages_taken <= h->memory_budget)
+    return 0;
+  gbox_int_error (h, "%s: %s: the listing takes more than the memory "
+                  "budget of %" PRIu64 " MiB (GBOX_MEMORY_BUDGET)",
+                  gbox_int_proc_name (proc), what, h->memory_budget >> 20);
+  h->last_errno = EFBIG;
+  return -1;
+}
+
+/* Does S hold a control character (C0 or DEL)? */
+static bool
+has_controls (const char *s)
+{
+  for (; s && *s; ++s)
+    if ((unsigned char) *s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+/* Make S, in place, valid UTF-8 made of characters that are safe on a
+ * terminal and valid in XML 1.0 and JSON: every byte of an invalid
+ * sequence, every C0/C1 control (but tab and newline when KEEP_NL),
+ * DEL, surrogates and U+FFFE/U+FFFF become '?'.  Returns how many
+ * bytes were replaced.  The daemon sends only such strings; this is
+ * for a daemon that does not. */
+static size_t
+sanitize_string (char *s, bool keep_nl)
+{
+  unsigned char *p = (unsigned char *) s;
+  size_t fixed = 0;
+
+  while (p && *p) {
+    unsigned c = *p, len, k;
+    uint32_t cp;
+
+    if (c < 0x80) {
+      if ((c < 0x20 && !(keep_nl && (c == '\n' || c == '\t'))) ||
+          c == 0x7f) {
+        *p = '?';
+        fixed++;
+      }
+      p++;
+      continue;
+    }
+    len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? (c < 0xf0 ? 3 : 0)
+      : c >= 0xc2 ? 2 : 0;
+    cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+    for (k = 1; k < len; ++k) {
+      if ((p[k] & 0xc0) != 0x80) {
+        len = 0;
+        break;
+      }
+      cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    if (len == 0 || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+        cp == 0xfffe || cp == 0xffff || (cp >= 0x80 && cp <= 0x9f)) {
+      *p = '?';
+      fixed++;
+      p++;
+      continue;
+    }
+    p += len;
+  }
+  return fixed;
+}
+
+/* Drop the mount points whose path or device holds a control
+ * character: no guest could have them from a sane fstab, and they would
+ * reach the terminal in messages. */
+static void
+drop_bad_mountpoints (gbox_h *h, gbox_mountpoint *mps, u_int *n)
+{
+  u_int i, k = 0;
+
+  for (i = 0; i < *n; ++i) {
+    if (has_controls (mps[i].mountpoint) || has_controls (mps[i].device)) {
+      gbox_int_debug (h, "inspection: a mount point with control "
+                      "characters was dropped");
+      xdr_free ((xdrproc_t) xdr_gbox_mountpoint, (char *) &mps[i]);
+      continue;
+    }
+    mps[k++] = mps[i];
+  }
+  *n = k;
+}
+
 #define ACTION(proc, name) \
   { GBOX_PROC_##proc, #name, (void (*) (void)) gbox_##name }
 
@@ -346,11 +451,21 @@ gbox_umount_all (gbox_h *h)
 int
 gbox_inspect_os (gbox_h *h, struct gbox_inspect_os_ret *ret)
 {
+  u_int i;
+
   if (check_ready (h, GBOX_PROC_INSPECT_OS) == -1)
     return -1;
   memset (ret, 0, sizeof *ret);
-  return gbox_int_call (h, GBOX_PROC_INSPECT_OS, NULL, NULL,
-                        (xdrproc_t) xdr_gbox_inspect_os_ret, ret);
+  if (gbox_int_call (h, GBOX_PROC_INSPECT_OS, NULL, NULL,
+                     (xdrproc_t) xdr_gbox_inspect_os_ret, ret) == -1)
+    return -1;
+  for (i = 0; i < ret->oses.oses_len; ++i) {
+    gbox_os *os = &ret->oses.oses_val[i];
+    sanitize_string (os->root, false);
+    drop_bad_mountpoints (h, os->mountpoints.mountpoints_val,
+                          &os->mountpoints.mountpoints_len);
+  }
+  return 0;
 }
 
 /* exists, is_file, is_dir: path in, bool out. */
@@ -443,9 +558,17 @@ gbox_readdir_stat (gbox_h *h, const char *path, uint64_t start,
     return -1;
   CHECK_PATH (GBOX_PROC_READDIR_STAT, "path", path);
   memset (ret, 0, sizeof *ret);
-  return gbox_int_call (h, GBOX_PROC_READDIR_STAT,
-                        (xdrproc_t) xdr_gbox_readdir_stat_args, &args,
-                        (xdrproc_t) xdr_gbox_readdir_stat_ret, ret);
+  if (gbox_int_call (h, GBOX_PROC_READDIR_STAT,
+                     (xdrproc_t) xdr_gbox_readdir_stat_args, &args,
+                     (xdrproc_t) xdr_gbox_readdir_stat_ret, ret) == -1)
+    return -1;
+  if (charge_page (h, GBOX_PROC_READDIR_STAT, path, start,
+                   ret->entries.entries_len, sizeof (gbox_dirent)) == -1) {
+    xdr_free ((xdrproc_t) xdr_gbox_readdir_stat_ret, (char *) ret);
+    memset (ret, 0, sizeof *ret);
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -475,6 +598,19 @@ gbox_download (gbox_h *h, const char *path, int fd)
   CHECK_PATH (GBOX_PROC_DOWNLOAD, "path", path);
   return gbox_int_call_fileout (h, GBOX_PROC_DOWNLOAD,
                                 (xdrproc_t) xdr_gbox_download_args, &args, fd);
+}
+
+int
+gbox_download_max (gbox_h *h, const char *path, int fd, uint64_t max)
+{
+  struct gbox_download_args args = { .path = (char *) path };
+
+  if (check_ready (h, GBOX_PROC_DOWNLOAD) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_DOWNLOAD, "path", path);
+  return gbox_int_call_fileout_max (h, GBOX_PROC_DOWNLOAD,
+                                    (xdrproc_t) xdr_gbox_download_args, &args,
+                                    fd, max);
 }
 
 int
@@ -569,9 +705,18 @@ gbox_checksums (gbox_h *h, const char *dir, const char *csumtype,
   if (check_string (h, GBOX_PROC_CHECKSUMS, "csumtype", csumtype, 16) == -1)
     return -1;
   memset (ret, 0, sizeof *ret);
-  return gbox_int_call (h, GBOX_PROC_CHECKSUMS,
-                        (xdrproc_t) xdr_gbox_checksums_args, &args,
-                        (xdrproc_t) xdr_gbox_checksums_ret, ret);
+  if (gbox_int_call (h, GBOX_PROC_CHECKSUMS,
+                     (xdrproc_t) xdr_gbox_checksums_args, &args,
+                     (xdrproc_t) xdr_gbox_checksums_ret, ret) == -1)
+    return -1;
+  if (charge_page (h, GBOX_PROC_CHECKSUMS, dir, start,
+                   ret->entries.entries_len,
+                   sizeof (gbox_checksum_entry)) == -1) {
+    xdr_free ((xdrproc_t) xdr_gbox_checksums_ret, (char *) ret);
+    memset (ret, 0, sizeof *ret);
+    return -1;
+  }
+  return 0;
 }
 
 int
@@ -898,17 +1043,51 @@ gbox_resize_content (gbox_h *h, const char *device, uint64_t offset,
 int
 gbox_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret)
 {
+  u_int i;
+  size_t k;
+
   if (check_ready (h, GBOX_PROC_INSPECT_FULL) == -1)
     return -1;
   memset (ret, 0, sizeof *ret);
-  return gbox_int_call (h, GBOX_PROC_INSPECT_FULL, NULL, NULL,
-                        (xdrproc_t) xdr_gbox_inspect_full_ret, ret);
+  if (gbox_int_call (h, GBOX_PROC_INSPECT_FULL, NULL, NULL,
+                     (xdrproc_t) xdr_gbox_inspect_full_ret, ret) == -1)
+    return -1;
+  for (i = 0; i < ret->oses.oses_len; ++i) {
+    gbox_inspected_os *os = &ret->oses.oses_val[i];
+    char *fields[] = {
+      os->root, os->type, os->distro, os->product_name, os->product_variant,
+      os->arch, os->hostname, os->build_id, os->osinfo, os->package_format,
+      os->package_management, os->windows_systemroot,
+      os->windows_current_control_set,
+    };
+    for (k = 0; k < sizeof fields / sizeof fields[0]; ++k)
+      sanitize_string (fields[k], false);
+    drop_bad_mountpoints (h, os->mountpoints.mountpoints_val,
+                          &os->mountpoints.mountpoints_len);
+    for (k = 0; k < os->filesystems.filesystems_len; ++k) {
+      gbox_filesystem *f = &os->filesystems.filesystems_val[k];
+      sanitize_string (f->device, false);
+      sanitize_string (f->type, false);
+      sanitize_string (f->label, false);
+      sanitize_string (f->uuid, false);
+    }
+    for (k = 0; k < os->drive_mappings.drive_mappings_len; ++k) {
+      sanitize_string (os->drive_mappings.drive_mappings_val[k].letter, false);
+      sanitize_string (os->drive_mappings.drive_mappings_val[k].device, false);
+    }
+  }
+  for (i = 0; i < ret->warnings.warnings_len; ++i)
+    sanitize_string (ret->warnings.warnings_val[i], false);
+  return 0;
 }
 
 int
 gbox_inspect_list_applications (gbox_h *h, const char *root, uint64_t start,
                                 struct gbox_inspect_list_applications_ret *ret)
 {
+  u_int i;
+  size_t k;
+
   struct gbox_inspect_list_applications_args args = {
     .root = (char *) root, .start = start,
   };
@@ -917,11 +1096,33 @@ gbox_inspect_list_applications (gbox_h *h, const char *root, uint64_t start,
     return -1;
   CHECK_PATH (GBOX_PROC_INSPECT_LIST_APPLICATIONS, "root", root);
   memset (ret, 0, sizeof *ret);
-  return gbox_int_call (h, GBOX_PROC_INSPECT_LIST_APPLICATIONS,
-                        (xdrproc_t) xdr_gbox_inspect_list_applications_args,
-                        &args,
-                        (xdrproc_t) xdr_gbox_inspect_list_applications_ret,
-                        ret);
+  if (gbox_int_call (h, GBOX_PROC_INSPECT_LIST_APPLICATIONS,
+                     (xdrproc_t) xdr_gbox_inspect_list_applications_args,
+                     &args,
+                     (xdrproc_t) xdr_gbox_inspect_list_applications_ret,
+                     ret) == -1)
+    return -1;
+  if (charge_page (h, GBOX_PROC_INSPECT_LIST_APPLICATIONS, root, start,
+                   ret->applications.applications_len,
+                   sizeof (gbox_application)) == -1) {
+    xdr_free ((xdrproc_t) xdr_gbox_inspect_list_applications_ret,
+              (char *) ret);
+    memset (ret, 0, sizeof *ret);
+    return -1;
+  }
+  for (i = 0; i < ret->applications.applications_len; ++i) {
+    gbox_application *a = &ret->applications.applications_val[i];
+    char *fields[] = {
+      a->name, a->display_name, a->app_version, a->release, a->arch,
+      a->publisher, a->url, a->source_package, a->summary,
+    };
+    for (k = 0; k < sizeof fields / sizeof fields[0]; ++k)
+      sanitize_string (fields[k], false);
+    sanitize_string (a->description, true);
+  }
+  for (i = 0; i < ret->warnings.warnings_len; ++i)
+    sanitize_string (ret->warnings.warnings_val[i], false);
+  return 0;
 }
 
 int

@@ -54,6 +54,13 @@ struct gbox_h {
   bool snapshot;                /* save/restore a booted appliance */
   unsigned launch_timeout;      /* seconds */
   unsigned call_timeout;        /* seconds of silence before giving up */
+  unsigned call_deadline;       /* seconds one call may take in all */
+  uint64_t memory_budget;       /* bytes one paged listing may take */
+
+  /* Paged listings: the size of the last reply, and what the pages of
+   * the listing in progress have taken so far. */
+  uint32_t last_reply_len;
+  uint64_t pages_taken;
 
   /* Last error. */
   char *last_error;
@@ -107,6 +114,10 @@ extern int gbox_int_call (gbox_h *h, int proc,
                           xdrproc_t xdr_args, void *args,
                           xdrproc_t xdr_ret, void *ret);
 /* FileOut: the reply is followed by chunks, written to FD. */
+/* FileOut with a byte limit (UINT64_MAX: none). */
+extern int gbox_int_call_fileout_max (gbox_h *h, int proc,
+                                      xdrproc_t xdr_args, void *args, int fd,
+                                      uint64_t max);
 extern int gbox_int_call_fileout (gbox_h *h, int proc,
                                   xdrproc_t xdr_args, void *args, int fd);
 /* FileIn: the call is followed by chunks read from FD. */

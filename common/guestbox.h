@@ -40,6 +40,13 @@ extern int gbox_set_accel (gbox_h *h, const char *accel); /* auto|kvm|tcg */
 extern int gbox_set_path (gbox_h *h, const char *path);   /* prebuilt appliance dir */
 extern void gbox_set_launch_timeout (gbox_h *h, unsigned seconds);
 extern void gbox_set_call_timeout (gbox_h *h, unsigned seconds);
+/* The longest one call may take in all, whatever progress messages
+ * the daemon sends meanwhile (GBOX_CALL_DEADLINE, default 12 hours). */
+extern void gbox_set_call_deadline (gbox_h *h, unsigned seconds);
+/* The most memory the replies of one paged listing (a directory, its
+ * checksums, the applications of one OS) may take on the host
+ * (GBOX_MEMORY_BUDGET in MiB, default 512 MiB). */
+extern void gbox_set_memory_budget (gbox_h *h, uint64_t bytes);
 
 /* Events.  Without an event callback, log and debug lines go to stderr
  * when verbose is set, trace lines when trace is set. */
@@ -75,6 +82,11 @@ extern int gbox_launch (gbox_h *h);
  * qemu processes and temp dirs of every handle are removed before the
  * process dies of the signal. */
 extern void gbox_install_signal_handlers (void);
+/* A host file or (empty) directory of the command's own that the
+ * signal handlers remove too; unregister it once removed.  At most 16;
+ * -1 when full or PATH is too long. */
+extern int gbox_register_temp_path (const char *path);
+extern void gbox_unregister_temp_path (const char *path);
 extern int gbox_shutdown (gbox_h *h);
 /* Drive a daemon that is already running on the other end of FD (the
  * daemon in host mode, for tests).  Waits for the launch flag. */
@@ -113,6 +125,10 @@ extern int gbox_statvfs_path (gbox_h *h, const char *path,
 /* FileOut: write the guest file PATH to FD.  FileIn: read FD (any size,
  * pipes too) into the guest file PATH; MODE -1 keeps the default. */
 extern int gbox_download (gbox_h *h, const char *path, int fd);
+/* Like gbox_download, but fail (EFBIG) as soon as more than MAX bytes
+ * arrive: the transfer is cancelled and nothing past MAX is written. */
+extern int gbox_download_max (gbox_h *h, const char *path, int fd,
+                              uint64_t max);
 extern int gbox_upload (gbox_h *h, int fd, const char *path, int mode);
 /* Full inspection: every OS found, with its fields (see protocol.x);
  * then one page of the applications of one root, from START. */

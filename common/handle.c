@@ -28,6 +28,8 @@
 #define DEFAULT_MEMSIZE 512
 #define DEFAULT_LAUNCH_TIMEOUT 120
 #define DEFAULT_CALL_TIMEOUT 600
+#define DEFAULT_CALL_DEADLINE (12 * 3600)
+#define DEFAULT_MEMORY_BUDGET_MB 512
 
 /* The first of the environment variables NAMES that is set and
  * non-empty, or NULL. */
@@ -125,6 +127,11 @@ gbox_create (void)
                                    DEFAULT_LAUNCH_TIMEOUT);
   h->call_timeout = getenv_long ("GBOX_CALL_TIMEOUT", 1, INT_MAX / 1000,
                                  DEFAULT_CALL_TIMEOUT);
+  h->call_deadline = getenv_long ("GBOX_CALL_DEADLINE", 1, INT_MAX / 1000,
+                                  DEFAULT_CALL_DEADLINE);
+  h->memory_budget = (uint64_t) getenv_long ("GBOX_MEMORY_BUDGET", 1,
+                                             1024 * 1024,
+                                             DEFAULT_MEMORY_BUDGET_MB) << 20;
   return h;
 
  nomem:
@@ -301,6 +308,20 @@ gbox_set_call_timeout (gbox_h *h, unsigned seconds)
 {
   h->call_timeout = seconds > 0 && seconds <= INT_MAX / 1000 ?
     seconds : DEFAULT_CALL_TIMEOUT;
+}
+
+void
+gbox_set_call_deadline (gbox_h *h, unsigned seconds)
+{
+  h->call_deadline = seconds > 0 && seconds <= INT_MAX / 1000 ?
+    seconds : DEFAULT_CALL_DEADLINE;
+}
+
+void
+gbox_set_memory_budget (gbox_h *h, uint64_t bytes)
+{
+  h->memory_budget = bytes > 0 ? bytes :
+    (uint64_t) DEFAULT_MEMORY_BUDGET_MB << 20;
 }
 
 void

@@ -125,11 +125,57 @@ remove_flat_dir (const char *dir)
   rmdir (dir);
 }
 
+/* The commands' own temp files and directories (gbox_register_temp_path),
+ * removed in reverse order on a fatal signal. */
+#define MAX_TEMP_PATHS 16
+static struct {
+  volatile sig_atomic_t used;
+  char path[PATH_MAX];
+} temp_paths[MAX_TEMP_PATHS];
+
+int
+gbox_register_temp_path (const char *path)
+{
+  size_t i, n = strlen (path);
+  int r = -1;
+
+  if (n == 0 || n >= PATH_MAX)
+    return -1;
+  pthread_mutex_lock (&children_lock);
+  for (i = 0; i < MAX_TEMP_PATHS; ++i)
+    if (!temp_paths[i].used) {
+      memcpy (temp_paths[i].path, path, n + 1);
+      temp_paths[i].used = 1;
+      r = 0;
+      break;
+    }
+  pthread_mutex_unlock (&children_lock);
+  return r;
+}
+
+void
+gbox_unregister_temp_path (const char *path)
+{
+  size_t i;
+
+  pthread_mutex_lock (&children_lock);
+  for (i = 0; i < MAX_TEMP_PATHS; ++i)
+    if (temp_paths[i].used && strcmp (temp_paths[i].path, path) == 0)
+      temp_paths[i].used = 0;
+  pthread_mutex_unlock (&children_lock);
+}
+
 static void
 fatal_signal (int sig)
 {
   size_t i;
   int saved_errno = errno;
+
+  for (i = MAX_TEMP_PATHS; i-- > 0; )
+    if (temp_paths[i].used) {
+      if (unlink (temp_paths[i].path) == -1)
+        rmdir (temp_paths[i].path);
+    }
 
   for (i = 0; i < MAX_CHILDREN; ++i) {
     if (children[i].used) {

@@ -48,6 +48,7 @@ struct io {
   unsigned serial;
   unsigned timeout_ms;          /* silence allowed */
   uint64_t last_ms;             /* when the daemon was last heard from */
+  uint64_t end_ms;              /* the overall deadline of the call */
   bool launch;                  /* waiting for the launch flag */
 };
 
@@ -309,10 +310,20 @@ io_wait (struct io *io, short events)
     uint64_t deadline = io->last_ms + io->timeout_ms;
     int r;
 
-    if (now >= deadline) {
+    /* Progress messages and chatter keep resetting last_ms; the
+     * overall deadline holds whatever the daemon sends. */
+    if (now >= deadline || (io->launch && now >= io->end_ms)) {
       io_timed_out (io);
       return -1;
     }
+    if (now >= io->end_ms) {
+      io_fail (io, ETIMEDOUT, "the call did not finish within %u s "
+               "(the overall deadline of one call: GBOX_CALL_DEADLINE)",
+               io->h->call_deadline);
+      return -1;
+    }
+    if (deadline > io->end_ms)
+      deadline = io->end_ms;
 
     fds[0].fd = h->fd;
     fds[0].events = events;
@@ -494,6 +505,7 @@ io_init (struct io *io, gbox_h *h, int proc)
   io->serial = h->serial++;
   io->timeout_ms = h->call_timeout * 1000;
   io->last_ms = gbox_int_now_ms ();
+  io->end_ms = io->last_ms + (uint64_t) h->call_deadline * 1000;
   io->launch = false;
 }
 
@@ -592,6 +604,15 @@ send_call (struct io *io, xdrproc_t xdr_args, void *args)
   return io_write (io, buf, ntohl (len) + 4);
 }
 
+/* Replace control characters (C0, DEL) in S by '?', in place. */
+static void
+escape_controls (char *s)
+{
+  for (; s && *s; ++s)
+    if ((unsigned char) *s < 0x20 || *s == 0x7f)
+      *s = '?';
+}
+
 /* Read and decode the reply.  Returns 0 (status ok, RET filled) or -1
  * with the error set: either the daemon reported an error (the handle
  * stays usable) or the channel broke (h->fd is -1, the appliance dead).
@@ -618,6 +639,7 @@ recv_reply (struct io *io, xdrproc_t xdr_ret, void *ret)
   }
   if (io_read (io, buf, len) == -1)
     return -1;
+  io->h->last_reply_len = len;
 
   memset (&hdr, 0, sizeof hdr);
   xdrmem_create (&xdr, buf, len, XDR_DECODE);
@@ -653,6 +675,9 @@ recv_reply (struct io *io, xdrproc_t xdr_ret, void *ret)
       io_fail (io, EPROTO, "could not decode the error reply");
       goto out;
     }
+    /* The message may quote guest strings: no control characters
+     * reach the caller's terminal. */
+    escape_controls (err.error_message);
     /* The daemon usually names the procedure itself. */
     if (strncmp (err.error_message, io->name, strlen (io->name)) == 0 &&
         err.error_message[strlen (io->name)] == ':')
@@ -769,13 +794,25 @@ int
 gbox_int_call_fileout (gbox_h *h, int proc, xdrproc_t xdr_args, void *args,
                        int fd)
 {
+  return gbox_int_call_fileout_max (h, proc, xdr_args, args, fd, UINT64_MAX);
+}
+
+/* After we cancel, the daemon may have this much in flight before it
+ * sees the cancel flag; a daemon that keeps sending past it is cut
+ * off. */
+#define CANCEL_SLACK ((uint64_t) 64 * 1024 * 1024)
+
+int
+gbox_int_call_fileout_max (gbox_h *h, int proc, xdrproc_t xdr_args,
+                           void *args, int fd, uint64_t max)
+{
   struct io io;
   double start = now_ms_float ();
   CLEANUP_FREE char *cbuf = NULL;
   CLEANUP_FREE char *data = NULL;
   CLEANUP_FREE char *our_error = NULL;
   int our_errno = 0;
-  uint64_t total = 0;
+  uint64_t total = 0, discarded = 0;
   int r = -1;
 
   if (check_connected (h, proc) == -1)
@@ -815,8 +852,26 @@ gbox_int_call_fileout (gbox_h *h, int proc, xdrproc_t xdr_args, void *args,
         r = 0;
       break;
     }
-    if (our_error)              /* cancelling: discard until the end */
+    if (our_error) {            /* cancelling: discard until the end */
+      discarded += n;
+      if (discarded > CANCEL_SLACK) {
+        io_fail (&io, EPROTO, "the daemon kept sending after the transfer "
+                 "was cancelled");
+        goto out;
+      }
       continue;
+    }
+    if (n > max - total) {
+      our_errno = EFBIG;
+      if (asprintf (&our_error, "%s: the file is larger than the %" PRIu64
+                    " bytes expected", io.name, max) == -1)
+        our_error = NULL;
+      if (our_error == NULL)
+        our_error = strdup ("out of memory");
+      if (io_write_word (&io, GBOX_CANCEL_FLAG) == -1)
+        goto out;
+      continue;
+    }
     if (write_output (fd, data, n) == -1) {
       our_errno = errno;
       if (asprintf (&our_error, "%s: writing to the output: %s",
@@ -1024,6 +1079,9 @@ gbox_int_wait_launch_flag (gbox_h *h, unsigned timeout_ms)
     .launch = true,
   };
   uint64_t start = io.last_ms;
+
+  /* Console output and stray words do not extend the launch either. */
+  io.end_ms = start + timeout_ms;
   uint32_t word;
 
   if (h->fd < 0) {

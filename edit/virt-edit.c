@@ -4,10 +4,12 @@
  */
 
 /**
- * virt-edit -a disk.img FILE...: each FILE is downloaded to a private
- * temp file on the host, edited there (by $VISUAL, $EDITOR or vi, or by
- * "perl -p -i -e EXPR" with -e: perl only ever sees the downloaded
- * copy), and, only when it changed, uploaded to a new name in the same
+ * virt-edit -a disk.img FILE...: each FILE (a symbolic link: the file
+ * it resolves to in the guest) is downloaded to a private temp file on
+ * the host, edited there (by $EDITOR or vi, or with -e by a fixed perl
+ * script that runs EXPR on each line as $_ with $lineno set, reading
+ * the copy on its stdin: no guest name reaches perl or a shell), and,
+ * only when it changed, uploaded to a new name in the same
  * guest directory (mode 0600) that the appliance then gives the
  * original's owner, group, mode and SELinux label and renames over the
  * original (replace_file), keeping the original as FILE.EXT with -b.
@@ -77,9 +79,24 @@ usage (int status)
   exit (status);
 }
 
-/* Run ARGV (no shell) and wait.  0 if it exited with status 0. */
+/* The perl script of -e, as the libguestfs tool runs it: EXPR (from
+ * the environment, so no quoting) on each line in $_, with $lineno
+ * counting from 1; the result on stdout. */
+static const char perl_script[] =
+  "$lineno = 0; "
+  "$expr = $ENV{virt_edit_expr}; "
+  "while (<STDIN>) { "
+  "  $lineno++; "
+  "  eval $expr; "
+  "  die if $@; "
+  "  print STDOUT $_ or die \"print: $!\"; "
+  "} "
+  "close STDOUT or die \"close: $!\";";
+
+/* Run ARGV (no shell) and wait, with stdin from IN and stdout to OUT
+ * when they are not NULL.  0 if it exited with status 0. */
 static int
-run (const char *const *argv)
+run_io (const char *const *argv, const char *in, const char *out)
 {
   pid_t pid;
   int status;
@@ -89,6 +106,24 @@ run (const char *const *argv)
   if (pid == -1)
     return -1;
   if (pid == 0) {
+    if (in) {
+      int fd = open (in, O_RDONLY);
+      if (fd == -1 || dup2 (fd, 0) == -1) {
+        fprintf (stderr, "%s: error: %s: %s\n", program, in,
+                 strerror (errno));
+        _exit (127);
+      }
+      close (fd);
+    }
+    if (out) {
+      int fd = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd == -1 || dup2 (fd, 1) == -1) {
+        fprintf (stderr, "%s: error: %s: %s\n", program, out,
+                 strerror (errno));
+        _exit (127);
+      }
+      close (fd);
+    }
     execvp (argv[0], (char *const *) argv);
     fprintf (stderr, "%s: error: %s: %s\n", program, argv[0],
              strerror (errno));
@@ -106,6 +141,12 @@ run (const char *const *argv)
     fprintf (stderr, "%s: error: %s was killed by signal %d\n", program,
              argv[0], WTERMSIG (status));
   return -1;
+}
+
+static int
+run (const char *const *argv)
+{
+  return run_io (argv, NULL, NULL);
 }
 
 /* Are the files A and B the same bytes?  1 yes, 0 no, -1 error. */
@@ -231,31 +272,78 @@ check_room (gbox_h *h, struct gbox_opts *o, const char *path, uint64_t size)
   return 0;
 }
 
+/* The most symbolic links followed to the file to edit (as the
+ * kernel's limit). */
+#define MAX_SYMLINKS 40
+
+/* Follow PATH while it is a symbolic link, in the guest: the file to
+ * edit, with its lstat in *ST.  NULL after an error (printed). */
+static char *
+resolve (gbox_h *h, struct gbox_opts *o, const char *path,
+         struct gbox_stat *st)
+{
+  char *cur = strdup (path);
+  int hops;
+
+  if (cur == NULL) {
+    perror (program);
+    return NULL;
+  }
+  for (hops = 0; ; ++hops) {
+    CLEANUP_FREE char *target = NULL;
+    char *next;
+
+    if (gbox_lstat (h, cur, st) == -1) {
+      gbox_opts_print_error (o, h);
+      free (cur);
+      return NULL;
+    }
+    if (S_TYPE (st->mode) != 0120000)
+      return cur;
+    if (hops == MAX_SYMLINKS) {
+      fprintf (stderr, "%s: error: %s: too many levels of symbolic "
+               "links\n", program, path);
+      free (cur);
+      return NULL;
+    }
+    target = gbox_readlink (h, cur);
+    if (target == NULL) {
+      gbox_opts_print_error (o, h);
+      free (cur);
+      return NULL;
+    }
+    if (target[0] == '/')
+      next = strdup (target);
+    else if (asprintf (&next, "%.*s/%s", (int) (strrchr (cur, '/') - cur),
+                       cur, target) == -1)
+      next = NULL;
+    free (cur);
+    if (next == NULL) {
+      perror (program);
+      return NULL;
+    }
+    cur = next;
+  }
+}
+
 /* Edit one guest file.  0 done (or unchanged), -1 error (printed). */
 static int
 edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
-           const char *path, const char *expr, const char *backup_ext)
+           const char *path_arg, const char *expr, const char *backup_ext)
 {
   CLEANUP_FREE char *orig = NULL, *work = NULL, *newname = NULL;
-  CLEANUP_FREE char *backup = NULL;
+  CLEANUP_FREE char *backup = NULL, *workdir = NULL, *path = NULL;
   struct gbox_stat st;
   int fd, r, ret = -1;
 
-  if (path[0] != '/') {
+  if (path_arg[0] != '/') {
     fprintf (stderr, "%s: error: %s: the file name must be an absolute "
-             "path\n", program, path);
+             "path\n", program, path_arg);
     return -1;
   }
-  if (gbox_lstat (h, path, &st) == -1) {
-    gbox_opts_print_error (o, h);
+  path = resolve (h, o, path_arg, &st);
+  if (path == NULL)
     return -1;
-  }
-  if (S_TYPE (st.mode) == 0120000) {
-    CLEANUP_FREE char *target = gbox_readlink (h, path);
-    fprintf (stderr, "%s: error: %s: is a symbolic link (to %s): edit the "
-             "file it points to\n", program, path, target ? target : "?");
-    return -1;
-  }
   if (S_TYPE (st.mode) != 0100000) {
     fprintf (stderr, "%s: error: %s: not a regular file\n", program, path);
     return -1;
@@ -287,19 +375,37 @@ edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
     }
   }
 
+  /* TMPDIR/orig is the downloaded copy; the editor gets TMPDIR/edit/NAME
+   * (its own directory, so a guest file named "orig" is no clash), and
+   * perl TMPDIR/edit/file on its stdin. */
   if (asprintf (&orig, "%s/orig", tmpdir) == -1 ||
-      asprintf (&work, "%s/%s", tmpdir,
-                strrchr (path, '/')[1] ? strrchr (path, '/') + 1 : "file")
-      == -1) {
+      asprintf (&workdir, "%s/edit", tmpdir) == -1 ||
+      asprintf (&work, "%s/%s", workdir,
+                !expr && strrchr (path, '/')[1] ? strrchr (path, '/') + 1
+                : "file") == -1) {
     perror (program);
     return -1;
+  }
+  if (gbox_register_temp_path (orig) == -1 ||
+      gbox_register_temp_path (workdir) == -1 ||
+      gbox_register_temp_path (work) == -1) {
+    fprintf (stderr, "%s: error: %s: too many temporary files\n", program,
+             work);
+    goto out;
+  }
+  if (mkdir (workdir, 0700) == -1 && errno != EEXIST) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, workdir,
+             strerror (errno));
+    goto out;
   }
   fd = open (orig, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd == -1) {
     fprintf (stderr, "%s: error: %s: %s\n", program, orig, strerror (errno));
-    return -1;
+    goto out;
   }
-  r = gbox_download (h, path, fd);
+  /* No more than the size the guest reported: a hostile appliance
+   * cannot fill the temporary directory. */
+  r = gbox_download_max (h, path, fd, st.size < 0 ? 0 : (uint64_t) st.size);
   if (close (fd) == -1 && r == 0) {
     fprintf (stderr, "%s: error: %s: %s\n", program, orig, strerror (errno));
     goto out;
@@ -308,20 +414,23 @@ edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
     gbox_opts_print_error (o, h);
     goto out;
   }
-  if (copy_file (orig, work) == -1 || chmod (work, 0600) == -1) {
-    fprintf (stderr, "%s: error: %s: %s\n", program, work, strerror (errno));
-    goto out;
-  }
-
   if (expr) {
-    const char *argv[] = { "perl", "-p", "-i", "-e", expr, "--", work, NULL };
-    if (run (argv) == -1)
+    const char *argv[] = { "perl", "-e", perl_script, NULL };
+    if (setenv ("virt_edit_expr", expr, 1) == -1) {
+      perror (program);
+      goto out;
+    }
+    if (run_io (argv, orig, work) == -1)
       goto out;
   }
   else {
-    const char *editor = getenv ("VISUAL");
-    if (editor == NULL || *editor == '\0')
-      editor = getenv ("EDITOR");
+    const char *editor = getenv ("EDITOR");
+
+    if (copy_file (orig, work) == -1 || chmod (work, 0600) == -1) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, work,
+               strerror (errno));
+      goto out;
+    }
     if (editor == NULL || *editor == '\0')
       editor = "vi";
     /* The editor variable may hold arguments ("emacs -nw"), as for
@@ -347,6 +456,11 @@ edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
     if (o->verbose)
       fprintf (stderr, "%s: debug: %s: unchanged, not uploaded\n", program,
                path);
+    /* What the libguestfs tool says when the editor changed nothing. */
+    if (!expr) {
+      printf ("File not changed.\n");
+      fflush (stdout);
+    }
     ret = 0;
     goto out;
   }
@@ -392,8 +506,18 @@ edit_file (gbox_h *h, struct gbox_opts *o, const char *tmpdir,
   ret = 0;
 
  out:
-  unlink (orig);
-  unlink (work);
+  if (orig)
+    unlink (orig);
+  if (work)
+    unlink (work);
+  if (workdir)
+    rmdir (workdir);
+  if (work)
+    gbox_unregister_temp_path (work);
+  if (workdir)
+    gbox_unregister_temp_path (workdir);
+  if (orig)
+    gbox_unregister_temp_path (orig);
   return ret;
 }
 
@@ -465,6 +589,8 @@ main (int argc, char *argv[])
              strerror (errno));
     exit (EXIT_FAILURE);
   }
+  /* Registered first: removed last, after the files in it. */
+  gbox_register_temp_path (tmpdir);
 
   h = gbox_create ();
   if (h == NULL) {
