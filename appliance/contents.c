@@ -31,7 +31,13 @@ const char *const gbox_appliance_modules[] = {
   "ext4", "vfat", "msdos", "nls_cp437", "nls_iso8859_1", "nls_utf8",
   "nls_ascii", "xfs", "btrfs",
   "isofs", "fuse", "dm_mod", "dm_snapshot", "dm_mirror", "dm_zero",
-  "raid1", "loop", "squashfs", "udf", NULL
+  "raid1", "loop", "squashfs", "udf",
+  /* Every other filesystem the host kernel has a module for (those it
+   * lacks are skipped), so that the guest's own can be mounted. */
+  "minix", "hfs", "hfsplus", "ufs", "f2fs", "reiserfs", "jfs", "nilfs2",
+  "exfat", "ntfs3", "erofs", "affs", "befs", "bfs", "efs", "freevxfs",
+  "hpfs", "omfs", "qnx4", "qnx6", "romfs", "sysv",
+  NULL
 };
 
 /* Host programs the daemon runs, included when the host has them.

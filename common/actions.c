@@ -185,6 +185,7 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (RESIZE_CONTENT, resize_content),
   ACTION (DEVICE_SIZE, device_size),
   ACTION (LV_EXPAND, lv_expand),
+  ACTION (ZERO_DEVICE, zero_device),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -1159,4 +1160,16 @@ gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
   return gbox_int_call (h, GBOX_PROC_LV_EXPAND,
                         (xdrproc_t) xdr_gbox_lv_expand_args, &args,
                         NULL, NULL);
+}
+
+int
+gbox_zero_device (gbox_h *h, const char *device)
+{
+  struct gbox_path_args args = { .path = (char *) device };
+
+  if (check_ready (h, GBOX_PROC_ZERO_DEVICE) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_ZERO_DEVICE, "device", device);
+  return gbox_int_call (h, GBOX_PROC_ZERO_DEVICE,
+                        (xdrproc_t) xdr_gbox_path_args, &args, NULL, NULL);
 }

@@ -200,4 +200,8 @@ extern int gbox_device_size (gbox_h *h, const char *device, uint64_t *size);
 extern int gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
                            uint64_t size, const char *lv, int check_only);
 
+/* zero_device: write zeros over the whole of DEVICE (a partition, an
+ * LV), whatever it holds (virt-sparsify --zero). */
+extern int gbox_zero_device (gbox_h *h, const char *device);
+
 #endif /* GUESTBOX_H */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
@@ -268,6 +269,49 @@ gbox_opts_optional_value (struct gbox_opts *o, const char *optarg,
     return NULL;
   optind++;
   return next;
+}
+
+bool
+gbox_opts_is_machine_readable_word (const char *s)
+{
+  return strncmp (s, "stream:", 7) == 0 || strncmp (s, "file:", 5) == 0 ||
+    strncmp (s, "fd:", 3) == 0;
+}
+
+FILE *
+gbox_opts_machine_readable (const char *program, const char *format)
+{
+  FILE *fp;
+  char *end;
+  long fd;
+
+  if (format == NULL || *format == '\0' ||
+      strcmp (format, "stream:stdout") == 0)
+    return stdout;
+  if (strcmp (format, "stream:stderr") == 0)
+    return stderr;
+  if (strncmp (format, "stream:", 7) == 0) {
+    fprintf (stderr, "%s: error: invalid output stream for "
+             "--machine-readable: %s\n", program, format);
+    return NULL;
+  }
+  if (strncmp (format, "file:", 5) == 0 && format[5] != '\0') {
+    fp = fopen (format + 5, "we");
+    if (fp == NULL)
+      fprintf (stderr, "%s: error: %s: %s\n", program, format + 5,
+               strerror (errno));
+    return fp;
+  }
+  if (strncmp (format, "fd:", 3) == 0) {
+    errno = 0;
+    fd = strtol (format + 3, &end, 10);
+    if (errno == 0 && end != format + 3 && *end == '\0' && fd >= 0 &&
+        fd <= INT_MAX && (fp = fdopen ((int) fd, "w")) != NULL)
+      return fp;
+  }
+  fprintf (stderr, "%s: error: invalid format string for "
+           "--machine-readable: %s\n", program, format);
+  return NULL;
 }
 
 int

@@ -134,6 +134,15 @@ extern const char *gbox_opts_optional_value (struct gbox_opts *o,
  * lower-case letters, digits, '-' and '_', at most 32 bytes. */
 extern bool gbox_opts_is_format_word (const char *s);
 
+/* --machine-readable[=FORMAT] as the libguestfs tools take it: no
+ * FORMAT or "stream:stdout" is stdout, "stream:stderr", "file:NAME",
+ * "fd:N".  Returns the stream, or NULL after printing an error.
+ * gbox_opts_is_machine_readable_word accepts the FORMAT words (for
+ * "--machine-readable FORMAT"). */
+extern FILE *gbox_opts_machine_readable (const char *program,
+                                         const char *format);
+extern bool gbox_opts_is_machine_readable_word (const char *s);
+
 /* The old-style syntax of the libguestfs tools: with no -a, every
  * word but the last is a disk image ("virt-cat disk.img /etc/fstab").
  * Call after the getopt loop and before gbox_opts_check.  Returns -1

@@ -145,6 +145,7 @@ check_not_launched (void)
                                              "ext4", 0) },
     { "device_size", gbox_device_size (h, "/dev/sda", &u64) },
     { "lv_expand", gbox_lv_expand (h, "/dev/sdb", 0, 1 << 20, "vg/lv", 0) },
+    { "zero_device", gbox_zero_device (h, "/dev/sda1") },
     { "inspect_full", gbox_inspect_full (h, &ifr) },
     { "inspect_list_applications",
       gbox_inspect_list_applications (h, "/dev/sda1", 0, &ila) },

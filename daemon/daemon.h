@@ -326,6 +326,8 @@ extern int do_content_info (void *args, void *ret);
 extern int do_resize_content (void *args, void *ret);
 extern int do_device_size (void *args, void *ret);
 extern int do_lv_expand (void *args, void *ret);
+/* zero.c: virt-sparsify --zero */
+extern int do_zero_device (void *args, void *ret);
 
 /* Set by shutdown: the main loop exits after sending the reply. */
 extern bool exit_after_reply;

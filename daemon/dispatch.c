@@ -88,6 +88,8 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY (DEVICE_SIZE, device_size, part_device_args, device_size_ret,
          PROC_PLAIN),
   ENTRY_NORET (LV_EXPAND, lv_expand, lv_expand_args, PROC_PLAIN),
+  /* virt-sparsify --zero. */
+  ENTRY_NORET (ZERO_DEVICE, zero_device, path_args, PROC_PLAIN),
 };
 
 const size_t dispatch_table_len =

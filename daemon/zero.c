@@ -657,3 +657,43 @@ do_zero_swap (void *argsv, void *retv)
   }
   return 0;
 }
+
+/* virt-sparsify --zero: zeros over the whole device (BLKZEROOUT, which
+ * a disk attached with discard and zero detection turns into holes). */
+int
+do_zero_device (void *argsv, void *retv)
+{
+  gbox_path_args *args = argsv;
+  CLEANUP_FREE char *kdev = NULL;
+  CLEANUP_CLOSE int fd = -1;
+  uint64_t size = 0, off;
+
+  (void) retv;
+  kdev = block_device (args->path, "zero_device");
+  if (kdev == NULL)
+    return -1;
+  fd = open (kdev, O_WRONLY | O_CLOEXEC);
+  if (fd == -1 || ioctl (fd, BLKGETSIZE64, &size) == -1) {
+    reply_with_perror ("zero_device: %s", args->path);
+    return -1;
+  }
+  for (off = 0; off < size; ) {
+    uint64_t range[2];
+    uint64_t n = size - off < 256 * 1024 * 1024 ? size - off
+      : 256 * 1024 * 1024;
+
+    range[0] = off;
+    range[1] = n;
+    if (ioctl (fd, BLKZEROOUT, range) == -1) {
+      reply_with_perror ("zero_device: %s", args->path);
+      return -1;
+    }
+    off += n;
+    notify_progress (off, size);
+  }
+  if (fsync (fd) == -1) {
+    reply_with_perror ("zero_device: %s: fsync", args->path);
+    return -1;
+  }
+  return 0;
+}

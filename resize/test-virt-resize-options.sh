@@ -73,13 +73,48 @@ expect_error "same disk" "the input and output disks are the same" \
 expect_error "bad --align-first" "expected auto, never or always" \
   ./virt-resize --align-first sometimes in.img out.img
 
-# --machine-readable alone lists the capabilities.
+# --machine-readable alone lists the capabilities: libguestfs's lines
+# (align-first among them), then the filesystems it can expand; to a
+# stream, a file or a descriptor, with "=FMT" or " FMT".
+fixed=$(printf 'virt-resize\nntfsresize-force\n32bitok\n128-sector-alignment\nalignment\nalign-first\ninfile-uri')
 caps=$(./virt-resize --machine-readable)
-if [ "$(echo "$caps" | head -n1)" != virt-resize ] ||
-   ! echo "$caps" | grep -qx ntfsresize-force; then
+if [ "$(echo "$caps" | head -n7)" != "$fixed" ] ||
+   echo "$caps" | tail -n +8 | grep -vqx 'ntfs\|btrfs\|xfs'; then
   fail "--machine-readable: $caps"
 else
   echo "ok: --machine-readable capabilities"
 fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+for form in "--machine-readable=file:$T/mr" "--machine-readable file:$T/mr"; do
+  rm -f "$T/mr"
+  out=$(./virt-resize $form)
+  [ -z "$out" ] && [ "$(cat "$T/mr")" = "$caps" ] && echo "ok: $form" ||
+    fail "$form: '$out' '$(cat "$T/mr" 2>&1)'"
+done
+[ "$(./virt-resize --machine-readable=stream:stderr 2>&1 >/dev/null)" = "$caps" ] &&
+  echo "ok: stream:stderr" || fail "--machine-readable=stream:stderr"
+expect_error "--machine-readable=bogus" "invalid format string for --machine-readable: bogus" \
+  ./virt-resize --machine-readable=bogus
+# libguestfs's spellings and options are accepted.
+for o in --color --colours --colors --colour --wrap -d --debug \
+         --no-extra-partition --no-copy-boot-loader; do
+  ./virt-resize $o --machine-readable >/dev/null && echo "ok: $o" ||
+    fail "$o refused"
+done
+for o in --lv-expand --LV-expand --lvexpand --LVexpand --resize-force \
+         --alignment --unknown-filesystems; do
+  printf '%s\n' $long | grep -qx -- "$o" && echo "ok: $o exists" ||
+    fail "$o is not an option"
+done
+expect_error "--alignment 0" "alignment cannot be < 1" ./virt-resize --alignment 0 a b
+expect_error "--alignment 4096" "only alignments that divide 2048" ./virt-resize --alignment=4096 a b
+expect_error "--unknown-filesystems" "unknown --unknown-filesystems: sometimes" \
+  ./virt-resize --unknown-filesystems sometimes a b
+for o in "--alignment 128" "--alignment=2048" "--unknown-filesystems=error" "--dryrun" "-n"; do
+  r=0; ./virt-resize $o a.img b.img >/dev/null 2>"$T/err" || r=$?
+  grep -q "Try 'virt-resize --help'" "$T/err" && fail "$o refused: $(cat "$T/err")" ||
+    echo "ok: $o accepted"
+done
 
 exit $failed

@@ -43,6 +43,7 @@
 
 #include "guestbox.h"
 #include "guestbox-internal.h"
+#include "appliance-internal.h"
 #include "cleanups.h"
 #include "options.h"
 #include "progress.h"
@@ -63,7 +64,16 @@ enum {
   OPT_OUTPUT_FORMAT,
   OPT_RESIZE,
   OPT_SHRINK,
+  OPT_ALIGNMENT,
+  OPT_NO_EXTRA_PARTITION,
+  OPT_RESIZE_FORCE,
+  OPT_NO_COPY_BOOT_LOADER,
+  OPT_UNKNOWN_FILESYSTEMS,
+  OPT_COLOR,
+  OPT_WRAP,
 };
+
+enum unknown_fs { UNKNOWN_FS_IGNORE, UNKNOWN_FS_WARN, UNKNOWN_FS_ERROR };
 
 /* The requests of the command line, applied once the table is known. */
 struct request {
@@ -76,6 +86,9 @@ struct settings {
   size_t nreqs;
   enum rz_align_first align_first;
   bool dry_run, quiet, machine, sparse, expand_content, ntfs_force;
+  bool no_extra, copy_boot_loader;
+  enum unknown_fs unknown_fs;
+  FILE *machine_fp;             /* --machine-readable[=FORMAT] */
   const char *in_format, *out_format;
   const char *in, *out;
 };
@@ -92,24 +105,38 @@ usage (int status)
             "Options:\n"
             "  --align-first auto|never|always\n"
             "                       Align the first partition (default auto)\n"
+            "  --alignment sectors  Partition alignment (a divisor of 2048)\n"
+            "  --color|--colours    Accepted (no colours are used)\n"
+            "  -d|--debug           Debug messages (as -v)\n"
             "  --delete part        Delete partition\n"
             "  --expand part        Expand partition to take the surplus\n"
             "  --format format      Format of the input disk\n"
             "  --help               Display brief help\n"
             "  --ignore part        Ignore partition (not copied)\n"
-            "  --lv-expand lv       Expand logical volume /dev/VG/LV\n"
-            "  --machine-readable   Make output machine readable\n"
-            "  -n|--dry-run         Only print the summary of changes\n"
+            "  --lv-expand|--LV-expand|--lvexpand|--LVexpand lv\n"
+            "                       Expand logical volume /dev/VG/LV\n"
+            "  --machine-readable[=format]\n"
+            "                       Make output machine readable\n"
+            "  -n|--dry-run|--dryrun\n"
+            "                       Only print the summary of changes\n"
+            "  --no-copy-boot-loader\n"
+            "                       Do not copy the boot loader area\n"
             "  --no-expand-content  Do not expand the content of partitions\n"
+            "  --no-extra-partition Do not create an extra partition\n"
             "  --no-sparse          Write zero blocks too\n"
             "  --ntfsresize-force   Resize NTFS even when marked for chkdsk\n"
             "  --output-format format\n"
             "                       Format of the output disk\n"
             "  -q|--quiet           No summary, no progress messages\n"
             "  --resize part=size   Resize partition (SIZE, +SIZE, -SIZE, N%%)\n"
+            "  --resize-force part=size\n"
+            "                       Resize, even shrinking below the content\n"
             "  --shrink part        Shrink partition to make up a deficit\n"
+            "  --unknown-filesystems ignore|warn|error\n"
+            "                       When a filesystem cannot be expanded\n"
             "  -v|--verbose         Verbose messages\n"
             "  -V|--version         Display version and exit\n"
+            "  --wrap               Accepted (messages are not wrapped)\n"
             "  -x                   Trace each call to the appliance\n"
             "For more information, see the manpage %s(1).\n",
             program, program, program);
@@ -156,9 +183,11 @@ machine_message (const struct settings *s, const char *type, const char *msg)
     return;
   gmtime_r (&t, &tm);
   strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-  fputs ("{ \"message\": ", stdout);
-  json_string (stdout, msg);
-  printf (", \"timestamp\": \"%s\", \"type\": \"%s\" }\n", ts, type);
+  fputs ("{ \"message\": ", s->machine_fp);
+  json_string (s->machine_fp, msg);
+  fprintf (s->machine_fp, ", \"timestamp\": \"%s\", \"type\": \"%s\" }\n",
+           ts, type);
+  fflush (s->machine_fp);
 }
 
 /* "[  12.3] Copying /dev/sda1" progress lines, unless -q. */
@@ -290,7 +319,7 @@ apply_requests (const struct settings *s, struct rz_plan *p)
     }
     if (q->opt == OPT_LV_EXPAND)
       continue;
-    if (q->opt == OPT_RESIZE) {
+    if (q->opt == OPT_RESIZE || q->opt == OPT_RESIZE_FORCE) {
       eq = strchr (name, '=');
       if (!eq) {
         fprintf (stderr, "%s: error: --resize %s: expected PART=SIZE\n",
@@ -306,11 +335,18 @@ apply_requests (const struct settings *s, struct rz_plan *p)
       return -1;
     }
     switch (q->opt) {
-    case OPT_RESIZE:
+    case OPT_RESIZE: case OPT_RESIZE_FORCE:
       if (rz_parse_size_req (eq, &r->req) == -1) {
         fprintf (stderr, "%s: error: --resize %s: invalid size '%s'\n",
                  program, q->arg, eq);
         return -1;
+      }
+      /* --resize-force: the content's size no longer limits a shrink
+       * (whatever lies past the new end is lost), and the content is
+       * not resized. */
+      if (q->opt == OPT_RESIZE_FORCE) {
+        r->content_size = 0;
+        r->type[0] = '\0';
       }
       break;
     case OPT_EXPAND: r->expand = true; break;
@@ -606,6 +642,33 @@ do_resize (gbox_h *h, const struct settings *s)
   }
   if (find_lvs (h, s, &plan) == -1)
     goto out;
+  /* --no-extra-partition: the surplus stays unused. */
+  if (s->no_extra && plan.extra) {
+    gbox_partition *x = &plan.out.parts.parts_val[--plan.out.parts.parts_len];
+    free (x->type_guid);
+    free (x->part_guid);
+    free (x->name);
+    memset (x, 0, sizeof *x);
+    plan.extra = false;
+  }
+  /* --no-copy-boot-loader: no boot code in the new table either. */
+  if (!s->copy_boot_loader && plan.out.bootcode.bootcode_val)
+    memset (plan.out.bootcode.bootcode_val, 0, plan.out.bootcode.bootcode_len);
+  /* A filesystem that grows but that virt-resize cannot expand
+   * (--unknown-filesystems). */
+  for (i = 0; i < plan.nparts && s->unknown_fs != UNKNOWN_FS_IGNORE; ++i) {
+    const struct rz_part *p = &plan.parts[i];
+    if (p->op != RZ_KEEP || p->extended || p->new_size <= p->src->size ||
+        p->type[0] == '\0' || strcmp (p->type, "unknown") == 0 ||
+        strcmp (method (p->type), "?") != 0)
+      continue;
+    fprintf (stderr, "%s: %s: unknown/unavailable method for expanding the "
+             "%s filesystem on %s\n", program,
+             s->unknown_fs == UNKNOWN_FS_ERROR ? "error" : "warning",
+             p->type, p->name);
+    if (s->unknown_fs == UNKNOWN_FS_ERROR)
+      goto out;
+  }
   if (plan.extra && strcmp (plan.out.label, "gpt") == 0) {
     gbox_partition *x = &plan.out.parts.parts_val[plan.out.parts.parts_len - 1];
     char g[40];
@@ -666,7 +729,7 @@ do_resize (gbox_h *h, const struct settings *s)
   }
   {
     uint64_t gap_start = strcmp (plan.out.label, "gpt") == 0 ? 34 * 512 : 512;
-    if (gap_end != UINT64_MAX && gap_end > gap_start) {
+    if (s->copy_boot_loader && gap_end != UINT64_MAX && gap_end > gap_start) {
       phase (s, "Copying the boot loader area (%s)",
              rz_human (gap_end - gap_start, h1, sizeof h1));
       gbox_progress_bar_set_label (bar, "boot area");
@@ -744,9 +807,9 @@ do_resize (gbox_h *h, const struct settings *s)
   }
   r = 0;
   if (!s->quiet && !s->machine) {
-    printf ("\nResize operation completed with no errors.  Before deleting "
+    printf ("\n%s: Resize operation completed with no errors.  Before deleting "
             "the old disk, carefully check that the resized disk boots and "
-            "works correctly.\n");
+            "works correctly.\n", program);
   }
   machine_message (s, "message", "Resize operation completed with no errors");
 
@@ -768,33 +831,51 @@ do_resize (gbox_h *h, const struct settings *s)
 int
 main (int argc, char *argv[])
 {
-  static const char short_options[] = "nqvVx";
+  static const char short_options[] = "dnqvVx";
   static const struct option long_options[] = {
     { "align-first", required_argument, NULL, OPT_ALIGN_FIRST },
+    { "alignment", required_argument, NULL, OPT_ALIGNMENT },
+    { "color", no_argument, NULL, OPT_COLOR },
+    { "colors", no_argument, NULL, OPT_COLOR },
+    { "colour", no_argument, NULL, OPT_COLOR },
+    { "colours", no_argument, NULL, OPT_COLOR },
+    { "debug", no_argument, NULL, 'd' },
     { "delete", required_argument, NULL, OPT_DELETE },
     { "dry-run", no_argument, NULL, 'n' },
+    { "dryrun", no_argument, NULL, 'n' },
     { "expand", required_argument, NULL, OPT_EXPAND },
     { "format", required_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "ignore", required_argument, NULL, OPT_IGNORE },
     { "long-options", no_argument, NULL, GBOX_OPT_LONG_OPTIONS },
     { "lv-expand", required_argument, NULL, OPT_LV_EXPAND },
-    { "machine-readable", no_argument, NULL, OPT_MACHINE_READABLE },
+    { "LV-expand", required_argument, NULL, OPT_LV_EXPAND },
+    { "lvexpand", required_argument, NULL, OPT_LV_EXPAND },
+    { "LVexpand", required_argument, NULL, OPT_LV_EXPAND },
+    { "machine-readable", optional_argument, NULL, OPT_MACHINE_READABLE },
+    { "no-copy-boot-loader", no_argument, NULL, OPT_NO_COPY_BOOT_LOADER },
     { "no-expand-content", no_argument, NULL, OPT_NO_EXPAND_CONTENT },
+    { "no-extra-partition", no_argument, NULL, OPT_NO_EXTRA_PARTITION },
     { "no-sparse", no_argument, NULL, OPT_NO_SPARSE },
     { "ntfsresize-force", no_argument, NULL, OPT_NTFSRESIZE_FORCE },
     { "output-format", required_argument, NULL, OPT_OUTPUT_FORMAT },
     { "quiet", no_argument, NULL, 'q' },
     { "resize", required_argument, NULL, OPT_RESIZE },
+    { "resize-force", required_argument, NULL, OPT_RESIZE_FORCE },
     { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },
     { "shrink", required_argument, NULL, OPT_SHRINK },
+    { "unknown-filesystems", required_argument, NULL,
+      OPT_UNKNOWN_FILESYSTEMS },
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, 'V' },
+    { "wrap", no_argument, NULL, OPT_WRAP },
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;
   struct settings s = {
     .align_first = RZ_ALIGN_AUTO, .sparse = true, .expand_content = true,
+    .copy_boot_loader = true, .unknown_fs = UNKNOWN_FS_WARN,
+    .machine_fp = stdout,
   };
   gbox_h *h;
   int c, r;
@@ -810,6 +891,54 @@ main (int argc, char *argv[])
     case GBOX_OPT_LONG_OPTIONS: case GBOX_OPT_SHORT_OPTIONS:
       if (gbox_opts_handle (&o, c, optarg) == -1)
         usage (EXIT_FAILURE);
+      break;
+    case 'd':
+      /* libguestfs's debug messages of virt-resize itself: -v here. */
+      o.verbose++;
+      break;
+    case OPT_ALIGNMENT: {
+      char *end;
+      long n;
+
+      errno = 0;
+      n = strtol (optarg, &end, 10);
+      if (errno || end == optarg || *end || n < 1) {
+        fprintf (stderr, "%s: error: --alignment: '%s': alignment cannot "
+                 "be < 1\n", program, optarg);
+        usage (EXIT_FAILURE);
+      }
+      /* Partitions start on 1 MiB boundaries (2048 sectors), which are
+       * boundaries of every divisor too. */
+      if (2048 % n != 0) {
+        fprintf (stderr, "%s: error: --alignment %ld: only alignments "
+                 "that divide 2048 sectors (1 MiB) are supported\n",
+                 program, n);
+        usage (EXIT_FAILURE);
+      }
+      break;
+    }
+    case OPT_NO_EXTRA_PARTITION:
+      s.no_extra = true;
+      break;
+    case OPT_NO_COPY_BOOT_LOADER:
+      s.copy_boot_loader = false;
+      break;
+    case OPT_UNKNOWN_FILESYSTEMS:
+      if (strcmp (optarg, "ignore") == 0)
+        s.unknown_fs = UNKNOWN_FS_IGNORE;
+      else if (strcmp (optarg, "warn") == 0)
+        s.unknown_fs = UNKNOWN_FS_WARN;
+      else if (strcmp (optarg, "error") == 0)
+        s.unknown_fs = UNKNOWN_FS_ERROR;
+      else {
+        fprintf (stderr, "%s: error: unknown --unknown-filesystems: %s "
+                 "(ignore, warn or error)\n", program, optarg);
+        usage (EXIT_FAILURE);
+      }
+      break;
+    case OPT_COLOR: case OPT_WRAP:
+      /* Accepted for libguestfs's command lines: no colours, no
+       * wrapping here. */
       break;
     case GBOX_OPT_FORMAT:
       s.in_format = optarg;
@@ -831,7 +960,7 @@ main (int argc, char *argv[])
       }
       break;
     case OPT_DELETE: case OPT_EXPAND: case OPT_IGNORE: case OPT_RESIZE:
-    case OPT_SHRINK: case OPT_LV_EXPAND: {
+    case OPT_SHRINK: case OPT_LV_EXPAND: case OPT_RESIZE_FORCE: {
       struct request *n = realloc (s.reqs, (s.nreqs + 1) * sizeof *n);
       if (!n) {
         perror ("realloc");
@@ -843,6 +972,11 @@ main (int argc, char *argv[])
       break;
     }
     case OPT_MACHINE_READABLE:
+      optarg = (char *) gbox_opts_optional_value (
+        &o, optarg, gbox_opts_is_machine_readable_word);
+      s.machine_fp = gbox_opts_machine_readable (program, optarg);
+      if (s.machine_fp == NULL)
+        usage (EXIT_FAILURE);
       s.machine = true;
       break;
     case OPT_NO_EXPAND_CONTENT:
@@ -869,8 +1003,23 @@ main (int argc, char *argv[])
 
   /* --machine-readable alone: what this virt-resize can do. */
   if (s.machine && optind == argc) {
-    printf ("virt-resize\nntfsresize-force\n32bitok\nntfs\nbtrfs\nxfs\n"
-            "mbr-logical-expand\n");
+    static const struct { const char *cap, *program; } features[] = {
+      { "ntfs", "ntfsresize" }, { "btrfs", "btrfs" }, { "xfs", "xfs_growfs" },
+    };
+    size_t i;
+
+    /* libguestfs's lines, then the filesystems this appliance can
+     * expand (from the host's programs it takes). */
+    fputs ("virt-resize\nntfsresize-force\n32bitok\n128-sector-alignment\n"
+           "alignment\nalign-first\ninfile-uri\n", s.machine_fp);
+    for (i = 0; i < sizeof features / sizeof features[0]; ++i) {
+      char *p = gbox_app_find_program (features[i].program);
+      if (p)
+        fprintf (s.machine_fp, "%s\n", features[i].cap);
+      free (p);
+    }
+    if (fflush (s.machine_fp) == EOF || ferror (s.machine_fp))
+      exit (EXIT_FAILURE);
     exit (EXIT_SUCCESS);
   }
   if (argc - optind != 2) {

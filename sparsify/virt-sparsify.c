@@ -40,7 +40,11 @@
 #include <sys/wait.h>
 #include <rpc/xdr.h>
 
+#include <json.h>
+
 #include "guestbox.h"
+#include "guestbox-internal.h"
+#include "appliance-internal.h"
 #include "options.h"
 #include "output.h"
 #include "progress.h"
@@ -57,6 +61,11 @@ enum {
   OPT_IGNORE,
   OPT_IN_PLACE,
   OPT_TMP,
+  OPT_MACHINE_READABLE,
+  OPT_ZERO,
+  OPT_COLOR,
+  OPT_WRAP,
+  OPT_DEBUG_GC,
 };
 
 enum check_tmpdir { CHECK_IGNORE, CHECK_CONTINUE, CHECK_WARN, CHECK_FAIL };
@@ -69,8 +78,12 @@ struct sp_opts {
   const char *options;          /* -o */
   const char *tmp;              /* --tmp */
   enum check_tmpdir check_tmpdir;
+  bool check_tmpdir_given;
   char **ignore;
   size_t nr_ignore;
+  char **zero;                  /* --zero */
+  size_t nr_zero;
+  mode_t umask;                 /* of the process, for new outputs */
 };
 
 /* What the signal handler removes (async-signal-safe: fixed buffers). */
@@ -94,18 +107,25 @@ usage (int status)
             "Options:\n"
             "  --check-tmpdir ignore|continue|warn|fail\n"
             "                       Check the temporary directory has space\n"
+            "  --color|--colours    Accepted (no colours are used)\n"
             "  --compress           Compressed output (qcow2)\n"
             "  --convert format     Output format (default: the input's)\n"
+            "  --debug-gc           Accepted and ignored\n"
             "  --format[=raw|..]    Format of the input disk\n"
             "  --help               Display brief help\n"
             "  --ignore fs|vg       Leave this filesystem or volume group alone\n"
             "  --in-place           Sparsify the disk in place\n"
+            "  --machine-readable[=format]\n"
+            "                       What this virt-sparsify can do\n"
             "  -o options           qemu-img create options of the output\n"
             "  -q|--quiet           No progress messages\n"
-            "  --tmp dir            Directory of the temporary overlay\n"
+            "  --tmp dir|block|prebuilt:file\n"
+            "                       Where the temporary overlay goes\n"
             "  -v|--verbose         Verbose messages\n"
             "  -V|--version         Display version and exit\n"
+            "  --wrap               Accepted (messages are not wrapped)\n"
             "  -x                   Trace each call to the appliance\n"
+            "  --zero fs            Zero this filesystem (or device)\n"
             "For more information, see the manpage %s(1).\n",
             program, program, program, program);
   exit (status);
@@ -184,14 +204,20 @@ is_mountable (const char *type)
 }
 
 static bool
-ignored (struct sp_opts *so, const char *dev)
+listed (char **list, size_t n, const char *dev)
 {
   size_t i;
 
-  for (i = 0; i < so->nr_ignore; ++i)
-    if (strcmp (so->ignore[i], dev) == 0)
+  for (i = 0; i < n; ++i)
+    if (strcmp (list[i], dev) == 0)
       return true;
   return false;
+}
+
+static bool
+ignored (struct sp_opts *so, const char *dev)
+{
+  return listed (so->ignore, so->nr_ignore, dev);
 }
 
 static const char *
@@ -311,25 +337,87 @@ run_qemu_img (char *const argv[], struct gbox_progress_bar *bar,
   return 0;
 }
 
+/* The JSON description qemu and qemu-img get instead of a file name:
+ * json:{"driver":FORMAT,"file":{"driver":"file"|"host_device",
+ * "filename":PATH}} (plus "read-only" when READONLY), so that no name
+ * is ever read as a protocol ("nbd:...", "json:...") or probed.
+ * Returns NULL on error (errno set). */
+static char *
+image_json (const char *format, const char *path, bool readonly)
+{
+  json_object *top = json_object_new_object ();
+  json_object *file = json_object_new_object ();
+  struct stat st;
+  char *r = NULL;
+
+  if (top == NULL || file == NULL) {
+    json_object_put (top);
+    json_object_put (file);
+    errno = ENOMEM;
+    return NULL;
+  }
+  json_object_object_add (file, "driver", json_object_new_string (
+    stat (path, &st) == 0 && S_ISBLK (st.st_mode) ? "host_device" : "file"));
+  json_object_object_add (file, "filename", json_object_new_string (path));
+  json_object_object_add (top, "driver", json_object_new_string (format));
+  if (readonly) {
+    json_object_object_add (file, "read-only", json_object_new_boolean (1));
+    json_object_object_add (top, "read-only", json_object_new_boolean (1));
+  }
+  json_object_object_add (top, "file", file);
+  if (asprintf (&r, "json:%s", json_object_to_json_string_ext (
+                  top, JSON_C_TO_STRING_PLAIN |
+                  JSON_C_TO_STRING_NOSLASHESCAPE)) == -1)
+    r = NULL;
+  json_object_put (top);
+  return r;
+}
+
+/* The "virtual-size" of the image itself in qemu-img info's JSON (the
+ * top-level member: since qemu 8 the same name also appears, earlier,
+ * in the nested "children" entries, which describe the file). */
+static int
+sp_parse_virtual_size (const char *json, uint64_t *size)
+{
+  json_object *top = json_tokener_parse (json), *v;
+  int ret = -1;
+
+  if (top && json_object_is_type (top, json_type_object) &&
+      json_object_object_get_ex (top, "virtual-size", &v) &&
+      json_object_is_type (v, json_type_int) &&
+      json_object_get_int64 (v) >= 0) {
+    *size = (uint64_t) json_object_get_int64 (v);
+    ret = 0;
+  }
+  json_object_put (top);
+  return ret;
+}
+
 /* qemu-img info on FILE in FORMAT (never probed): the virtual size. */
 static int
 virtual_size (const char *file, const char *format, uint64_t *size)
 {
-  char *json = NULL;
+  char *json = NULL, *desc;
   size_t len = 0;
   FILE *fp;
   int pfd[2], status;
   pid_t pid;
-  const char *p;
   char buf[4096];
   ssize_t r;
   int ret = -1;
 
-  if (pipe2 (pfd, O_CLOEXEC) == -1)
+  desc = image_json (format, file, true);
+  if (desc == NULL)
     return -1;
+  if (pipe2 (pfd, O_CLOEXEC) == -1) {
+    free (desc);
+    return -1;
+  }
   pid = fork ();
-  if (pid == -1)
+  if (pid == -1) {
+    free (desc);
     return -1;
+  }
   if (pid == 0) {
     int null = open ("/dev/null", O_RDWR);
     dup2 (pfd[1], 1);
@@ -337,10 +425,11 @@ virtual_size (const char *file, const char *format, uint64_t *size)
       dup2 (null, 0);
       dup2 (null, 2);
     }
-    execlp (qemu_img (), qemu_img (), "info", "--output=json", "-f", format,
-            file, (char *) NULL);
+    execlp (qemu_img (), qemu_img (), "info", "--output=json", desc,
+            (char *) NULL);
     _exit (127);
   }
+  free (desc);
   close (pfd[1]);
   fp = open_memstream (&json, &len);
   while ((r = read (pfd[0], buf, sizeof buf)) > 0 || (r == -1 && errno == EINTR))
@@ -352,8 +441,7 @@ virtual_size (const char *file, const char *format, uint64_t *size)
   while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
     ;
   if (json && WIFEXITED (status) && WEXITSTATUS (status) == 0 &&
-      (p = strstr (json, "\"virtual-size\":")) != NULL &&
-      sscanf (p + 15, " %" SCNu64, size) == 1)
+      sp_parse_virtual_size (json, size) == 0)
     ret = 0;
   free (json);
   return ret;
@@ -441,6 +529,17 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
       say (so, "%s: ignored\n", dev);
       continue;
     }
+    if (listed (so->zero, so->nr_zero, dev)) {
+      /* --zero: the whole device, whatever it holds. */
+      say (so, "Zeroing %s\n", dev);
+      gbox_progress_bar_set_label (bar, dev);
+      if (gbox_zero_device (h, dev) == -1) {
+        gbox_opts_print_error (o, h);
+        ret = -1;
+      }
+      gbox_progress_bar_done (bar);
+      continue;
+    }
     if (strcmp (type, "swap") == 0) {
       say (so, "%s: %s swap\n", dev, so->in_place ? "Discarding" : "Zeroing");
       gbox_progress_bar_set_label (bar, dev);
@@ -465,9 +564,22 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
       continue;
     }
     if (!is_mountable (type)) {
-      if (o->verbose)
-        fprintf (stderr, "%s: %s: %s: skipped\n", program, dev, type);
-      continue;
+      /* Any other filesystem the appliance can mount is treated the
+       * same (minix, ufs, ...); what it cannot mount is left alone, as
+       * libguestfs does. */
+      if (strcmp (type, "unknown") == 0 || *type == '\0' ||
+          strcmp (type, "crypto_LUKS") == 0 ||
+          gbox_mount (h, dev, "/", so->in_place ? "discard" : "", type)
+          == -1) {
+        if (o->verbose)
+          fprintf (stderr, "%s: %s: %s: skipped\n", program, dev, type);
+        continue;
+      }
+      if (gbox_umount_all (h) == -1) {
+        gbox_opts_print_error (o, h);
+        ret = -1;
+        continue;
+      }
     }
 
     /* Copying mode, ext: zerofree on the unmounted filesystem. */
@@ -502,10 +614,12 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
     if (so->in_place) {
       say (so, "%s: Trimming (%s)\n", dev, type);
       if (gbox_fstrim (h, "/", &bytes) == -1) {
-        if (gbox_last_errno (h) == EOPNOTSUPP) {
-          fprintf (stderr, "%s: error: %s: the filesystem (%s) cannot "
-                   "discard its free space, so it cannot be sparsified in "
-                   "place; use copying mode\n", program, dev, type);
+        if (gbox_last_errno (h) == EOPNOTSUPP ||
+            gbox_last_errno (h) == ENOTTY) {
+          /* libguestfs's warning; the exit status is 3. */
+          fprintf (stderr, "%s: warning: fstrim operation is not supported "
+                   "on %s (%s).  Suppress this warning using '--ignore %s', "
+                   "or use copying mode instead.\n", program, dev, type, dev);
           ret = 1;
         }
         else {
@@ -642,20 +756,183 @@ in_place (struct gbox_opts *o, struct sp_opts *so,
   return r == 0 ? EXIT_SUCCESS : r == 1 ? EXIT_NOT_SUPPORTED : EXIT_FAILURE;
 }
 
+/* Where the overlay goes (--tmp): a directory, a block device, or a
+ * prebuilt qcow2 whose backing file is the input. */
+enum tmp_kind { TMP_DIR, TMP_BLOCKDEV, TMP_PREBUILT };
+
+static int
+tmp_place (struct sp_opts *so, enum tmp_kind *kind, const char **path)
+{
+  struct stat st;
+  const char *t = so->tmp;
+
+  if (t == NULL) {
+    t = getenv ("TMPDIR");
+    if (!t || !*t)
+      t = "/var/tmp";
+    *kind = TMP_DIR;
+    *path = t;
+    return 0;
+  }
+  if (strncmp (t, "prebuilt:", 9) == 0) {
+    gbox_h *h;
+    char *fmt = NULL, *backing = NULL;
+    int r = 0;
+
+    *kind = TMP_PREBUILT;
+    *path = t + 9;
+    if (stat (*path, &st) == -1) {
+      fprintf (stderr, "%s: error: --tmp prebuilt:file: %s: file does not "
+               "exist\n", program, *path);
+      return -1;
+    }
+    h = gbox_create ();
+    if (h == NULL || gbox_int_probe_format (h, *path, &fmt, &backing) == -1) {
+      fprintf (stderr, "%s: error: --tmp prebuilt:file: %s: %s\n", program,
+               *path, h ? gbox_last_error (h) : strerror (errno));
+      r = -1;
+    }
+    else if (strcmp (fmt, "qcow2") != 0) {
+      fprintf (stderr, "%s: error: --tmp prebuilt:file: %s: file format is "
+               "not qcow2\n", program, *path);
+      r = -1;
+    }
+    else if (backing == NULL) {
+      fprintf (stderr, "%s: error: --tmp prebuilt:file: %s: file does not "
+               "have backing file\n", program, *path);
+      r = -1;
+    }
+    free (fmt);
+    free (backing);
+    if (h)
+      gbox_close (h);
+    return r;
+  }
+  if (stat (t, &st) == 0 && S_ISDIR (st.st_mode)) {
+    *kind = TMP_DIR;
+    *path = t;
+    return 0;
+  }
+  if (stat (t, &st) == 0 && S_ISBLK (st.st_mode)) {
+    *kind = TMP_BLOCKDEV;
+    *path = t;
+    return 0;
+  }
+  fprintf (stderr, "%s: error: --tmp parameter must point to a directory, "
+           "block device or prebuilt file\n", program);
+  return -1;
+}
+
+/* The output: a new or existing regular file is written under a
+ * temporary name next to it and renamed at the end (new files get
+ * 0644 less the umask, as qemu-img would create them; an existing
+ * file keeps its mode); a block device (an LV) is written in place.  A
+ * symbolic link is followed: its target is what is written. */
+struct output {
+  char *path;                   /* OUT, symbolic links resolved */
+  bool blockdev;
+  bool exists;
+  struct stat st;               /* when it exists */
+};
+
+static int
+resolve_output (const char *out, struct output *o)
+{
+  struct stat lst;
+
+  memset (o, 0, sizeof *o);
+  if (lstat (out, &lst) == 0 && S_ISLNK (lst.st_mode)) {
+    o->path = realpath (out, NULL);
+    if (o->path == NULL) {
+      fprintf (stderr, "%s: error: %s: the symbolic link's target: %s\n",
+               program, out, strerror (errno));
+      return -1;
+    }
+  }
+  else
+    o->path = strdup (out);
+  if (o->path == NULL) {
+    perror ("strdup");
+    return -1;
+  }
+  if (stat (o->path, &o->st) == 0) {
+    o->exists = true;
+    if (S_ISBLK (o->st.st_mode))
+      o->blockdev = true;
+    else if (!S_ISREG (o->st.st_mode)) {
+      fprintf (stderr, "%s: error: output ‘%s’ cannot be a character device, "
+               "it must be a regular file\n", program, out);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Make the empty target of the copy at PATH (a temporary file, or the
+ * block device) in FORMAT, VSIZE bytes. */
+static int
+create_target (struct sp_opts *so, const char *name, const char *path,
+               bool blockdev, const char *format, uint64_t vsize)
+{
+  char err[4096], size[32];
+  char *argv[16];
+  size_t n = 0;
+
+  if (strcmp (format, "raw") == 0 && so->options == NULL) {
+    if (blockdev)
+      return 0;
+    if (truncate (path, (off_t) vsize) == -1) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, path, strerror (errno));
+      return -1;
+    }
+    return 0;
+  }
+  /* qemu-img create has no JSON form: PATH is absolute, and a name
+   * that starts with '/' is never read as a protocol. */
+  if (path[0] != '/') {
+    fprintf (stderr, "%s: error: %s: not an absolute path\n", program, path);
+    return -1;
+  }
+  snprintf (size, sizeof size, "%" PRIu64, vsize);
+  argv[n++] = (char *) qemu_img ();
+  argv[n++] = (char *) "create";
+  argv[n++] = (char *) "-q";
+  argv[n++] = (char *) "-f";
+  argv[n++] = (char *) format;
+  if (so->options) {
+    argv[n++] = (char *) "-o";
+    argv[n++] = (char *) so->options;
+  }
+  argv[n++] = (char *) path;
+  argv[n++] = size;
+  argv[n] = NULL;
+  if (run_qemu_img (argv, NULL, err, sizeof err) == -1) {
+    fprintf (stderr, "%s: error: %s: cannot create the output: %s\n",
+             program, name, err);
+    return -1;
+  }
+  return 0;
+}
+
 static int
 copying (struct gbox_opts *o, struct sp_opts *so,
          struct gbox_progress_bar *bar, const char *in, const char *out)
 {
   gbox_h *h;
-  char *informat = NULL, *backing = NULL, *qin = NULL;
-  const char *tmpbase, *outformat;
+  char *informat = NULL, *backing = NULL, *absin = NULL, *src = NULL;
+  char *dst = NULL, *absout = NULL;
+  const char *tmpbase, *outformat, *overlay;
+  enum tmp_kind tmpkind;
+  struct output op = { 0 };
   uint64_t vsize = 0;
   char err[4096], hin[GBOX_HUMAN_BUFLEN], hout[GBOX_HUMAN_BUFLEN];
   struct stat st1, st2;
   int r = EXIT_FAILURE, fd;
 
   if (stat (out, &st2) == 0 && stat (in, &st1) == 0 &&
-      st1.st_dev == st2.st_dev && st1.st_ino == st2.st_ino) {
+      ((st1.st_dev == st2.st_dev && st1.st_ino == st2.st_ino) ||
+       (S_ISBLK (st1.st_mode) && S_ISBLK (st2.st_mode) &&
+        st1.st_rdev == st2.st_rdev))) {
     fprintf (stderr, "%s: error: %s: the output is the input disk\n",
              program, out);
     return EXIT_FAILURE;
@@ -665,19 +942,22 @@ copying (struct gbox_opts *o, struct sp_opts *so,
              program, in);
     return EXIT_FAILURE;
   }
+  if (resolve_output (out, &op) == -1)
+    goto out;
 
   /* Check and probe the input (safely) without launching. */
   h = new_handle (o, bar);
   if (gbox_add_drive (h, in, o->format, 1) == -1) {
     gbox_opts_print_error (o, h);
     gbox_close (h);
-    return EXIT_FAILURE;
+    goto out;
   }
   informat = strdup (gbox_drive_format (h, 0));
   gbox_close (h);
-  if (informat == NULL) {
-    perror ("strdup");
-    return EXIT_FAILURE;
+  absin = realpath (in, NULL);
+  if (informat == NULL || absin == NULL) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, in, strerror (errno));
+    goto out;
   }
   outformat = so->convert ? so->convert : informat;
   if (so->compress && strcmp (outformat, "qcow2") != 0) {
@@ -685,78 +965,81 @@ copying (struct gbox_opts *o, struct sp_opts *so,
              "--convert qcow2)\n", program);
     goto out;
   }
-  if (virtual_size (in, informat, &vsize) == -1) {
+  if (virtual_size (absin, informat, &vsize) == -1) {
     fprintf (stderr, "%s: error: %s: cannot read the disk image (format "
              "%s)\n", program, in, informat);
     goto out;
   }
+  if (o->verbose)
+    fprintf (stderr, "%s: debug: input disk virtual size is %" PRIu64
+             " bytes\n", program, vsize);
 
-  tmpbase = so->tmp ? so->tmp : getenv ("TMPDIR");
-  if (!tmpbase || !*tmpbase)
-    tmpbase = "/var/tmp";
-  if (check_tmp_space (so, tmpbase, vsize) == -1)
+  if (tmp_place (so, &tmpkind, &tmpbase) == -1)
     goto out;
-  if ((size_t) snprintf (sig_tmpdir, sizeof sig_tmpdir,
-                         "%s/virt-sparsify.XXXXXX", tmpbase)
-      >= sizeof sig_tmpdir || mkdtemp (sig_tmpdir) == NULL) {
-    fprintf (stderr, "%s: error: %s: cannot make a temporary directory: "
-             "%s\n", program, tmpbase, strerror (errno));
-    sig_tmpdir[0] = '\0';
-    goto out;
+  if (tmpkind == TMP_DIR) {
+    if (check_tmp_space (so, tmpbase, vsize) == -1)
+      goto out;
+    if ((size_t) snprintf (sig_tmpdir, sizeof sig_tmpdir,
+                           "%s/virt-sparsify.XXXXXX", tmpbase)
+        >= sizeof sig_tmpdir || mkdtemp (sig_tmpdir) == NULL) {
+      fprintf (stderr, "%s: error: %s: cannot make a temporary directory: "
+               "%s\n", program, tmpbase, strerror (errno));
+      sig_tmpdir[0] = '\0';
+      goto out;
+    }
+    if ((size_t) snprintf (sig_overlay, sizeof sig_overlay,
+                           "%s/overlay.qcow2", sig_tmpdir)
+        >= sizeof sig_overlay) {
+      fprintf (stderr, "%s: error: %s: name too long\n", program, tmpbase);
+      sig_overlay[0] = '\0';
+      goto out;
+    }
+    overlay = sig_overlay;
   }
-  if ((size_t) snprintf (sig_overlay, sizeof sig_overlay, "%s/overlay.qcow2",
-                         sig_tmpdir) >= sizeof sig_overlay) {
-    fprintf (stderr, "%s: error: %s: name too long\n", program, tmpbase);
-    sig_overlay[0] = '\0';
-    goto out;
-  }
+  else
+    overlay = tmpbase;
 
   /* The overlay: its backing node is the input, named exactly (format
-   * given, never probed) and read-only. */
-  {
-    char *absin = realpath (in, NULL);
-    char *q = absin ? malloc (2 * strlen (absin) + 3) : NULL;
-    size_t j = 0;
-    const char *p;
+   * given, never probed) and read-only.  A prebuilt one is used as it
+   * is. */
+  if (tmpkind != TMP_PREBUILT) {
+    char *abso = realpath (tmpkind == TMP_DIR ? sig_tmpdir : overlay, NULL);
+    char *opath = NULL;
 
-    if (q == NULL) {
+    /* qemu-img create has no JSON form: an absolute name, never read
+     * as a protocol. */
+    if (abso != NULL && tmpkind == TMP_DIR) {
+      if (asprintf (&opath, "%s/overlay.qcow2", abso) == -1)
+        opath = NULL;
+    }
+    else
+      opath = abso ? strdup (abso) : NULL;
+    free (abso);
+    backing = image_json (informat, absin, true);
+    if (backing == NULL || opath == NULL) {
       fprintf (stderr, "%s: error: %s: %s\n", program, in, strerror (errno));
-      free (absin);
+      free (opath);
       goto out;
     }
-    q[j++] = '"';
-    for (p = absin; *p; ++p) {
-      if (*p == '"' || *p == '\\')
-        q[j++] = '\\';
-      q[j++] = *p;
+    {
+      char *const argv[] = {
+        (char *) qemu_img (), (char *) "create", (char *) "-q",
+        (char *) "-f", (char *) "qcow2", (char *) "-o", (char *) "compat=1.1",
+        (char *) "-b", backing, (char *) "-F", informat, opath, NULL
+      };
+      if (run_qemu_img (argv, NULL, err, sizeof err) == -1) {
+        fprintf (stderr, "%s: error: %s: cannot make the overlay: %s\n",
+                 program, in, err);
+        free (opath);
+        goto out;
+      }
     }
-    q[j++] = '"';
-    q[j] = '\0';
-    free (absin);
-    qin = q;
-  }
-  if (asprintf (&backing, "json:{\"driver\":\"%s\",\"read-only\":true,"
-                "\"file\":{\"driver\":\"file\",\"filename\":%s,"
-                "\"read-only\":true}}", informat, qin) == -1) {
-    backing = NULL;
-    goto out;
-  }
-  {
-    char *const argv[] = {
-      (char *) qemu_img (), (char *) "create", (char *) "-q",
-      (char *) "-f", (char *) "qcow2", (char *) "-o", (char *) "compat=1.1",
-      (char *) "-b", backing, (char *) "-F", informat, sig_overlay, NULL
-    };
-    if (run_qemu_img (argv, NULL, err, sizeof err) == -1) {
-      fprintf (stderr, "%s: error: %s: cannot make the overlay: %s\n",
-               program, in, err);
-      goto out;
-    }
+    free (opath);
   }
 
   /* Zero the free space in the appliance, through the overlay. */
   h = new_handle (o, bar);
-  if (gbox_add_drive (h, sig_overlay, "qcow2", 0) == -1 ||
+  if (gbox_add_drive (h, overlay, "qcow2", 0) == -1 ||
       gbox_drive_set_discard (h, 0, 1) == -1 ||
       gbox_launch (h) == -1) {
     gbox_opts_print_error (o, h);
@@ -775,21 +1058,68 @@ copying (struct gbox_opts *o, struct sp_opts *so,
   }
   gbox_close (h);
 
-  /* Copy to a temporary name next to OUT, then rename. */
-  if ((size_t) snprintf (sig_out_tmp, sizeof sig_out_tmp, "%s.tmp.XXXXXX",
-                         out) >= sizeof sig_out_tmp) {
-    fprintf (stderr, "%s: error: %s: name too long\n", program, out);
-    sig_out_tmp[0] = '\0';
-    goto out;
+  /* The target: a temporary file next to OUT (renamed at the end), or
+   * the block device itself. */
+  if (op.blockdev)
+    absout = strdup (op.path);
+  else {
+    char *dir = strdup (op.path), *slash, *base;
+    const char *name;
+
+    if (dir == NULL)
+      goto nomem;
+    slash = strrchr (dir, '/');
+    name = slash ? slash + 1 : dir;
+    if (slash == dir)
+      base = strdup ("/");
+    else {
+      if (slash)
+        *slash = '\0';
+      base = realpath (slash ? dir : ".", NULL);
+    }
+    if (base == NULL ||
+        (size_t) snprintf (sig_out_tmp, sizeof sig_out_tmp,
+                           "%s/%s.tmp.XXXXXX",
+                           strcmp (base, "/") == 0 ? "" : base, name)
+        >= sizeof sig_out_tmp) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, out,
+               base ? "name too long" : strerror (errno));
+      sig_out_tmp[0] = '\0';
+      free (base);
+      free (dir);
+      goto out;
+    }
+    free (base);
+    free (dir);
+    fd = mkstemp (sig_out_tmp);
+    if (fd == -1) {
+      fprintf (stderr, "%s: error: %s: %s\n", program, sig_out_tmp,
+               strerror (errno));
+      sig_out_tmp[0] = '\0';
+      goto out;
+    }
+    /* The mode a new file gets from qemu-img (0644 less the umask), or
+     * the mode (and owner, where allowed) of the file it replaces. */
+    if (op.exists) {
+      if (fchown (fd, op.st.st_uid, op.st.st_gid) == -1 && o->verbose)
+        fprintf (stderr, "%s: debug: %s: keeping the owner: %s\n", program,
+                 out, strerror (errno));
+      fchmod (fd, op.st.st_mode & 07777);
+    }
+    else
+      fchmod (fd, 0644 & ~so->umask);
+    close (fd);
+    absout = strdup (sig_out_tmp);
   }
-  fd = mkstemp (sig_out_tmp);
-  if (fd == -1) {
-    fprintf (stderr, "%s: error: %s: %s\n", program, sig_out_tmp,
-             strerror (errno));
-    sig_out_tmp[0] = '\0';
+  if (absout == NULL)
+    goto nomem;
+  if (create_target (so, out, absout, op.blockdev, outformat, vsize) == -1)
     goto out;
-  }
-  close (fd);
+  src = image_json ("qcow2", overlay, true);
+  dst = image_json (outformat, absout, false);
+  if (src == NULL || dst == NULL)
+    goto nomem;
+
   say (so, "Copying to %s (%s)\n", out, outformat);
   {
     char *argv[20];
@@ -799,18 +1129,16 @@ copying (struct gbox_opts *o, struct sp_opts *so,
     argv[n++] = (char *) "convert";
     if (gbox_progress_bar_enabled (bar))
       argv[n++] = (char *) "-p";
-    argv[n++] = (char *) "-f";
-    argv[n++] = (char *) "qcow2";
-    argv[n++] = sig_overlay;
+    /* Into the target made above; a new one is all zeros. */
+    argv[n++] = (char *) "-n";
+    if (!op.blockdev)
+      argv[n++] = (char *) "--target-is-zero";
+    argv[n++] = src;
     argv[n++] = (char *) "-O";
     argv[n++] = (char *) outformat;
     if (so->compress)
       argv[n++] = (char *) "-c";
-    if (so->options) {
-      argv[n++] = (char *) "-o";
-      argv[n++] = (char *) so->options;
-    }
-    argv[n++] = sig_out_tmp;
+    argv[n++] = dst;
     argv[n] = NULL;
     gbox_progress_bar_set_label (bar, "copy");
     if (run_qemu_img (argv, bar, err, sizeof err) == -1) {
@@ -823,7 +1151,7 @@ copying (struct gbox_opts *o, struct sp_opts *so,
     gbox_progress_bar_done (bar);
   }
   /* On disk before the name says it is complete. */
-  fd = open (sig_out_tmp, O_RDONLY | O_CLOEXEC);
+  fd = open (absout, O_RDONLY | O_CLOEXEC);
   if (fd == -1 || fsync (fd) == -1) {
     fprintf (stderr, "%s: error: %s: sync: %s\n", program, out,
              strerror (errno));
@@ -832,24 +1160,33 @@ copying (struct gbox_opts *o, struct sp_opts *so,
     goto out;
   }
   close (fd);
-  if (rename (sig_out_tmp, out) == -1) {
-    fprintf (stderr, "%s: error: %s: rename: %s\n", program, out,
-             strerror (errno));
-    goto out;
+  if (!op.blockdev) {
+    if (rename (sig_out_tmp, op.path) == -1) {
+      fprintf (stderr, "%s: error: %s: rename: %s\n", program, out,
+               strerror (errno));
+      goto out;
+    }
+    sig_out_tmp[0] = '\0';
   }
-  sig_out_tmp[0] = '\0';
   gbox_human_size (allocated (in), hin);
-  gbox_human_size (allocated (out), hout);
+  gbox_human_size (allocated (op.path), hout);
   say (so, "Sparsify operation completed with no errors (allocated: %s "
        "-> %s).\n", hin, hout);
   r = EXIT_SUCCESS;
+  goto out;
 
+ nomem:
+  fprintf (stderr, "%s: error: %s\n", program, strerror (errno));
  out:
   remove_temps ();
   sig_overlay[0] = sig_tmpdir[0] = sig_out_tmp[0] = '\0';
   free (informat);
   free (backing);
-  free (qin);
+  free (absin);
+  free (absout);
+  free (src);
+  free (dst);
+  free (op.path);
   return r;
 }
 
@@ -859,23 +1196,32 @@ main (int argc, char *argv[])
   static const char short_options[] = "o:qvVx";
   static const struct option long_options[] = {
     { "check-tmpdir", required_argument, NULL, OPT_CHECK_TMPDIR },
+    { "color", no_argument, NULL, OPT_COLOR },
+    { "colors", no_argument, NULL, OPT_COLOR },
+    { "colour", no_argument, NULL, OPT_COLOR },
+    { "colours", no_argument, NULL, OPT_COLOR },
     { "compress", no_argument, NULL, OPT_COMPRESS },
     { "convert", required_argument, NULL, OPT_CONVERT },
+    { "debug-gc", no_argument, NULL, OPT_DEBUG_GC },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "ignore", required_argument, NULL, OPT_IGNORE },
     { "in-place", no_argument, NULL, OPT_IN_PLACE },
     { "inplace", no_argument, NULL, OPT_IN_PLACE },
     { "long-options", no_argument, NULL, GBOX_OPT_LONG_OPTIONS },
+    { "machine-readable", optional_argument, NULL, OPT_MACHINE_READABLE },
     { "quiet", no_argument, NULL, 'q' },
     { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },
     { "tmp", required_argument, NULL, OPT_TMP },
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, 'V' },
+    { "wrap", no_argument, NULL, OPT_WRAP },
+    { "zero", required_argument, NULL, OPT_ZERO },
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;
   struct sp_opts so = { .check_tmpdir = CHECK_WARN };
+  FILE *machine = NULL;
   struct gbox_progress_bar *bar;
   int c, r;
   char **nl;
@@ -892,13 +1238,18 @@ main (int argc, char *argv[])
       usage (EXIT_FAILURE);
     switch (c) {
     case OPT_CHECK_TMPDIR:
-      if (strcmp (optarg, "ignore") == 0)
+      /* The words and abbreviations libguestfs takes. */
+      so.check_tmpdir_given = true;
+      if (strcmp (optarg, "ignore") == 0 || strcmp (optarg, "i") == 0)
         so.check_tmpdir = CHECK_IGNORE;
-      else if (strcmp (optarg, "continue") == 0)
+      else if (strcmp (optarg, "continue") == 0 ||
+               strcmp (optarg, "cont") == 0 || strcmp (optarg, "c") == 0)
         so.check_tmpdir = CHECK_CONTINUE;
-      else if (strcmp (optarg, "warn") == 0)
+      else if (strcmp (optarg, "warn") == 0 ||
+               strcmp (optarg, "warning") == 0 || strcmp (optarg, "w") == 0)
         so.check_tmpdir = CHECK_WARN;
-      else if (strcmp (optarg, "fail") == 0)
+      else if (strcmp (optarg, "fail") == 0 || strcmp (optarg, "f") == 0 ||
+               strcmp (optarg, "error") == 0)
         so.check_tmpdir = CHECK_FAIL;
       else {
         fprintf (stderr, "%s: error: --check-tmpdir: unknown value '%s' "
@@ -928,6 +1279,26 @@ main (int argc, char *argv[])
       so.ignore = nl;
       so.ignore[so.nr_ignore++] = optarg;
       break;
+    case OPT_ZERO:
+      nl = realloc (so.zero, (so.nr_zero + 1) * sizeof *so.zero);
+      if (nl == NULL) {
+        perror ("realloc");
+        exit (EXIT_FAILURE);
+      }
+      so.zero = nl;
+      so.zero[so.nr_zero++] = optarg;
+      break;
+    case OPT_MACHINE_READABLE:
+      optarg = (char *) gbox_opts_optional_value (
+        &o, optarg, gbox_opts_is_machine_readable_word);
+      machine = gbox_opts_machine_readable (program, optarg);
+      if (machine == NULL)
+        usage (EXIT_FAILURE);
+      break;
+    case OPT_COLOR: case OPT_WRAP: case OPT_DEBUG_GC:
+      /* Accepted for libguestfs's command lines: guestbox prints no
+       * colours and does not wrap, and has no OCaml GC to debug. */
+      break;
     case OPT_IN_PLACE:
       so.in_place = true;
       break;
@@ -947,6 +1318,27 @@ main (int argc, char *argv[])
     }
   }
 
+  /* --machine-readable alone: what this virt-sparsify can do, in
+   * libguestfs's words (ntfs and btrfs when the appliance gets the
+   * host's programs for them). */
+  if (machine && optind == argc) {
+    char *p;
+
+    fputs ("virt-sparsify\nlinux-swap\nzero\ncheck-tmpdir\nin-place\n"
+           "tmp-option\n", machine);
+    if ((p = gbox_app_find_program ("ntfs-3g")) != NULL) {
+      fputs ("ntfs\n", machine);
+      free (p);
+    }
+    if ((p = gbox_app_find_program ("btrfs")) != NULL) {
+      fputs ("btrfs\n", machine);
+      free (p);
+    }
+    if (fflush (machine) == EOF || ferror (machine))
+      exit (EXIT_FAILURE);
+    exit (EXIT_SUCCESS);
+  }
+
   if (so.in_place) {
     if (argc - optind != 1) {
       fprintf (stderr, "%s: error: --in-place takes one disk image\n",
@@ -958,6 +1350,11 @@ main (int argc, char *argv[])
                "--convert, --compress, -o or --tmp\n", program);
       usage (EXIT_FAILURE);
     }
+    if (so.check_tmpdir_given) {
+      fprintf (stderr, "%s: error: you cannot use --in-place and "
+               "--check-tmpdir options together\n", program);
+      usage (EXIT_FAILURE);
+    }
   }
   else if (argc - optind != 2) {
     fprintf (stderr, "%s: error: expected an input and an output disk "
@@ -965,6 +1362,8 @@ main (int argc, char *argv[])
     usage (EXIT_FAILURE);
   }
 
+  so.umask = umask (022);
+  umask (so.umask);
   install_signal_handlers ();
   bar = gbox_progress_bar_new (!so.quiet);
   if (so.in_place)
@@ -973,6 +1372,7 @@ main (int argc, char *argv[])
     r = copying (&o, &so, bar, argv[optind], argv[optind + 1]);
   gbox_progress_bar_free (bar);
   free (so.ignore);
+  free (so.zero);
   gbox_opts_free (&o);
   exit (r);
 }

@@ -113,7 +113,7 @@ rm -f "$T/out.qcow2"
 
 # A failing copy leaves no output (and an old OUT is not touched).
 echo "previous" > "$T/old.img"
-expect_error "bad -o: no output" "^virt-sparsify: error: .*old.img: copying failed" \
+expect_error "bad -o: no output" "^virt-sparsify: error: .*old.img.*(copying failed|cannot create the output)" \
   "$VIRT_SPARSIFY" -q -o no_such_option=1 "$T/disk.img" "$T/old.img"
 expect_eq "bad -o: the old output is untouched" "previous" "$(cat "$T/old.img")"
 no_leftovers "bad -o"
@@ -175,3 +175,72 @@ grep -q "^virt-sparsify: error: .*d.vdi: the vdi format cannot discard" "$T/err"
   fail "--in-place vdi: $(cat "$T/err")"
 expect_eq "--in-place vdi: untouched" "$vsum" "$(sha256sum < "$T/d.vdi")"
 no_leftovers "--in-place vdi"
+
+# The output: a new file gets 0644 less the umask (not 0600), a
+# replaced file keeps its mode, a symbolic link is followed (and stays
+# a link), a block device is written in place.
+(umask 027 && "$VIRT_SPARSIFY" -q "$T/disk.img" "$T/new.img")
+expect_eq "new output: mode 0644 less the umask 027" 640 "$(stat -c %a "$T/new.img")"
+rm -f "$T/new.img"
+echo old > "$T/target.img"
+chmod 604 "$T/target.img"
+ln -s target.img "$T/link.img"
+"$VIRT_SPARSIFY" -q "$T/disk.img" "$T/link.img"
+[ -L "$T/link.img" ] || fail "symbolic link output: the link was replaced"
+expect_eq "symbolic link output: the target keeps its mode" 604 "$(stat -c %a "$T/target.img")"
+check_sparse "$T/target.img" "symbolic link output"
+no_leftovers "symbolic link output"
+rm -f "$T/target.img" "$T/link.img"
+requires losetup
+truncate -s 64M "$T/lv.img"
+loopdev=$(losetup -f --show "$T/lv.img" 2>/dev/null) ||
+  skip_or_fail "cannot attach a loop device (block device output)"
+cleanup_fn "losetup -d $loopdev"
+yes JUNK | head -c 64M > "$loopdev" 2>/dev/null || true
+"$VIRT_SPARSIFY" -q "$T/disk.img" "$loopdev"
+[ -b "$loopdev" ] || fail "block device output: $loopdev is no longer a block device"
+sync
+check_sparse "$T/lv.img" "block device output (in place)"
+losetup -d "$loopdev"
+rm -f "$T/lv.img"
+
+# --zero PART: the whole partition is zeros in the output.
+"$VIRT_SPARSIFY" -q --zero /dev/sda1 "$T/disk.img" "$T/z.img"
+extract "$T/z.img" 1 "$T/x1"
+cmp -s "$T/x1" <(head -c $((s1 * 512)) /dev/zero) || fail "--zero /dev/sda1: not all zeros"
+extract "$T/z.img" 2 "$T/x2"
+[ "$(mtype -i "$T/x2" ::/keep.txt)" = "fat keeps this" ] || fail "--zero: vfat changed"
+ok "--zero /dev/sda1: all zeros, the other partitions kept"
+rm -f "$T/z.img" "$T/x1" "$T/x2"
+
+# --in-place on a filesystem that cannot discard (minix, mounted with
+# the module the appliance now has): libguestfs's warning, the rest is
+# trimmed, exit status 3; --ignore it: exit 0.
+requires mkfs.minix
+truncate -s 16M "$T/mx.img"
+printf 'start=2048, size=8192, type=linux\nstart=10240, type=linux\n' |
+  sfdisk -q "$T/mx.img" >/dev/null
+truncate -s 4M "$T/mx1.img"
+mkfs.minix "$T/mx1.img" >/dev/null
+dd if="$T/mx1.img" of="$T/mx.img" bs=512 seek=2048 conv=notrunc status=none
+mkdir "$T/mxe" && echo mx > "$T/mxe/f"
+ext4_image "$T/mx2.img" 6 "$T/mxe" MXEXT
+dd if="$T/mx2.img" of="$T/mx.img" bs=512 seek=10240 conv=notrunc status=none
+rm -f "$T/mx1.img" "$T/mx2.img"
+rc=0; "$VIRT_SPARSIFY" -q --in-place "$T/mx.img" 2>"$T/err" || rc=$?
+expect_eq "--in-place minix: exit status 3" 3 $rc
+expect_eq "--in-place minix: libguestfs's warning" \
+  "virt-sparsify: warning: fstrim operation is not supported on /dev/sda1 (minix).  Suppress this warning using '--ignore /dev/sda1', or use copying mode instead." \
+  "$(cat "$T/err")"
+"$VIRT_SPARSIFY" -q --in-place --ignore /dev/sda1 "$T/mx.img" 2>"$T/err" ||
+  fail "--in-place --ignore /dev/sda1: $(cat "$T/err")"
+ok "--in-place --ignore /dev/sda1: exit 0"
+no_leftovers "--in-place minix"
+
+# virt-df lists the minix filesystem too (as libguestfs, whose
+# appliance mounts it).
+"$top_builddir/df/virt-df" -a "$T/mx.img" > "$T/df.out" 2>"$T/err" ||
+  fail "virt-df on minix: $(cat "$T/err")"
+grep -q "^mx.img:/dev/sda1 " "$T/df.out" || { cat "$T/df.out"; fail "virt-df: no minix row"; }
+grep -q "^mx.img:/dev/sda2 " "$T/df.out" || { cat "$T/df.out"; fail "virt-df: no ext4 row"; }
+ok "virt-df lists the minix filesystem"

@@ -1,0 +1,42 @@
+#!/bin/bash -
+# guestbox - the libguestfs forms, compared with the libguestfs tools on
+# the same command lines: the old-style syntax (virt-cat disk.img FILE,
+# virt-ls disk.img DIR), virt-sparsify --machine-readable, and the
+# libguestfs lines of virt-resize --machine-readable (four libguestfs
+# runs).
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+. "$top_srcdir/tests/functions.sh"
+. "$top_srcdir/tests/images.sh"
+requires_appliance
+requires_libguestfs virt-cat virt-ls virt-sparsify virt-resize
+requires mkfs.ext4 sfdisk
+make_workdir
+
+make_linux_tree "$T/tree" compathost
+printf '/dev/sda1 / ext4 defaults 0 1\n' > "$T/tree/etc/fstab"
+ext4_image "$T/root.img" 24 "$T/tree" ROOT
+mbr_disk "$T/disk.img" 32 "$T/root.img"
+rm -f "$T/root.img"
+cd "$T"
+
+compare_lg "old-style virt-cat" virt-cat disk.img /etc/fstab
+expect_eq "old-style virt-cat: the file" "/dev/sda1 / ext4 defaults 0 1" "$(cat "$T/gb.out")"
+compare_lg "old-style virt-ls" virt-ls disk.img /etc
+grep -qx hostname "$T/gb.out" || fail "old-style virt-ls: no hostname in /etc"
+compare_lg "virt-sparsify --machine-readable" virt-sparsify --machine-readable
+
+# virt-resize: the fixed lines are libguestfs's; the filesystem lines
+# that follow depend on each appliance (libguestfs's Debian appliance
+# has f2fs and no xfs), so ours must only be among those libguestfs
+# knows.
+/usr/bin/virt-resize --machine-readable > lg.out 2>lg.err </dev/null ||
+  fail "libguestfs virt-resize --machine-readable: $(cat lg.err)"
+"$top_builddir/resize/virt-resize" --machine-readable > gb.out
+expect_eq "virt-resize --machine-readable: libguestfs's lines" \
+  "$(head -n 7 lg.out)" "$(head -n 7 gb.out)"
+tail -n +8 gb.out | grep -vqx 'ntfs\|btrfs\|xfs\|f2fs' &&
+  fail "virt-resize --machine-readable: unknown line: $(tail -n +8 gb.out)"
+ok "virt-resize --machine-readable: $(tail -n +8 gb.out | tr '\n' ' ')"
