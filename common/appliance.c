@@ -122,6 +122,7 @@ gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,
   struct gbox_appliance_spec spec;
   struct gbox_appliance app;
   CLEANUP_FREE char *dir = NULL, *daemon = NULL, *init = NULL;
+  CLEANUP_FREE char *envcache = gbox_int_env_cachedir ();
   char err[2048];
   uint64_t t0 = gbox_int_now_ms ();
 
@@ -141,6 +142,7 @@ gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,
   memset (&app, 0, sizeof app);
   spec.daemon = daemon;
   spec.init = init;
+  spec.cachedir = envcache;     /* LIBGUESTFS_CACHEDIR, else the default */
   spec.debug = builder_debug;
   spec.opaque = h;
   if (gbox_appliance_get (&spec, &app, err, sizeof err) == -1) {

@@ -99,6 +99,10 @@ extern void gbox_int_error (gbox_h *h, const char *fs, ...)
 extern void gbox_int_perror (gbox_h *h, const char *fs, ...)
   __attribute__((format (printf, 2, 3)));
 extern void gbox_int_set_error (gbox_h *h, int errnum, const char *msg);
+/* handle.c: LIBGUESTFS_TMPDIR, else TMPDIR (NULL: neither); the
+ * appliance cache under LIBGUESTFS_CACHEDIR (NULL: not set; free it). */
+extern const char *gbox_int_env_tmpdir (void);
+extern char *gbox_int_env_cachedir (void);
 extern void gbox_int_debug (gbox_h *h, const char *fs, ...)
   __attribute__((format (printf, 2, 3)));
 extern void gbox_int_event (gbox_h *h, enum gbox_event ev,

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +78,83 @@ getenv_bool (const char *name, bool def)
   return def;
 }
 
+/* The libguestfs environment variables that mean something here (see
+ * guestbox(1), ENVIRONMENT).  The GBOX_* names win over them. */
+
+/* LIBGUESTFS_BACKEND_SETTINGS: a colon-separated list; force_tcg and
+ * force_kvm choose the accelerator, the rest concerns libguestfs's
+ * backends only.  NULL when neither is there. */
+static const char *
+backend_settings_accel (void)
+{
+  const char *s = getenv ("LIBGUESTFS_BACKEND_SETTINGS");
+  const char *accel = NULL;
+  size_t len;
+
+  while (s && *s) {
+    len = strcspn (s, ":");
+    if (len == 9 && strncmp (s, "force_tcg", 9) == 0)
+      accel = "tcg";
+    else if (len == 9 && strncmp (s, "force_kvm", 9) == 0)
+      accel = "kvm";
+    s += len;
+    if (*s == ':')
+      s++;
+  }
+  return accel;
+}
+
+/* GBOX_MEMSIZE, or LIBGUESTFS_MEMSIZE: MiB.  A value that is not a
+ * number in range is said once per process, and the default used. */
+static long
+env_memsize (void)
+{
+  static const char *const names[] = { "GBOX_MEMSIZE", "LIBGUESTFS_MEMSIZE" };
+  static bool warned;
+  size_t i;
+
+  for (i = 0; i < 2; ++i) {
+    const char *s = getenv (names[i]);
+    long v = getenv_long (names[i], 128, 1024 * 1024, -1);
+
+    if (s == NULL || *s == '\0')
+      continue;
+    if (v != -1)
+      return v;
+    if (!warned) {
+      warned = true;
+      fprintf (stderr, "%s: warning: %s=%s: not a size in MiB from 128 to "
+               "1048576; using %d\n", program_invocation_short_name,
+               names[i], s, DEFAULT_MEMSIZE);
+    }
+    return DEFAULT_MEMSIZE;
+  }
+  return DEFAULT_MEMSIZE;
+}
+
+const char *
+gbox_int_env_tmpdir (void)
+{
+  const char *s = getenv ("LIBGUESTFS_TMPDIR");
+
+  if (s == NULL || *s == '\0')
+    s = getenv ("TMPDIR");
+  return s && *s ? s : NULL;
+}
+
+char *
+gbox_int_env_cachedir (void)
+{
+  const char *s = getenv ("LIBGUESTFS_CACHEDIR");
+  char *r;
+
+  if (s == NULL || *s == '\0')
+    return NULL;
+  if (asprintf (&r, "%s/guestbox-%ju", s, (uintmax_t) geteuid ()) == -1)
+    return NULL;
+  return r;
+}
+
 /* Replace a string setting; S may be NULL. */
 static int
 set_string (gbox_h *h, char **field, const char *s)
@@ -107,8 +185,10 @@ gbox_create (void)
   h->serial = 1;
 
   h->program = strdup (program_invocation_short_name);
-  h->accel = strdup (getenv_first ("GBOX_ACCEL", NULL) ? : "auto");
-  h->qemu = strdup (getenv_first ("GBOX_QEMU", "LIBGUESTFS_QEMU") ? : QEMU);
+  h->accel = strdup (getenv_first ("GBOX_ACCEL", NULL) ? :
+                     backend_settings_accel () ? : "auto");
+  h->qemu = strdup (getenv_first ("GBOX_QEMU", "LIBGUESTFS_QEMU") ? :
+                    getenv_first ("LIBGUESTFS_HV", NULL) ? : QEMU);
   if (h->program == NULL || h->accel == NULL || h->qemu == NULL)
     goto nomem;
   if ((s = getenv_first ("GBOX_APPEND", "LIBGUESTFS_APPEND")) != NULL &&
@@ -118,10 +198,11 @@ gbox_create (void)
       (h->path = strdup (s)) == NULL)
     goto nomem;
 
-  h->memsize = getenv_long ("GBOX_MEMSIZE", 128, 1024 * 1024,
-                            DEFAULT_MEMSIZE);
-  h->verbose = getenv_bool ("GBOX_DEBUG", false);
-  h->trace = getenv_bool ("GBOX_TRACE", false);
+  h->memsize = env_memsize ();
+  h->verbose = getenv_bool ("GBOX_DEBUG",
+                            getenv_bool ("LIBGUESTFS_DEBUG", false));
+  h->trace = getenv_bool ("GBOX_TRACE",
+                          getenv_bool ("LIBGUESTFS_TRACE", false));
   h->snapshot = getenv_bool ("GBOX_SNAPSHOT", true);
   h->launch_timeout = getenv_long ("GBOX_LAUNCH_TIMEOUT", 1, INT_MAX / 1000,
                                    DEFAULT_LAUNCH_TIMEOUT);

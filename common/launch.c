@@ -731,7 +731,7 @@ check_qemu (gbox_h *h)
 static int
 make_tmpdir (gbox_h *h)
 {
-  const char *tmp = getenv ("TMPDIR");
+  const char *tmp = gbox_int_env_tmpdir ();
   char *dir;
 
   if (!tmp || !*tmp)

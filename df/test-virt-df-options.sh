@@ -25,6 +25,9 @@ expect_error "no disk" "at least one -a" $prog
 expect_error "-h with --csv" "-h and --csv" $prog -h --csv -a disk.img
 expect_error "bad -P" "-P: 'x'" $prog -P x -a disk.img
 expect_error "-P too large" "-P: '65'" $prog -P 65 -a disk.img
+expect_error "--uuid" "--uuid names libvirt guests" $prog --uuid -a disk.img
+expect_error "-P without --each" "--one-per-guest and -P only apply with --each" $prog -P 2 -a disk.img
+expect_error "--one-per-guest without --each" "only apply with --each" $prog --one-per-guest -a disk.img
 expect_error "--format after the last -a" "--format must appear before" \
   $prog -a disk.img --format=raw
 

@@ -51,6 +51,7 @@ struct df_opts {
   bool one_per_guest;
   bool each;
   unsigned parallel;            /* -P: appliances at once (0 = default) */
+  bool parallel_given;
 };
 
 /* One guest's results, printed once all are known. */
@@ -84,12 +85,12 @@ usage (int status)
             "  --csv                Output as Comma-Separated Values\n"
             "  --each               Every image is a separate guest\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
-            "  -h|--human-readable  Human-readable sizes in --long output\n"
+            "  -h|--human-readable  Human-readable sizes\n"
             "  --help               Display brief help\n"
             "  -i|--inodes          Display inodes\n"
             "  --one-per-guest      With --each, one appliance per image\n"
             "  -P nr_threads        Use at most nr_threads appliances\n"
-            "  --uuid               Add UUIDs to --long output\n"
+            "  --uuid               (libvirt guests only: refused here)\n"
             "  -v|--verbose         Verbose messages\n"
             "  -V|--version         Display version and exit\n"
             "  -x                   Trace each call to the appliance\n"
@@ -393,6 +394,7 @@ main (int argc, char *argv[])
         usage (EXIT_FAILURE);
       }
       d.parallel = v;
+      d.parallel_given = true;
       continue;
     }
     case CSV_OPTION: d.csv = true; continue;
@@ -420,6 +422,19 @@ main (int argc, char *argv[])
       usage (EXIT_FAILURE);
   if (gbox_opts_check (&o) == -1)
     usage (EXIT_FAILURE);
+  /* Options that would otherwise be silently ignored. */
+  if (d.uuid) {
+    fprintf (stderr, "%s: error: --uuid names libvirt guests by their "
+             "UUID; disk images have none (guestbox does not read libvirt), "
+             "so each row is named after its image\n", program);
+    usage (EXIT_FAILURE);
+  }
+  if (!d.each && (d.one_per_guest || d.parallel_given)) {
+    fprintf (stderr, "%s: error: --one-per-guest and -P only apply with "
+             "--each (the disks given are those of one guest, examined "
+             "by one appliance)\n", program);
+    usage (EXIT_FAILURE);
+  }
   if (d.human && d.csv) {
     fprintf (stderr, "%s: error: you cannot use -h and --csv options "
              "together\n", program);

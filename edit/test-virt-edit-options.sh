@@ -13,6 +13,8 @@ check_command ./virt-edit "$top_srcdir/man/virt-edit.pod"
 expect_error "no file name" "no file name given" ./virt-edit -a disk.img
 expect_error "-e twice" "-e given more than once" \
   ./virt-edit -a disk.img -e 's/a/b/' -e 's/c/d/' /etc/motd
+expect_error "-b twice" "-b given more than once" \
+  ./virt-edit -b .a -b .b -a disk.img /etc/hosts
 expect_error "-b with a slash" "backup extension" \
   ./virt-edit -a disk.img -b /x /etc/motd
 

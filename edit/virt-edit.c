@@ -552,6 +552,10 @@ main (int argc, char *argv[])
       usage (EXIT_FAILURE);
     switch (c) {
     case 'b':
+      if (backup_ext) {
+        fprintf (stderr, "%s: error: -b given more than once\n", program);
+        usage (EXIT_FAILURE);
+      }
       if (optarg[0] == '\0' || strchr (optarg, '/')) {
         fprintf (stderr, "%s: error: -b '%s': the backup extension must "
                  "be a non-empty name suffix without '/'\n", program, optarg);
