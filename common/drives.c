@@ -112,6 +112,78 @@ be32 (const unsigned char *p)
   return ((uint32_t) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
 }
 
+static uint32_t
+le32 (const unsigned char *p)
+{
+  return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t) p[3] << 24);
+}
+
+static uint64_t
+le64 (const unsigned char *p)
+{
+  return le32 (p) | ((uint64_t) le32 (p + 4) << 32);
+}
+
+/* Whether the VHDX on FD is a differencing image: its metadata region
+ * (found through the region table at 192 KiB, or its copy at 256 KiB)
+ * has a parent locator, or its file parameters say HasParent.  Every
+ * offset comes from the image: each is checked before use. */
+static bool
+vhdx_has_parent (int fd)
+{
+  /* {8B7CA206-4790-4B9A-B8FE-575F050F886E}: the metadata region. */
+  static const unsigned char metadata_guid[16] = {
+    0x06, 0xa2, 0x7c, 0x8b, 0x90, 0x47, 0x9a, 0x4b,
+    0xb8, 0xfe, 0x57, 0x5f, 0x05, 0x0f, 0x88, 0x6e
+  };
+  /* {A8D35F2D-B30B-454D-ABF7-D3D84834AB0C}: the parent locator. */
+  static const unsigned char parent_guid[16] = {
+    0x2d, 0x5f, 0xd3, 0xa8, 0x0b, 0xb3, 0x4d, 0x45,
+    0xab, 0xf7, 0xd3, 0xd8, 0x48, 0x34, 0xab, 0x0c
+  };
+  /* {CAA16737-FA36-4D43-B3B6-33F0AA44E76B}: the file parameters. */
+  static const unsigned char params_guid[16] = {
+    0x37, 0x67, 0xa1, 0xca, 0x36, 0xfa, 0x43, 0x4d,
+    0xb3, 0xb6, 0x33, 0xf0, 0xaa, 0x44, 0xe7, 0x6b
+  };
+  unsigned char rt[4096], md[65536], pv[8];
+  uint64_t md_off = 0;
+  uint32_t i, n, md_len = 0;
+  int copy;
+
+  for (copy = 0; copy < 2 && md_off == 0; ++copy) {
+    if (pread (fd, rt, sizeof rt, copy == 0 ? 192 * 1024 : 256 * 1024)
+        != (ssize_t) sizeof rt || memcmp (rt, "regi", 4) != 0)
+      continue;
+    n = le32 (rt + 8);
+    for (i = 0; i < n && i < (sizeof rt - 16) / 32; ++i) {
+      const unsigned char *e = rt + 16 + i * 32;
+      if (memcmp (e, metadata_guid, 16) == 0) {
+        md_off = le64 (e + 16);
+        md_len = le32 (e + 24);
+        break;
+      }
+    }
+  }
+  if (md_off == 0 || md_off > INT64_MAX - sizeof md || md_len < 32 ||
+      pread (fd, md, sizeof md, (off_t) md_off) < 32 ||
+      memcmp (md, "metadata", 8) != 0)
+    return false;
+  n = md[10] | (md[11] << 8);
+  for (i = 0; i < n && i < (sizeof md - 32) / 32; ++i) {
+    const unsigned char *e = md + 32 + i * 32;
+    uint32_t off = le32 (e + 16);
+    if (memcmp (e, parent_guid, 16) == 0)
+      return true;
+    /* File parameters: block size, then flags; bit 1 is HasParent. */
+    if (memcmp (e, params_guid, 16) == 0 && off <= md_len - 8 &&
+        pread (fd, pv, 8, (off_t) (md_off + off)) == 8 &&
+        (le32 (pv + 4) & 2))
+      return true;
+  }
+  return false;
+}
+
 int
 gbox_int_probe_format (gbox_h *h, const char *filename,
                        char **format, char **backing)
@@ -170,6 +242,18 @@ gbox_int_probe_format (gbox_h *h, const char *filename,
      * descriptor as a descriptor file: extents naming other files. */
     if (capacity == 0 && desc_offset != 0)
       *backing = strdup ("(vmdk embedded descriptor naming extent files)");
+    /* A delta link (a snapshot of another vmdk) names its parent in
+     * the embedded descriptor. */
+    else if (desc_offset != 0 && desc_offset < UINT64_MAX / 512) {
+      char desc[8192];
+      ssize_t r = pread (fd, desc, sizeof desc - 1, (off_t) (desc_offset * 512));
+
+      if (r > 0) {
+        desc[r] = '\0';
+        if (memmem (desc, r, "parentFileNameHint", 18) != NULL)
+          *backing = strdup ("(vmdk delta link naming its parent file)");
+      }
+    }
   }
   else if (n >= 21 && memcmp (hdr, "# Disk DescriptorFile", 21) == 0) {
     /* A text descriptor names other files (extents): only with
@@ -177,12 +261,28 @@ gbox_int_probe_format (gbox_h *h, const char *filename,
     fmt = "vmdk";
     *backing = strdup ("(vmdk descriptor naming extent files)");
   }
-  else if (n >= 68 && be32 (hdr + 64) == 0x7f10dabe)
+  else if (n >= 68 && be32 (hdr + 64) == 0x7f10dabe) {
     fmt = "vdi";
-  else if (n >= 8 && memcmp (hdr, "vhdxfile", 8) == 0)
+    /* Image type (little-endian, after the signature, version and
+     * header size): 3 undo and 4 differencing images have a parent. */
+    if (n >= 80 && (hdr[76] == 3 || hdr[76] == 4) && hdr[77] == 0 &&
+        hdr[78] == 0 && hdr[79] == 0)
+      *backing = strdup ("(VDI differencing image: its parent is another "
+                         "file)");
+  }
+  else if (n >= 8 && memcmp (hdr, "vhdxfile", 8) == 0) {
     fmt = "vhdx";
-  else if (n >= 8 && memcmp (hdr, "conectix", 8) == 0)
+    if (vhdx_has_parent (fd))
+      *backing = strdup ("(VHDX differencing image: its parent is another "
+                         "file)");
+  }
+  else if (n >= 8 && memcmp (hdr, "conectix", 8) == 0) {
     fmt = "vpc";
+    /* Disk type (big-endian) 4: differencing, with a parent. */
+    if (n >= 64 && be32 (hdr + 60) == 4)
+      *backing = strdup ("(VHD differencing image: its parent is another "
+                         "file)");
+  }
   else if (n >= 4 && memcmp (hdr, "QED\0", 4) == 0)
     fmt = "qed";
 
@@ -528,8 +628,11 @@ source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
         append_str (h, &json, "}") == -1)
       goto err;
   }
-  /* A probed image never gets a backing file (see the top of file). */
-  if (!d->format_explicit && strcmp (d->format, "raw") != 0 &&
+  /* A probed image never gets a backing file (see the top of file);
+   * the formats that have none (vdi, vhdx, vpc) take no such option. */
+  if (!d->format_explicit &&
+      (strcmp (d->format, "qcow2") == 0 || strcmp (d->format, "qcow") == 0 ||
+       strcmp (d->format, "qed") == 0 || strcmp (d->format, "vmdk") == 0) &&
       append_str (h, &json, ",\"backing\":null") == -1)
     goto err;
   if (append_str (h, &json, "}") == -1)
