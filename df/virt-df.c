@@ -99,21 +99,27 @@ usage (int status)
   exit (status);
 }
 
-/* The name of a guest: the file name without its directory (the URI
- * as given for a network source), "+" when it has more disks. */
+/* The name of a guest, as libguestfs makes it: the file name without
+ * its directory (a URI's last element, when it has one), then one "+"
+ * for each further disk of the guest. */
 static char *
-display_name (const char *source, bool more)
+display_name (const char *source, size_t more)
 {
-  const char *base = source;
+  const char *base = source, *slash = strrchr (source, '/');
   char *r;
 
   if (strstr (source, "://") == NULL) {
-    const char *slash = strrchr (source, '/');
-    if (slash && slash[1] != '\0')
+    if (slash)
       base = slash + 1;
   }
-  if (asprintf (&r, "%s%s", base, more ? "+" : "") == -1)
+  else if (slash && slash[1] != '\0')
+    base = slash + 1;
+  r = malloc (strlen (base) + more + 1);
+  if (r == NULL)
     return NULL;
+  strcpy (r, base);
+  memset (r + strlen (base), '+', more);
+  r[strlen (base) + more] = '\0';
   return r;
 }
 
@@ -469,7 +475,7 @@ main (int argc, char *argv[])
   }
   for (i = 0; i < nguests; ++i) {
     guests[i].name = display_name (o.drives[i].source,
-                                   !d.each && o.nr_drives > 1);
+                                   d.each ? 0 : o.nr_drives - 1);
     if (guests[i].name == NULL) {
       perror (program);
       exit (EXIT_FAILURE);

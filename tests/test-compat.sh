@@ -2,8 +2,8 @@
 # guestbox - the libguestfs forms, compared with the libguestfs tools on
 # the same command lines: the old-style syntax (virt-cat disk.img FILE,
 # virt-ls disk.img DIR), virt-sparsify --machine-readable, and the
-# libguestfs lines of virt-resize --machine-readable (four libguestfs
-# runs).
+# libguestfs lines of virt-resize --machine-readable, and the name of a
+# three-disk guest in virt-df ("disk.img++") (five libguestfs runs).
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -11,7 +11,7 @@ set -e
 . "$top_srcdir/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
-requires_libguestfs virt-cat virt-ls virt-sparsify virt-resize
+requires_libguestfs virt-cat virt-ls virt-sparsify virt-resize virt-df
 requires mkfs.ext4 sfdisk
 make_workdir
 
@@ -40,3 +40,7 @@ expect_eq "virt-resize --machine-readable: libguestfs's lines" \
 tail -n +8 gb.out | grep -vqx 'ntfs\|btrfs\|xfs\|f2fs' &&
   fail "virt-resize --machine-readable: unknown line: $(tail -n +8 gb.out)"
 ok "virt-resize --machine-readable: $(tail -n +8 gb.out | tr '\n' ' ')"
+
+compare_lg "virt-df, a guest of three disks" virt-df --csv -a disk.img -a disk.img -a disk.img
+grep -q '^disk.img++,/dev/sdc1,' "$T/gb.out" ||
+  fail "virt-df: no 'disk.img++' row for /dev/sdc1: $(cat "$T/gb.out")"
