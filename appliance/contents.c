@@ -46,7 +46,9 @@ const char *const gbox_appliance_programs[] = {
   "lvm", "e2fsck", "resize2fs", "mke2fs", "tune2fs", "dumpe2fs", "sfdisk",
   "mkswap", "swaplabel", "blkid", "wipefs", "fstrim", "ntfs-3g",
   "ntfsresize", "ntfsfix", "xfs_growfs", "xfs_repair", "xfs_admin",
-  "xfs_db", "btrfs", "zerofree", "fsck.vfat", NULL
+  "xfs_db", "btrfs", "zerofree", "fsck.vfat",
+  "bsdtar", "lzop",             /* virt-tar-*, virt-copy-* */
+  NULL
 };
 
 /* Directories every appliance has (mode). */

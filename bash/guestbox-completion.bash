@@ -53,7 +53,14 @@ _guestbox_virt_tools ()
             COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
             ;;
         *)
-            # Paths inside the guest: nothing to offer without booting it.
+            # Paths inside the guest: nothing to offer without booting
+            # it.  The commands that copy to or from the host take host
+            # files too.
+            case "$tool" in
+                *virt-copy-in|*virt-copy-out|*virt-tar-in|*virt-tar-out)
+                    compopt -o filenames 2>/dev/null
+                    COMPREPLY=( $(compgen -f -- "$cur") ) ;;
+            esac
             ;;
     esac
     return 0
@@ -62,4 +69,4 @@ _guestbox_virt_tools ()
 # Every command, under the names it is installed as (make install
 # rewrites this line when configure --program-prefix/--program-suffix
 # renames them).
-complete -F _guestbox_virt_tools virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree
+complete -F _guestbox_virt_tools virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree virt-filesystems virt-tar-out virt-tar-in virt-copy-out virt-copy-in

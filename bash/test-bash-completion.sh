@@ -10,7 +10,8 @@ top_builddir=${top_builddir:-..}
 failed=0
 
 commands="virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree"
-for d in cat df edit inspect ls resize sparsify zerofree; do
+commands="$commands virt-filesystems virt-tar-out virt-tar-in virt-copy-out virt-copy-in"
+for d in cat df edit inspect ls resize sparsify zerofree filesystems copy; do
     PATH=$top_builddir/$d:$PATH
 done
 . "$srcdir/guestbox-completion.bash"
@@ -51,6 +52,8 @@ check "-R" virt-ls -R
 check "$tmp/disk-one.img $tmp/disk-two.qcow2" virt-cat -a "$tmp/disk"
 check "$tmp/disk-two.qcow2" virt-ls --add "$tmp/disk-t"
 check "qcow2" virt-cat --format = qc
+check "--logical-volumes --logvols --long --lvs" virt-filesystems --l
+check "$tmp/disk-one.img" virt-copy-in -a x "$tmp/disk-o"
 # When '=' does not break words, the word keeps its "--format=".
 check "--format=raw" virt-cat --format=r
 check "" virt-ls -m /dev/s

@@ -186,6 +186,10 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (DEVICE_SIZE, device_size),
   ACTION (LV_EXPAND, lv_expand),
   ACTION (ZERO_DEVICE, zero_device),
+  /* 500-549: virt-filesystems, virt-tar-*, virt-copy-*. */
+  ACTION (LIST_STORAGE, list_storage),
+  ACTION (TAR_OUT, tar_out),
+  ACTION (TAR_IN, tar_in),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -1172,4 +1176,168 @@ gbox_zero_device (gbox_h *h, const char *device)
   CHECK_PATH (GBOX_PROC_ZERO_DEVICE, "device", device);
   return gbox_int_call (h, GBOX_PROC_ZERO_DEVICE,
                         (xdrproc_t) xdr_gbox_path_args, &args, NULL, NULL);
+}
+
+/* virt-filesystems, virt-tar-out/-in, virt-copy-out/-in. */
+
+/* A name in a list_storage reply: printable, and a device name (or a
+ * btrfs subvolume of one). */
+static int
+check_storage_name (gbox_h *h, const char *s)
+{
+  const char *p;
+
+  if (s == NULL || (strncmp (s, "/dev/", 5) != 0 &&
+                    strncmp (s, "btrfsvol:/dev/", 14) != 0))
+    goto bad;
+  for (p = s; *p; ++p)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      goto bad;
+  return 0;
+ bad:
+  gbox_int_error (h, "list_storage: the appliance sent an invalid "
+                  "device name");
+  h->last_errno = EPROTO;
+  return -1;
+}
+
+static int
+check_storage_size (gbox_h *h, int64_t size)
+{
+  if (size < -1) {
+    gbox_int_error (h, "list_storage: the appliance sent an invalid size");
+    h->last_errno = EPROTO;
+    return -1;
+  }
+  return 0;
+}
+
+static int
+check_storage_lvm (gbox_h *h, const struct gbox_storage_lvm *v, u_int n)
+{
+  u_int i, j;
+
+  for (i = 0; i < n; ++i) {
+    if (check_storage_name (h, v[i].name) == -1 ||
+        check_storage_size (h, v[i].size) == -1)
+      return -1;
+    for (j = 0; j < v[i].parents.parents_len; ++j)
+      if (check_storage_name (h, v[i].parents.parents_val[j]) == -1)
+        return -1;
+  }
+  return 0;
+}
+
+int
+gbox_list_storage (gbox_h *h, int sizes, struct gbox_list_storage_ret *ret)
+{
+  struct gbox_list_storage_args args = { .sizes = sizes != 0 };
+  u_int i, j;
+
+  if (check_ready (h, GBOX_PROC_LIST_STORAGE) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  if (gbox_int_call (h, GBOX_PROC_LIST_STORAGE,
+                     (xdrproc_t) xdr_gbox_list_storage_args, &args,
+                     (xdrproc_t) xdr_gbox_list_storage_ret, ret) == -1)
+    return -1;
+  for (i = 0; i < ret->devices.devices_len; ++i) {
+    const struct gbox_storage_device *d = &ret->devices.devices_val[i];
+    if (check_storage_name (h, d->name) == -1 ||
+        check_storage_size (h, d->size) == -1)
+      goto bad;
+    for (j = 0; j < d->parents.parents_len; ++j)
+      if (check_storage_name (h, d->parents.parents_val[j]) == -1)
+        goto bad;
+  }
+  for (i = 0; i < ret->partitions.partitions_len; ++i) {
+    const struct gbox_storage_partition *p = &ret->partitions.partitions_val[i];
+    if (check_storage_name (h, p->name) == -1 ||
+        check_storage_name (h, p->parent) == -1 ||
+        check_storage_size (h, p->size) == -1 ||
+        p->mbr_id < -1 || p->mbr_id > 255)
+      goto bad;
+  }
+  for (i = 0; i < ret->filesystems.filesystems_len; ++i) {
+    const struct gbox_storage_filesystem *f =
+      &ret->filesystems.filesystems_val[i];
+    if (check_storage_name (h, f->name) == -1 ||
+        check_storage_size (h, f->size) == -1)
+      goto bad;
+    for (j = 0; j < f->parents.parents_len; ++j)
+      if (check_storage_name (h, f->parents.parents_val[j]) == -1)
+        goto bad;
+  }
+  if (check_storage_lvm (h, ret->lvs.lvs_val, ret->lvs.lvs_len) == -1 ||
+      check_storage_lvm (h, ret->vgs.vgs_val, ret->vgs.vgs_len) == -1 ||
+      check_storage_lvm (h, ret->pvs.pvs_val, ret->pvs.pvs_len) == -1)
+    goto bad;
+  return 0;
+
+ bad:
+  if (h->last_errno != EPROTO) {
+    gbox_int_error (h, "list_storage: the appliance sent an invalid reply");
+    h->last_errno = EPROTO;
+  }
+  xdr_free ((xdrproc_t) xdr_gbox_list_storage_ret, (char *) ret);
+  memset (ret, 0, sizeof *ret);
+  return -1;
+}
+
+int
+gbox_tar_out (gbox_h *h, const char *dir, int fd,
+              const struct gbox_tar_options *opts)
+{
+  struct gbox_tar_out_args args;
+  size_t i;
+
+  if (check_ready (h, GBOX_PROC_TAR_OUT) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_TAR_OUT, "dir", dir);
+  memset (&args, 0, sizeof args);
+  args.dir = (char *) dir;
+  args.compress = (char *) (opts && opts->compress ? opts->compress : "");
+  if (check_string (h, GBOX_PROC_TAR_OUT, "compress", args.compress, 16) == -1)
+    return -1;
+  if (opts) {
+    args.numeric_owner = opts->numeric_owner;
+    args.xattrs = opts->xattrs;
+    args.selinux = opts->selinux;
+    args.acls = opts->acls;
+    if (opts->nr_excludes > GBOX_TAR_EXCLUDES_MAX) {
+      gbox_int_error (h, "tar_out: too many exclude patterns (at most %d)",
+                      GBOX_TAR_EXCLUDES_MAX);
+      h->last_errno = E2BIG;
+      return -1;
+    }
+    for (i = 0; i < opts->nr_excludes; ++i)
+      if (check_string (h, GBOX_PROC_TAR_OUT, "exclude", opts->excludes[i],
+                        GBOX_STRING_MAX) == -1)
+        return -1;
+    args.excludes.excludes_len = opts->nr_excludes;
+    args.excludes.excludes_val = (gbox_str *) opts->excludes;
+  }
+  return gbox_int_call_fileout (h, GBOX_PROC_TAR_OUT,
+                                (xdrproc_t) xdr_gbox_tar_out_args, &args, fd);
+}
+
+int
+gbox_tar_in (gbox_h *h, int fd, const char *dir,
+             const struct gbox_tar_options *opts)
+{
+  struct gbox_tar_in_args args;
+
+  if (check_ready (h, GBOX_PROC_TAR_IN) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_TAR_IN, "dir", dir);
+  memset (&args, 0, sizeof args);
+  args.dir = (char *) dir;
+  if (opts) {
+    args.xattrs = opts->xattrs;
+    args.selinux = opts->selinux;
+    args.acls = opts->acls;
+  }
+  return gbox_int_call_filein (h, GBOX_PROC_TAR_IN,
+                               (xdrproc_t) xdr_gbox_tar_in_args, &args, fd,
+                               NULL, NULL);
 }

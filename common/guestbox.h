@@ -204,4 +204,24 @@ extern int gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
  * LV), whatever it holds (virt-sparsify --zero). */
 extern int gbox_zero_device (gbox_h *h, const char *device);
 
+/* virt-filesystems: devices, partitions, filesystems (with their size
+ * when SIZES: a read-only mount each), LVs, VGs and PVs; the reply is
+ * validated (names, sizes) and freed with xdr_free.  virt-tar-*,
+ * virt-copy-*: tar_out writes a tar of guest directory DIR to FD
+ * (FileOut), tar_in unpacks the tar read from FD into DIR (FileIn),
+ * both made by bsdtar in the appliance.  OPTS may be NULL. */
+struct gbox_tar_options {
+  const char *compress;         /* NULL/"": none; gzip bzip2 xz zstd ... */
+  int numeric_owner;
+  int xattrs, selinux, acls;
+  char *const *excludes;        /* tar_out: wildcards to leave out */
+  size_t nr_excludes;
+};
+extern int gbox_list_storage (gbox_h *h, int sizes,
+                              struct gbox_list_storage_ret *ret);
+extern int gbox_tar_out (gbox_h *h, const char *dir, int fd,
+                         const struct gbox_tar_options *opts);
+extern int gbox_tar_in (gbox_h *h, int fd, const char *dir,
+                        const struct gbox_tar_options *opts);
+
 #endif /* GUESTBOX_H */

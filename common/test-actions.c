@@ -99,6 +99,7 @@ check_not_launched (void)
   struct gbox_inspect_list_applications_ret ila;
   struct gbox_df_ret dfr;
   struct gbox_checksums_ret cs;
+  struct gbox_list_storage_ret ls;
   char *const pvs[] = { (char *) "/dev/sda1" };
   uint64_t u64;
   size_t n;
@@ -156,6 +157,9 @@ check_not_launched (void)
     { "checksums", gbox_checksums (h, "/", "md5", 0, &cs) },
     { "replace_file", gbox_replace_file (h, "/tmp.x", "/x", NULL) },
     { "readdir_stat (all)", gbox_readdir_stat_all (h, "/", &ents, &n) },
+    { "list_storage", gbox_list_storage (h, 1, &ls) },
+    { "tar_out", gbox_tar_out (h, "/", 1, NULL) },
+    { "tar_in", gbox_tar_in (h, 0, "/", NULL) },
   };
   size_t i;
 

@@ -332,4 +332,11 @@ extern int do_zero_device (void *args, void *ret);
 /* Set by shutdown: the main loop exits after sending the reply. */
 extern bool exit_after_reply;
 
+/* storage.c, tar.c (virt-filesystems, virt-tar-*, virt-copy-*). */
+extern char *lvm_report (const char *proc, const char *sub,
+                         const char *const *args);
+extern int do_list_storage (void *args, void *ret);
+extern int do_tar_out (void *args, void *ret);
+extern int do_tar_in (void *args, void *ret);
+
 #endif /* GUESTBOXD_H */

@@ -90,6 +90,11 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY_NORET (LV_EXPAND, lv_expand, lv_expand_args, PROC_PLAIN),
   /* virt-sparsify --zero. */
   ENTRY_NORET (ZERO_DEVICE, zero_device, path_args, PROC_PLAIN),
+  /* 500-549: virt-filesystems, virt-tar-*, virt-copy-*. */
+  ENTRY (LIST_STORAGE, list_storage, list_storage_args, list_storage_ret,
+         PROC_PLAIN),
+  ENTRY_NORET (TAR_OUT, tar_out, tar_out_args, PROC_FILEOUT),
+  ENTRY_NORET (TAR_IN, tar_in, tar_in_args, PROC_FILEIN),
 };
 
 const size_t dispatch_table_len =

@@ -757,3 +757,11 @@ do_zero_vg_free (void *argsv, void *retv)
   ret->bytes = size;
   return 0;
 }
+
+/* lvm SUB ARGS with its output (at most LVM_OUT_MAX bytes), for the
+ * reports of other files (storage.c); NULL with the error recorded. */
+char *
+lvm_report (const char *proc, const char *sub, const char *const *args)
+{
+  return lvm_output_or_error (proc, sub, args);
+}

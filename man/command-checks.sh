@@ -112,7 +112,7 @@ check_command ()
     # --help mentions no option that does not exist ("[--options]" in
     # the synopsis aside).
     for opt in $("$prog" --help | sed 's/\[--options\]//' |
-                 grep -o -- '--\?-[a-zA-Z][a-zA-Z-]*' |
+                 grep -o -- '--\?-[a-zA-Z][a-zA-Z0-9-]*' |
                  sed 's/^-\([^-]\).*/-\1/' | sort -u); do
         if printf '%s\n' $long $short | grep -qx -- "$opt"; then
             echo "ok: --help mentions $opt, which exists"

@@ -1,0 +1,329 @@
+/* guestbox - tar_out and tar_in: whole directories in and out.
+ * Copyright (C) 2026 the guestbox authors
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/**
+ * tar_out (FileOut) packs a guest directory and tar_in (FileIn) unpacks
+ * a tar into one, both with bsdtar (libarchive) run in the appliance
+ * from inside the directory, which is resolved in the guest's root
+ * (path.c) first.  bsdtar never follows symlinks when packing, and
+ * when unpacking (without -P) refuses names with "..", strips leading
+ * "/" and refuses to write through a symlink, so a guest's
+ * "etc -> /etc" cannot send files into the appliance's own tree.  The
+ * archive travels through a pipe and the protocol's chunks: memory
+ * stays bounded whatever the size.  bsdtar's own error, its first
+ * line, becomes the procedure's error.
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "daemon.h"
+
+#define TAR_ERR_MAX 2000
+
+/* Start bsdtar ARGV in directory DIRFD, its stdin from IN (or
+ * /dev/null), its stdout to OUT (or /dev/null), its stderr to ERRFD. */
+static pid_t
+spawn_tar (const char *const *argv, int dirfd, int in, int out, int errfd)
+{
+  pid_t pid = fork ();
+
+  if (pid != 0)
+    return pid;
+  {
+    int null = open ("/dev/null", O_RDWR);
+
+    signal (SIGPIPE, SIG_DFL);
+    if (fchdir (dirfd) == -1) {
+      dprintf (errfd, "%s\n", strerror (errno));
+      _exit (2);
+    }
+    dup2 (in >= 0 ? in : null, 0);
+    dup2 (out >= 0 ? out : null, 1);
+    dup2 (errfd, 2);
+    execvp (argv[0], (char *const *) argv);
+    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
+    _exit (127);
+  }
+}
+
+/* Wait for PID; its stderr (first line) into BUF.  Returns the exit
+ * status, or 128+signal. */
+static int
+wait_tar (pid_t pid, int errfd, char *buf, size_t len)
+{
+  int status;
+  ssize_t r;
+
+  while (waitpid (pid, &status, 0) == -1)
+    if (errno != EINTR) {
+      snprintf (buf, len, "waitpid: %s", strerror (errno));
+      return -1;
+    }
+  r = pread (errfd, buf, len - 1, 0);
+  buf[r > 0 ? r : 0] = '\0';
+  buf[strcspn (buf, "\n")] = '\0';
+  /* Keep the message printable: it ends up on a terminal. */
+  for (r = 0; buf[r]; ++r)
+    if ((unsigned char) buf[r] < 0x20 || buf[r] == 0x7f)
+      buf[r] = '?';
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+}
+
+/* The guest directory DIR, opened for fchdir; -1 with the error. */
+static int
+open_dir (const char *proc, const char *dir)
+{
+  int root, fd;
+
+  if (check_path (dir) == -1)
+    return -1;
+  root = sysroot_fd ();
+  if (root == -1) {
+    reply_with_perror ("%s: sysroot %s", proc, sysroot);
+    return -1;
+  }
+  fd = open_in_root (root, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd == -1)
+    reply_with_perror ("%s: %s", proc, dir);
+  return fd;
+}
+
+static const char *
+compress_flag (const char *c)
+{
+  static const struct { const char *name, *flag; } t[] = {
+    { "gzip", "-z" }, { "bzip2", "-j" }, { "xz", "-J" },
+    { "zstd", "--zstd" }, { "lzop", "--lzop" }, { "compress", "-Z" },
+    { "lzma", "--lzma" }, { "lz4", "--lz4" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof t / sizeof t[0]; ++i)
+    if (strcmp (c, t[i].name) == 0)
+      return t[i].flag;
+  return NULL;
+}
+
+int
+do_tar_out (void *argsv, void *retv)
+{
+  gbox_tar_out_args *args = argsv;
+  static char buf[GBOX_CHUNK_SIZE];
+  const char *argv[16 + 2 * GBOX_TAR_EXCLUDES_MAX];
+  CLEANUP_CLOSE int dirfd = -1, errfd = -1;
+  const char *cflag = NULL;
+  char err[TAR_ERR_MAX];
+  int pfd[2], status;
+  size_t n = 0, i;
+  uint64_t sent = 0;
+  pid_t pid;
+
+  if (args->compress[0] && (cflag = compress_flag (args->compress)) == NULL) {
+    reply_with_error_errno (EINVAL, "tar_out: unknown compression '%s'",
+                            args->compress);
+    return -1;
+  }
+  for (i = 0; i < args->excludes.excludes_len; ++i)
+    if (args->excludes.excludes_val[i][0] == '\0') {
+      reply_with_error_errno (EINVAL, "tar_out: empty exclude pattern");
+      return -1;
+    }
+  dirfd = open_dir ("tar_out", args->dir);
+  if (dirfd == -1)
+    return -1;
+
+  argv[n++] = "bsdtar";
+  argv[n++] = "-c";
+  argv[n++] = "-f";
+  argv[n++] = "-";
+  if (cflag)
+    argv[n++] = cflag;
+  if (args->numeric_owner)
+    argv[n++] = "--numeric-owner";
+  argv[n++] = args->xattrs || args->selinux ? "--xattrs" : "--no-xattrs";
+  argv[n++] = args->acls ? "--acls" : "--no-acls";
+  argv[n++] = "--no-fflags";
+  for (i = 0; i < args->excludes.excludes_len; ++i) {
+    argv[n++] = "--exclude";
+    argv[n++] = args->excludes.excludes_val[i];
+  }
+  argv[n++] = "--";
+  argv[n++] = ".";
+  argv[n] = NULL;
+
+  errfd = memfd_create ("tar-stderr", MFD_CLOEXEC);
+  if (errfd == -1 || pipe2 (pfd, O_CLOEXEC) == -1) {
+    reply_with_perror ("tar_out: pipe");
+    return -1;
+  }
+  pid = spawn_tar (argv, dirfd, -1, pfd[1], errfd);
+  close (pfd[1]);
+  if (pid == -1) {
+    close (pfd[0]);
+    reply_with_perror ("tar_out: fork");
+    return -1;
+  }
+
+  if (send_fileout_reply () == -1)
+    goto kill;
+  for (;;) {
+    size_t len = 0;
+
+    while (len < sizeof buf) {
+      ssize_t r = read (pfd[0], buf + len, sizeof buf - len);
+      if (r == -1 && errno == EINTR)
+        continue;
+      if (r == -1) {
+        reply_with_perror ("tar_out: read");
+        goto kill;
+      }
+      if (r == 0)
+        break;
+      len += r;
+    }
+    if (len == 0)
+      break;
+    if (check_cancel () != 0)
+      goto kill;
+    if (send_file_chunk (buf, len) == -1) {
+      reply_with_perror ("tar_out: send");
+      goto kill;
+    }
+    sent += len;
+    notify_progress (sent, 0);
+    if (len < sizeof buf)
+      continue;
+  }
+  close (pfd[0]);
+  status = wait_tar (pid, errfd, err, sizeof err);
+  if (status != 0) {
+    reply_with_error_errno (EIO, "tar_out: %s: %s", args->dir,
+                            err[0] ? err : "bsdtar failed");
+    return -1;
+  }
+  if (send_file_end () == -1) {
+    reply_with_perror ("tar_out: send");
+    return -1;
+  }
+  return 0;
+
+ kill:
+  close (pfd[0]);
+  kill (pid, SIGKILL);
+  wait_tar (pid, errfd, err, sizeof err);
+  return -1;
+}
+
+struct tar_in_state {
+  int fd;
+  pid_t pid;
+  int errfd;
+  bool done;                    /* bsdtar has exited (status below) */
+  int status;
+  char err[TAR_ERR_MAX];
+};
+
+/* One chunk of the archive to bsdtar.  When bsdtar stops reading
+ * (EPIPE) it has either failed (stop the transfer) or reached the end
+ * of the archive (the rest, padding, is read and dropped). */
+static int
+tar_in_cb (void *opaque, const void *buf, size_t len)
+{
+  struct tar_in_state *s = opaque;
+  const char *p = buf;
+
+  while (len > 0 && !s->done) {
+    ssize_t r = write (s->fd, p, len);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1 && errno == EPIPE) {
+      s->status = wait_tar (s->pid, s->errfd, s->err, sizeof s->err);
+      s->done = true;
+      return s->status == 0 ? 0 : -1;
+    }
+    if (r <= 0) {
+      reply_with_perror ("tar_in: write to bsdtar");
+      return -1;
+    }
+    p += r;
+    len -= r;
+  }
+  return 0;
+}
+
+int
+do_tar_in (void *argsv, void *retv)
+{
+  gbox_tar_in_args *args = argsv;
+  const char *argv[16];
+  CLEANUP_CLOSE int dirfd = -1, errfd = -1;
+  struct tar_in_state s;
+  int pfd[2], r;
+  size_t n = 0;
+  pid_t pid;
+
+  dirfd = open_dir ("tar_in", args->dir);
+  if (dirfd == -1) {
+    cancel_receive ();
+    return -1;
+  }
+  argv[n++] = "bsdtar";
+  argv[n++] = "-x";
+  argv[n++] = "-f";
+  argv[n++] = "-";
+  argv[n++] = "--numeric-owner";
+  argv[n++] = "--same-owner";
+  argv[n++] = "-p";
+  argv[n++] = args->xattrs || args->selinux ? "--xattrs" : "--no-xattrs";
+  argv[n++] = args->acls ? "--acls" : "--no-acls";
+  argv[n++] = "--no-fflags";
+  argv[n] = NULL;
+
+  errfd = memfd_create ("tar-stderr", MFD_CLOEXEC);
+  if (errfd == -1 || pipe2 (pfd, O_CLOEXEC) == -1) {
+    reply_with_perror ("tar_in: pipe");
+    cancel_receive ();
+    return -1;
+  }
+  pid = spawn_tar (argv, dirfd, pfd[0], -1, errfd);
+  close (pfd[0]);
+  if (pid == -1) {
+    close (pfd[1]);
+    reply_with_perror ("tar_in: fork");
+    cancel_receive ();
+    return -1;
+  }
+  s.fd = pfd[1];
+  s.pid = pid;
+  s.errfd = errfd;
+  s.done = false;
+  s.status = 0;
+  s.err[0] = '\0';
+  r = receive_file (tar_in_cb, &s);
+  close (pfd[1]);
+  if (!s.done) {
+    if (r == -1)
+      kill (pid, SIGKILL);
+    s.status = wait_tar (pid, errfd, s.err, sizeof s.err);
+  }
+  sync ();
+  if (s.status != 0) {
+    /* Killed after a failed transfer: that failure is the error. */
+    if (s.status != 128 + SIGKILL || r == 0)
+      reply_with_error_errno (EIO, "tar_in: %s: %s", args->dir,
+                              s.err[0] ? s.err : "bsdtar failed");
+    return -1;
+  }
+  return r;
+}

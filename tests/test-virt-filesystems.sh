@@ -1,0 +1,65 @@
+#!/bin/bash -
+# guestbox - virt-filesystems on a multi-partition MBR disk (ext4,
+# vfat, swap and NTFS in an extended partition, an empty partition), an
+# LVM disk and a GPT disk with btrfs subvolumes, attached together:
+# what the layouts say, then byte for byte against the libguestfs tool
+# (four runs of it: the long CSV with UUIDs, the aligned -h text, the
+# plain list, and -h with --csv, an error).
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+. "$top_srcdir/tests/functions.sh"
+. "$top_srcdir/tests/images.sh"
+. "$top_srcdir/tests/inspector-images.sh"
+. "$top_srcdir/tests/fs-images.sh"
+requires_appliance
+requires mkfs.ext4 mkfs.vfat mcopy sfdisk mkswap mkntfs mkfs.btrfs btrfs
+make_workdir
+VF=$top_builddir/filesystems/virt-filesystems
+
+fs_images || skip_or_fail "cannot make the btrfs image (needs a loop mount)"
+cd "$T"
+disks=(-a multi.img -a lvm.img -a btrfs.img)
+
+# What the partition tables and the LVM layout say (no reference tool).
+out=$("$VF" "${disks[@]}" --partitions --long --no-title --csv)
+expect_eq "partitions: MBR ids, sizes, parents" "/dev/sda1,partition,83,16777216,/dev/sda
+/dev/sda2,partition,0c,16777216,/dev/sda
+/dev/sda3,partition,05,1024,/dev/sda
+/dev/sda4,partition,83,4194304,/dev/sda
+/dev/sda5,partition,82,8388608,/dev/sda
+/dev/sda6,partition,07,16777216,/dev/sda
+/dev/sdb1,partition,83,16777216,/dev/sdb
+/dev/sdb2,partition,8e,57671680,/dev/sdb
+/dev/sdc1,partition,,134217728,/dev/sdc" "$out"
+out=$("$VF" "${disks[@]}" --lvs --vgs --pvs --blkdevs -l --csv)
+echo "$out" | grep -q '^/dev/vg0/data,lv,8388608,/dev/vg0$' &&
+  echo "$out" | grep -q '^/dev/vg0/root,lv,25165824,/dev/vg0$' &&
+  echo "$out" | grep -q '^/dev/vg0,vg,54525952,/dev/sdb2$' &&
+  echo "$out" | grep -q '^/dev/sdb2,pv,54525952,$' &&
+  echo "$out" | grep -q '^/dev/sdc,device,138412032,$' ||
+  fail "LVM and devices: $out"
+ok "LVM and devices"
+out=$("$VF" "${disks[@]}" --extra)
+expect_eq "--extra" "/dev/sda1
+/dev/sda2
+/dev/sda4
+/dev/sda5
+/dev/sda6
+/dev/sdb1
+/dev/sdc1
+btrfsvol:/dev/sdc1/root
+btrfsvol:/dev/sdc1/home
+/dev/vg0/data
+/dev/vg0/root" "$out"
+check_no_qemu
+
+requires_libguestfs virt-filesystems
+compare_lg "--all --long --uuid --csv" virt-filesystems "${disks[@]}" \
+  --all --long --uuid --csv
+compare_lg "--all --long -h" virt-filesystems "${disks[@]}" --all --long -h
+compare_lg "default (--filesystems)" virt-filesystems "${disks[@]}"
+compare_lg "-h with --csv (an error)" virt-filesystems "${disks[@]}" \
+  --all -l -h --csv
+check_no_qemu

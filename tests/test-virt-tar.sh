@@ -1,0 +1,209 @@
+#!/bin/bash -
+# guestbox - virt-tar-out, virt-tar-in, virt-copy-out and virt-copy-in.
+# A round trip (virt-tar-out, then virt-tar-in into a fresh filesystem)
+# reproduces a tree with names holding newlines and invalid UTF-8,
+# symlinks, hard links, a sparse file, owners, modes, times and a big
+# directory, as virt-ls sees it; unpacking refuses what would leave
+# the target directory; failures leave the filesystem e2fsck-clean
+# with one error line; copy-out never writes outside its directory.
+# Copyright (C) 2026 the guestbox authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -e
+. "$top_srcdir/tests/functions.sh"
+. "$top_srcdir/tests/images.sh"
+requires_appliance
+requires mkfs.ext4 e2fsck python3 bsdtar
+make_workdir
+C=$top_builddir/copy
+MKBIGDIR=$top_builddir/tests/mkbigdir
+: "${TAR_BIG_ENTRIES:=100000}"
+
+# --- The source tree. ---
+S=$T/src
+mkdir -p "$S/dir/sub/deep" "$S/dir/empty" "$S/huge" "$S/etc"
+echo hostname-src > "$S/etc/hostname"
+echo text > "$S/dir/file.txt"
+echo deep > "$S/dir/sub/deep/f"
+printf 'newline\n' > "$S/dir/new
+line"
+printf 'bad\n' > "$S/dir/$(printf 'bad-\377\376-utf8')"
+ln -s file.txt "$S/dir/rel"
+ln -s /etc/passwd "$S/dir/abs"
+ln -s /etc "$S/dir/etclink"
+ln -s nowhere "$S/dir/dangling"
+echo hard > "$S/dir/hard1"
+ln "$S/dir/hard1" "$S/dir/hard2"
+truncate -s 64M "$S/dir/sparse"
+echo end >> "$S/dir/sparse"
+echo setuid > "$S/dir/setuid"; chmod 4755 "$S/dir/setuid"
+echo private > "$S/dir/private"; chmod 0600 "$S/dir/private"
+chmod 0700 "$S/dir/empty"
+mkfifo "$S/dir/fifo"
+chown -R 1234:5678 "$S/dir/sub"
+chown -h 42:43 "$S/dir/rel"
+touch -h -d '2001-02-03 04:05:06' "$S/dir/file.txt" "$S/dir/rel" "$S/dir/sub"
+mkfs.ext4 -q -F -N $((TAR_BIG_ENTRIES + 4096)) -d "$S" "$T/src.img" 256M
+"$MKBIGDIR" "$T/src.img" /huge "$TAR_BIG_ENTRIES"
+e2fsck -fyD "$T/src.img" >/dev/null 2>&1 || [ $? -le 1 ]
+
+fresh () { rm -f "$1"; mkfs.ext4 -q -F -N $((TAR_BIG_ENTRIES + 4096)) "$1" "${2:-256M}"; }
+listing () {                    # IMAGE: what must survive a round trip
+  "$top_builddir/ls/virt-ls" -a "$1" -m /dev/sda -lR --csv --checksum --uids --times --time-t / |
+    awk -F, 'BEGIN { OFS = "," } { $7 = ""; $9 = ""; print }' |   # no atime, ctime
+    grep -v '^d,0700,[0-9]*,0,0,,[0-9]*,,,/lost+found$' | grep -v ',/$'
+}
+
+# --- Round trip: a file, and stdout into stdin with gzip. ---
+t0=$(date +%s.%N)
+"$C/virt-tar-out" -a "$T/src.img" -m /dev/sda / "$T/out.tar"
+t1=$(date +%s.%N)
+echo "virt-tar-out: $(stat -c %s "$T/out.tar") bytes in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+bsdtar -tvf "$T/out.tar" > "$T/toc"
+grep -q '^hrw.* ./dir/hard2 link to ./dir/hard1$\|^hrw.* ./dir/hard1 link to ./dir/hard2$' "$T/toc" ||
+  fail "no hard link in the tar: $(grep hard "$T/toc")"
+grep -q '^lrwxrwxrwx .* ./dir/etclink -> /etc$' "$T/toc" || fail "symlink not stored as a link"
+[ "$(grep -c ' ./huge/' "$T/toc")" = "$TAR_BIG_ENTRIES" ] || fail "the big directory is incomplete"
+ok "virt-tar-out: hard links, symlinks as links, $TAR_BIG_ENTRIES-entry directory"
+
+fresh "$T/one.img"
+"$C/virt-tar-in" -a "$T/one.img" -m /dev/sda "$T/out.tar" /
+fresh "$T/two.img"
+"$C/virt-tar-out" -z -a "$T/src.img" -m /dev/sda / - |
+  "$C/virt-tar-in" -a "$T/two.img" -m /dev/sda - /
+check_no_qemu
+for i in one two; do
+  e2fsck -fn "$T/$i.img" >/dev/null 2>&1 || fail "$i.img: e2fsck -fn"
+done
+listing "$T/src.img" > "$T/src.ls"
+listing "$T/one.img" > "$T/one.ls"
+listing "$T/two.img" > "$T/two.ls"
+[ "$(wc -l < "$T/src.ls")" -gt "$TAR_BIG_ENTRIES" ] || fail "short listing"
+cmp "$T/src.ls" "$T/one.ls" || { diff "$T/src.ls" "$T/one.ls" | head -20 >&2; fail "round trip differs"; }
+cmp "$T/src.ls" "$T/two.ls" || { diff "$T/src.ls" "$T/two.ls" | head -20 >&2; fail "gzip round trip differs"; }
+ok "round trip reproduces the tree ($(wc -l < "$T/src.ls") entries: types, modes, sizes, checksums, owners, mtimes, links)"
+for i in src one; do
+  "$top_builddir/ls/virt-ls" -a "$T/$i.img" -m /dev/sda -l /dir > "$T/$i.l"
+done
+cmp "$T/src.l" "$T/one.l" || { diff "$T/src.l" "$T/one.l" >&2; fail "ls -l /dir differs (link counts)"; }
+grep -q "^-rw-r--r-- *2 .* hard1$" "$T/one.l" || fail "hard link count: $(grep hard1 "$T/one.l")"
+ok "link counts and times as ls -l shows them"
+debugfs -R "stat /dir/sparse" "$T/one.img" 2>/dev/null | grep -q "^EXTENTS:" &&
+  blocks=$(debugfs -R "stat /dir/sparse" "$T/one.img" 2>/dev/null | sed -n 's/.*Blockcount: \([0-9]*\).*/\1/p')
+[ -n "$blocks" ] && [ "$blocks" -lt 1024 ] || fail "the sparse file is not sparse ($blocks sectors)"
+ok "the 64 MiB sparse file stays sparse ($blocks sectors)"
+
+# --- Compressions, and guestfish's optional arguments. ---
+for z in --bzip2 --xz --zstd; do
+  "$C/virt-tar-out" $z -a "$T/src.img" -m /dev/sda /dir/sub - | bsdtar -tf - > "$T/z.toc"
+  grep -qx './deep/f' "$T/z.toc" || fail "virt-tar-out $z: $(cat "$T/z.toc")"
+done
+"$C/virt-tar-out" -a "$T/src.img" -m /dev/sda /dir - compress:xz excludes:'*.txt sub' \
+  numericowner:true > "$T/opt.tar.xz"
+xz -t "$T/opt.tar.xz" || fail "compress:xz"
+bsdtar -tf "$T/opt.tar.xz" > "$T/opt.toc"
+! grep -q 'file.txt\|sub' "$T/opt.toc" && grep -qx './hard1' "$T/opt.toc" || fail "excludes: $(cat "$T/opt.toc")"
+ok "bzip2, xz, zstd, compress:xz and excludes:"
+
+# --- Unpacking refuses to leave the target directory. ---
+python3 - "$T/evil.tar" <<'PY'
+import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
+def add(name, data=b"evil\n", **kw):
+    i = tarfile.TarInfo(name)
+    for k, v in kw.items(): setattr(i, k, v)
+    if i.type == tarfile.REGTYPE: i.size = len(data)
+    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+add("ok-before")
+add("link", type=tarfile.SYMTYPE, linkname="/etc")
+add("link/hostname")
+add("../escape")
+add("dotdot/../../escape2")
+add("hl", type=tarfile.LNKTYPE, linkname="../../etc/hostname")
+t.close()
+PY
+fresh "$T/evil.img" 64M
+mkdir -p "$T/e/etc" "$T/e/target"
+echo guest-hostname > "$T/e/etc/hostname"
+rm -f "$T/evil.img"; mkfs.ext4 -q -F -d "$T/e" "$T/evil.img" 64M
+expect_error "a tar writing through a symlink and with .. names" \
+  "^virt-tar-in: error: .*(symlink|\.\.)" \
+  "$C/virt-tar-in" -a "$T/evil.img" -m /dev/sda "$T/evil.tar" /target
+e2fsck -fn "$T/evil.img" >/dev/null 2>&1 || fail "e2fsck -fn after a refused tar"
+expect_eq "the guest's /etc/hostname is untouched" guest-hostname \
+  "$("$top_builddir/cat/virt-cat" -a "$T/evil.img" -m /dev/sda /etc/hostname)"
+out=$("$top_builddir/ls/virt-ls" -a "$T/evil.img" -m /dev/sda -R /)
+echo "$out" | grep -q escape && fail "an entry escaped: $out"
+ok "nothing outside /target: $(echo $out)"
+
+# --- Failures: bad and truncated tars, a full filesystem. ---
+head -c 100000 "$T/out.tar" > "$T/trunc.tar"
+head -c 70000 /dev/urandom > "$T/random.tar"
+fresh "$T/small.img" 8M
+for f in trunc random; do
+  expect_error "a $f tar" "^virt-tar-in: error: " \
+    "$C/virt-tar-in" -a "$T/small.img" -m /dev/sda "$T/$f.tar" /
+  e2fsck -fn "$T/small.img" >/dev/null 2>&1 || fail "e2fsck -fn after a $f tar"
+done
+head -c 20M /dev/urandom > "$S/big-random"
+bsdtar -cf "$T/full.tar" -C "$S" big-random
+expect_error "a full filesystem" "^virt-tar-in: error: .*(space|Write failed)" \
+  "$C/virt-tar-in" -a "$T/small.img" -m /dev/sda "$T/full.tar" /
+e2fsck -fn "$T/small.img" >/dev/null 2>&1 || fail "e2fsck -fn after a full filesystem"
+ok "bad, truncated and too big tars: one error line, e2fsck -fn clean"
+
+# An image another command has open for writing is refused.
+mkfifo "$T/slow"
+"$C/virt-tar-in" -a "$T/small.img" -m /dev/sda "$T/slow" / 2>"$T/first.err" &
+first=$!
+exec 8>"$T/slow"
+for i in $(seq 1 100); do
+  grep -q "$T/tmp" <(pgrep -af qemu-system) 2>/dev/null && break
+  sleep 0.2
+done
+sleep 2
+expect_error "an image in use" "^virt-copy-in: error: .*(lock|in use)" \
+  "$C/virt-copy-in" -a "$T/small.img" -m /dev/sda "$S/etc" /
+exec 8>&-
+wait $first || true
+check_no_qemu
+
+# --- virt-copy-out: links stay links, nothing outside LOCALDIR. ---
+mkdir "$T/out"
+"$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir /dir/file.txt /dir/etclink "$T/out"
+[ "$(readlink "$T/out/dir/etclink")" = /etc ] && [ "$(readlink "$T/out/dir/abs")" = /etc/passwd ] ||
+  fail "symlinks not copied as links"
+cmp "$T/out/dir/file.txt" "$S/dir/file.txt" && cmp "$T/out/file.txt" "$S/dir/file.txt" ||
+  fail "file contents"
+[ "$(cat "$T/out/dir/new
+line")" = newline ] && [ -f "$T/out/dir/$(printf 'bad-\377\376-utf8')" ] || fail "odd names"
+[ "$(cat "$T/out/etclink/hostname")" = hostname-src ] || fail "a guest symlink to a directory is the guest's directory"
+[ "$(stat -c %h "$T/out/dir/hard1")" = 2 ] || fail "hard link"
+ok "virt-copy-out: files, directories, links as links, odd names"
+mkdir "$T/out2" "$T/victim"
+ln -s "$T/victim" "$T/out2/dir"
+ln -s "$T/victim/file" "$T/out2/file.txt"
+expect_error "LOCALDIR/dir is a symlink" "^virt-copy-out: error: " \
+  "$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir "$T/out2"
+expect_error "LOCALDIR/file.txt is a symlink" "^virt-copy-out: error: .*not a regular file" \
+  "$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir/file.txt "$T/out2"
+[ -z "$(ls -A "$T/victim")" ] || fail "written through a symlink: $(ls -A "$T/victim")"
+ok "nothing written through a symlink in LOCALDIR"
+
+# --- virt-copy-in. ---
+mkdir -p "$T/in/tree/sub"
+echo one > "$T/in/tree/sub/one"
+ln -s sub/one "$T/in/tree/link"
+echo conf > "$T/in/resolv.conf"
+fresh "$T/three.img" 32M
+"$C/virt-copy-in" -a "$T/three.img" -m /dev/sda "$T/in/tree" "$T/in/resolv.conf" /
+e2fsck -fn "$T/three.img" >/dev/null 2>&1 || fail "e2fsck -fn after virt-copy-in"
+expect_eq "virt-copy-in" "l,0777,7,,/tree/link,sub/one
+-,0644,5,conf,/resolv.conf
+-,0644,4,one,/tree/sub/one" \
+  "$("$top_builddir/ls/virt-ls" -a "$T/three.img" -m /dev/sda -lR --csv / |
+     grep -v 'lost+found\|^d' | sort -t, -k5 | sed 's/,[^,]*\(,\/[^,]*\)$/,\1/' |
+     awk -F, 'BEGIN{OFS=","} { if ($1 == "-") $4 = ($5 == "/resolv.conf") ? "conf" : "one"; print }' | sort)"
+expect_error "copy-in of a missing file" "^virt-copy-in: error: .*No such file" \
+  "$C/virt-copy-in" -a "$T/three.img" -m /dev/sda "$T/in/nonexistent" /
+check_no_qemu
