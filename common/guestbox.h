@@ -211,7 +211,7 @@ extern int gbox_zero_device (gbox_h *h, const char *device);
  * (FileOut), tar_in unpacks the tar read from FD into DIR (FileIn),
  * both made by bsdtar in the appliance.  OPTS may be NULL. */
 struct gbox_tar_options {
-  const char *compress;         /* NULL/"": none; gzip bzip2 xz zstd ... */
+  const char *compress;         /* NULL/"": none; gzip bzip2 xz lzop compress */
   int numeric_owner;
   int xattrs, selinux, acls;
   char *const *excludes;        /* tar_out: wildcards to leave out */

@@ -123,7 +123,6 @@ usage (int status)
 #if COPY_COMMAND == TAR_OUT
           "  --xattrs             Save extended attributes\n"
           "  --xz                 Compress with xz\n"
-          "  --zstd               Compress with zstd\n"
 #endif
           "For more information, see the manpage %s(1).\n", program);
   exit (status);
@@ -529,7 +528,7 @@ main (int argc, char *argv[])
   enum {
     ACLS_OPTION = GBOX_OPT_FIRST_FREE, BZIP2_OPTION, EXCLUDE_OPTION,
     LZOP_OPTION, NUMERIC_OWNER_OPTION, SELINUX_OPTION, XATTRS_OPTION,
-    XZ_OPTION, ZSTD_OPTION,
+    XZ_OPTION,
   };
 #if COPY_COMMAND == TAR_OUT
   static const char short_options[] = GBOX_OPTS_SHORT "z";
@@ -548,7 +547,6 @@ main (int argc, char *argv[])
     { "selinux", no_argument, NULL, SELINUX_OPTION },
     { "xattrs", no_argument, NULL, XATTRS_OPTION },
     { "xz", no_argument, NULL, XZ_OPTION },
-    { "zstd", no_argument, NULL, ZSTD_OPTION },
 #endif
     { NULL, 0, NULL, 0 }
   };
@@ -572,7 +570,6 @@ main (int argc, char *argv[])
     case 'z': t.compress = "gzip"; break;
     case BZIP2_OPTION: t.compress = "bzip2"; break;
     case XZ_OPTION: t.compress = "xz"; break;
-    case ZSTD_OPTION: t.compress = "zstd"; break;
     case LZOP_OPTION: t.compress = "lzop"; break;
     case NUMERIC_OWNER_OPTION: t.numeric_owner = 1; break;
     case XATTRS_OPTION: t.xattrs = 1; break;

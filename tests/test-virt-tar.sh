@@ -43,15 +43,22 @@ mkfifo "$S/dir/fifo"
 chown -R 1234:5678 "$S/dir/sub"
 chown -h 42:43 "$S/dir/rel"
 touch -h -d '2001-02-03 04:05:06' "$S/dir/file.txt" "$S/dir/rel" "$S/dir/sub"
-mkfs.ext4 -q -F -N $((TAR_BIG_ENTRIES + 4096)) -d "$S" "$T/src.img" 256M
+mkfs.ext4 -q -F -N $((TAR_BIG_ENTRIES + 4096)) -d "$S" "$T/src.img" 256M >/dev/null
 "$MKBIGDIR" "$T/src.img" /huge "$TAR_BIG_ENTRIES"
 e2fsck -fyD "$T/src.img" >/dev/null 2>&1 || [ $? -le 1 ]
 
-fresh () { rm -f "$1"; mkfs.ext4 -q -F -N $((TAR_BIG_ENTRIES + 4096)) "$1" "${2:-256M}"; }
+fresh () {                      # IMAGE [SIZE]: an empty ext4
+  local n=()
+  [ -n "${2:-}" ] || n=(-N $((TAR_BIG_ENTRIES + 4096)))
+  rm -f "$1"; mkfs.ext4 -q -F "${n[@]}" "$1" "${2:-256M}" >/dev/null
+}
 listing () {                    # IMAGE: what must survive a round trip
+  # type,mode,size,uid,gid,atime,mtime,ctime,checksum,path[,link]: no
+  # atime or ctime, and no size for directories (it depends on how the
+  # directory grew).
   "$top_builddir/ls/virt-ls" -a "$1" -m /dev/sda -lR --csv --checksum --uids --times --time-t / |
-    awk -F, 'BEGIN { OFS = "," } { $7 = ""; $9 = ""; print }' |   # no atime, ctime
-    grep -v '^d,0700,[0-9]*,0,0,,[0-9]*,,,/lost+found$' | grep -v ',/$'
+    awk -F, 'BEGIN { OFS = "," } { $6 = ""; $8 = ""; if ($1 == "d") $3 = ""; print }' |
+    grep -av ',/lost+found$' | grep -av ',/$'
 }
 
 # --- Round trip: a file, and stdout into stdin with gzip. ---
@@ -63,7 +70,7 @@ bsdtar -tvf "$T/out.tar" > "$T/toc"
 grep -q '^hrw.* ./dir/hard2 link to ./dir/hard1$\|^hrw.* ./dir/hard1 link to ./dir/hard2$' "$T/toc" ||
   fail "no hard link in the tar: $(grep hard "$T/toc")"
 grep -q '^lrwxrwxrwx .* ./dir/etclink -> /etc$' "$T/toc" || fail "symlink not stored as a link"
-[ "$(grep -c ' ./huge/' "$T/toc")" = "$TAR_BIG_ENTRIES" ] || fail "the big directory is incomplete"
+[ "$(grep -c ' ./huge/.' "$T/toc")" = "$TAR_BIG_ENTRIES" ] || fail "the big directory is incomplete"
 ok "virt-tar-out: hard links, symlinks as links, $TAR_BIG_ENTRIES-entry directory"
 
 fresh "$T/one.img"
@@ -83,7 +90,8 @@ cmp "$T/src.ls" "$T/one.ls" || { diff "$T/src.ls" "$T/one.ls" | head -20 >&2; fa
 cmp "$T/src.ls" "$T/two.ls" || { diff "$T/src.ls" "$T/two.ls" | head -20 >&2; fail "gzip round trip differs"; }
 ok "round trip reproduces the tree ($(wc -l < "$T/src.ls") entries: types, modes, sizes, checksums, owners, mtimes, links)"
 for i in src one; do
-  "$top_builddir/ls/virt-ls" -a "$T/$i.img" -m /dev/sda -l /dir > "$T/$i.l"
+  # (".." is the root directory, whose time the unpacking sets.)
+  "$top_builddir/ls/virt-ls" -a "$T/$i.img" -m /dev/sda -l /dir | grep -av ' \.\.$' > "$T/$i.l"
 done
 cmp "$T/src.l" "$T/one.l" || { diff "$T/src.l" "$T/one.l" >&2; fail "ls -l /dir differs (link counts)"; }
 grep -q "^-rw-r--r-- *2 .* hard1$" "$T/one.l" || fail "hard link count: $(grep hard1 "$T/one.l")"
@@ -94,7 +102,7 @@ debugfs -R "stat /dir/sparse" "$T/one.img" 2>/dev/null | grep -q "^EXTENTS:" &&
 ok "the 64 MiB sparse file stays sparse ($blocks sectors)"
 
 # --- Compressions, and guestfish's optional arguments. ---
-for z in --bzip2 --xz --zstd; do
+for z in --bzip2 --xz --lzop; do
   "$C/virt-tar-out" $z -a "$T/src.img" -m /dev/sda /dir/sub - | bsdtar -tf - > "$T/z.toc"
   grep -qx './deep/f' "$T/z.toc" || fail "virt-tar-out $z: $(cat "$T/z.toc")"
 done
@@ -103,7 +111,7 @@ done
 xz -t "$T/opt.tar.xz" || fail "compress:xz"
 bsdtar -tf "$T/opt.tar.xz" > "$T/opt.toc"
 ! grep -q 'file.txt\|sub' "$T/opt.toc" && grep -qx './hard1' "$T/opt.toc" || fail "excludes: $(cat "$T/opt.toc")"
-ok "bzip2, xz, zstd, compress:xz and excludes:"
+ok "bzip2, xz, lzop, compress:xz and excludes:"
 
 # --- Unpacking refuses to leave the target directory. ---
 python3 - "$T/evil.tar" <<'PY'
@@ -122,7 +130,6 @@ add("dotdot/../../escape2")
 add("hl", type=tarfile.LNKTYPE, linkname="../../etc/hostname")
 t.close()
 PY
-fresh "$T/evil.img" 64M
 mkdir -p "$T/e/etc" "$T/e/target"
 echo guest-hostname > "$T/e/etc/hostname"
 rm -f "$T/evil.img"; mkfs.ext4 -q -F -d "$T/e" "$T/evil.img" 64M
@@ -198,12 +205,12 @@ echo conf > "$T/in/resolv.conf"
 fresh "$T/three.img" 32M
 "$C/virt-copy-in" -a "$T/three.img" -m /dev/sda "$T/in/tree" "$T/in/resolv.conf" /
 e2fsck -fn "$T/three.img" >/dev/null 2>&1 || fail "e2fsck -fn after virt-copy-in"
-expect_eq "virt-copy-in" "l,0777,7,,/tree/link,sub/one
--,0644,5,conf,/resolv.conf
--,0644,4,one,/tree/sub/one" \
-  "$("$top_builddir/ls/virt-ls" -a "$T/three.img" -m /dev/sda -lR --csv / |
-     grep -v 'lost+found\|^d' | sort -t, -k5 | sed 's/,[^,]*\(,\/[^,]*\)$/,\1/' |
-     awk -F, 'BEGIN{OFS=","} { if ($1 == "-") $4 = ($5 == "/resolv.conf") ? "conf" : "one"; print }' | sort)"
+md5 () { md5sum "$1" | cut -d' ' -f1; }
+expect_eq "virt-copy-in" "-,0644,5,$(md5 "$T/in/resolv.conf"),/resolv.conf
+l,0777,7,,/tree/link,sub/one
+-,0644,4,$(md5 "$T/in/tree/sub/one"),/tree/sub/one" \
+  "$("$top_builddir/ls/virt-ls" -a "$T/three.img" -m /dev/sda -lR --csv --checksum / |
+     grep -v '^d')"
 expect_error "copy-in of a missing file" "^virt-copy-in: error: .*No such file" \
   "$C/virt-copy-in" -a "$T/three.img" -m /dev/sda "$T/in/nonexistent" /
 check_no_qemu
