@@ -180,24 +180,24 @@ wait $first || true
 check_no_qemu
 
 # --- virt-copy-out: links stay links, nothing outside LOCALDIR. ---
-mkdir "$T/out"
-"$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir /dir/file.txt /dir/etclink "$T/out"
-[ "$(readlink "$T/out/dir/etclink")" = /etc ] && [ "$(readlink "$T/out/dir/abs")" = /etc/passwd ] ||
+mkdir "$T/co1"
+"$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir /dir/file.txt /dir/etclink "$T/co1"
+[ "$(readlink "$T/co1/dir/etclink")" = /etc ] && [ "$(readlink "$T/co1/dir/abs")" = /etc/passwd ] ||
   fail "symlinks not copied as links"
-cmp "$T/out/dir/file.txt" "$S/dir/file.txt" && cmp "$T/out/file.txt" "$S/dir/file.txt" ||
+cmp "$T/co1/dir/file.txt" "$S/dir/file.txt" && cmp "$T/co1/file.txt" "$S/dir/file.txt" ||
   fail "file contents"
-[ "$(cat "$T/out/dir/new
-line")" = newline ] && [ -f "$T/out/dir/$(printf 'bad-\377\376-utf8')" ] || fail "odd names"
-[ "$(cat "$T/out/etclink/hostname")" = hostname-src ] || fail "a guest symlink to a directory is the guest's directory"
-[ "$(stat -c %h "$T/out/dir/hard1")" = 2 ] || fail "hard link"
+[ "$(cat "$T/co1/dir/new
+line")" = newline ] && [ -f "$T/co1/dir/$(printf 'bad-\377\376-utf8')" ] || fail "odd names"
+[ "$(cat "$T/co1/etclink/hostname")" = hostname-src ] || fail "a guest symlink to a directory is the guest's directory"
+[ "$(stat -c %h "$T/co1/dir/hard1")" = 2 ] || fail "hard link"
 ok "virt-copy-out: files, directories, links as links, odd names"
-mkdir "$T/out2" "$T/victim"
-ln -s "$T/victim" "$T/out2/dir"
-ln -s "$T/victim/file" "$T/out2/file.txt"
+mkdir "$T/co2" "$T/victim"
+ln -s "$T/victim" "$T/co2/dir"
+ln -s "$T/victim/file" "$T/co2/file.txt"
 expect_error "LOCALDIR/dir is a symlink" "^virt-copy-out: error: " \
-  "$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir "$T/out2"
+  "$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir "$T/co2"
 expect_error "LOCALDIR/file.txt is a symlink" "^virt-copy-out: error: .*not a regular file" \
-  "$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir/file.txt "$T/out2"
+  "$C/virt-copy-out" -a "$T/src.img" -m /dev/sda /dir/file.txt "$T/co2"
 [ -z "$(ls -A "$T/victim")" ] || fail "written through a symlink: $(ls -A "$T/victim")"
 ok "nothing written through a symlink in LOCALDIR"
 
