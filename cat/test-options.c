@@ -286,7 +286,7 @@ test_option_lists (void)
   FILE *fp;
 
   buf = capture_long (long_options);
-  check (strcmp (buf, "--add\n--format\n--help\n--inspector\n--mount\n"
+  check (strcmp (buf, "--add\n--blocksize\n--format\n--help\n--inspector\n--mount\n"
                  "--verbose\n--version\n--long\n") == 0,
          "--long-options lists every long option but itself:\n%s", buf);
   free (buf);

@@ -95,6 +95,22 @@ gbox_drive_set_discard (gbox_h *h, size_t i, int discard)
   return 0;
 }
 
+int
+gbox_drive_set_blocksize (gbox_h *h, size_t i, unsigned blocksize)
+{
+  if (i >= h->nr_drives) {
+    gbox_int_error (h, "drive_set_blocksize: no drive %zu", i);
+    return -1;
+  }
+  if (blocksize != 512 && blocksize != 4096) {
+    gbox_int_error (h, "%s: block size %u: expected 512 or 4096",
+                    h->drives[i].source, blocksize);
+    return -1;
+  }
+  h->drives[i].blocksize = blocksize;
+  return 0;
+}
+
 static uint64_t
 be64 (const unsigned char *p)
 {
@@ -821,7 +837,9 @@ gbox_int_hotadd_drives (gbox_h *h)
     dev = gbox_int_asprintf
       (h, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
        "\"bus\":\"scsi0.0\",\"scsi-id\":%zu,\"lun\":0,\"drive\":\"drive%zu\","
-       "\"id\":\"sd%zu\"}}", i, i, i);
+       "\"id\":\"sd%zu\",\"logical_block_size\":%u,"
+       "\"physical_block_size\":%u}}", i, i, i,
+       d->blocksize ? d->blocksize : 512, d->blocksize ? d->blocksize : 512);
     if (!dev || gbox_int_qmp (h, dev, NULL) == -1)
       return -1;
     /* qemu has the overlay open: its name is no longer needed. */

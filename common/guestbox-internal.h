@@ -39,6 +39,7 @@ struct gbox_drive {
   char *nbd_json;               /* blockdev "file" JSON for NBD sources */
   char *overlay;                /* throw-away qcow2 overlay (readonly) */
   bool discard;                 /* pass discards through (read-write) */
+  unsigned blocksize;           /* sector size the guest sees; 0 = 512 */
 };
 
 struct gbox_h {

@@ -74,6 +74,9 @@ extern const char *gbox_drive_format (gbox_h *h, size_t i);
 /* Let the guest's discards (fstrim, BLKDISCARD) and its writes of zeros
  * free space in read-write drive I (discard=unmap, detect-zeroes=unmap):
  * holes in raw files, zero clusters in qcow2. */
+/* --blocksize: the sector size (512 or 4096) the appliance sees for
+ * drive I.  Before launch. */
+extern int gbox_drive_set_blocksize (gbox_h *h, size_t i, unsigned blocksize);
 extern int gbox_drive_set_discard (gbox_h *h, size_t i, int discard);
 
 /* launch.c */

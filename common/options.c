@@ -185,6 +185,7 @@ add_drive_option (struct gbox_opts *o, const char *source)
   d = &o->drives[o->nr_drives];
   d->source = strdup (source);
   d->format = o->format ? strdup (o->format) : NULL;
+  d->blocksize = o->blocksize;
   if (d->source == NULL || (o->format && d->format == NULL)) {
     free (d->source);
     free (d->format);
@@ -340,6 +341,18 @@ gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
     return set_format (o, arg) == 0 ? 1 : -1;
   case 'm':
     return add_mount_option (o, arg) == 0 ? 1 : -1;
+  case GBOX_OPT_BLOCKSIZE:
+    /* As libguestfs: the sector size of the -a options after it. */
+    if (strcmp (arg, "512") == 0)
+      o->blocksize = 512;
+    else if (strcmp (arg, "4096") == 0)
+      o->blocksize = 4096;
+    else {
+      fprintf (stderr, "%s: error: --blocksize: '%s': expected 512 or "
+               "4096\n", o->program, arg);
+      return -1;
+    }
+    return 1;
   case 'i':
     o->inspect = true;
     return 1;
@@ -402,6 +415,10 @@ gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly)
   for (i = 0; i < o->nr_drives; ++i) {
     if (gbox_add_drive (h, o->drives[i].source, o->drives[i].format,
                         readonly) == -1)
+      return -1;
+    if (o->drives[i].blocksize &&
+        gbox_drive_set_blocksize (h, gbox_nr_drives (h) - 1,
+                                  o->drives[i].blocksize) == -1)
       return -1;
   }
   return 0;

@@ -46,6 +46,7 @@ enum {
   GBOX_OPT_HELP,
   GBOX_OPT_LONG_OPTIONS,
   GBOX_OPT_SHORT_OPTIONS,
+  GBOX_OPT_BLOCKSIZE,
   GBOX_OPT_FIRST_FREE,
 };
 
@@ -55,6 +56,7 @@ enum {
 /* The shared entries of a getopt_long table (no terminator). */
 #define GBOX_OPTS_LONG                                                  \
   { "add", required_argument, NULL, 'a' },                              \
+  { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },         \
   { "format", optional_argument, NULL, GBOX_OPT_FORMAT },               \
   { "help", no_argument, NULL, GBOX_OPT_HELP },                         \
   { "inspector", no_argument, NULL, 'i' },                              \
@@ -69,6 +71,7 @@ enum {
 struct gbox_opts_drive {
   char *source;
   char *format;
+  unsigned blocksize;           /* --blocksize in force; 0 = default */
 };
 
 /* One -m DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]].  OPTIONS and FSTYPE are
@@ -93,6 +96,7 @@ struct gbox_opts {
   struct gbox_opts_mount *mounts;
   size_t nr_mounts;
   char *format;                 /* --format in force, NULL = probe */
+  unsigned blocksize;           /* --blocksize in force, 0 = default */
   bool format_consumed;         /* false: a --format not followed by -a */
   bool inspect;                 /* -i given */
   int verbose;                  /* number of -v */

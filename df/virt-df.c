@@ -275,7 +275,8 @@ run_batch (void *bv)
   gbox_opts_setup_handle (h, b->o);
   for (k = 0; k < b->count; ++k) {
     const struct gbox_opts_drive *dr = &b->o->drives[b->first + k];
-    if (gbox_add_drive (h, dr->source, dr->format, 1) == -1)
+    if (gbox_add_drive (h, dr->source, dr->format, 1) == -1 ||
+        (dr->blocksize && gbox_drive_set_blocksize (h, k, dr->blocksize) == -1))
       break;
   }
   if (k < b->count || gbox_launch (h) == -1 || gbox_df (h, &ret) == -1)
@@ -359,6 +360,7 @@ main (int argc, char *argv[])
   static const char short_options[] = "a:hiP:vVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
+    { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "csv", no_argument, NULL, CSV_OPTION },
     { "each", no_argument, NULL, EACH_OPTION },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },

@@ -636,6 +636,7 @@ main (int argc, char *argv[])
   static const char short_options[] = "a:vVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
+    { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "json", no_argument, NULL, OPT_JSON },

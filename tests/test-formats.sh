@@ -3,7 +3,7 @@
 # VMware (vmdk monolithic sparse and stream-optimized) open without
 # --format; the variants that name other files (differencing VDI, VHD
 # and VHDX, a vmdk delta link, a vmdk descriptor) are refused with the
-# message given for a qcow2 backing file.
+# message given for a qcow2 backing file; --blocksize 4096.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -75,3 +75,31 @@ for f in diff.vdi:vdi diff.vhd:vpc diff.vhdx:vhdx delta.vmdk:vmdk flat.vmdk:vmdk
     "^virt-cat: error: .*${f%%:*}: the image \\(probed as ${f#*:}\\) refers to another file .*\\(--format=${f#*:}\\)" \
     "$VIRT_CAT" -a "$T/${f%%:*}" /etc/hostname
 done
+
+# --blocksize 4096: a disk made with 4096-byte sectors (its MBR says
+# the partition starts at sector 256: 1 MiB, or 128 KiB in 512-byte
+# sectors) is read only when the appliance sees that sector size.
+mkfs.ext4 -q -F -b 4096 -L ROOT -d "$T/tree" "$T/root4k.img" 24M >/dev/null
+truncate -s 32M "$T/disk4k.img"
+python3 - "$T/disk4k.img" <<'EOP'
+import struct, sys
+f = open(sys.argv[1], 'r+b')
+entry = struct.pack('<B3sB3sII', 0, b'\xfe\xff\xff', 0x83, b'\xfe\xff\xff',
+                    256, (32 * 1024 * 1024 - 1024 * 1024) // 4096)
+f.seek(446); f.write(entry)
+f.seek(510); f.write(b'\x55\xaa')
+EOP
+dd if="$T/root4k.img" of="$T/disk4k.img" bs=1M seek=1 conv=notrunc status=none
+rm -f "$T/root4k.img"
+rc=0; "$VIRT_CAT" -a "$T/disk4k.img" /etc/hostname >/dev/null 2>&1 || rc=$?
+expect_eq "4096-byte sectors without --blocksize: no guest found" 1 $rc
+for form in "--blocksize 4096" "--blocksize=4096"; do
+  out=$("$VIRT_CAT" $form -a "$T/disk4k.img" /etc/hostname 2>"$T/err") ||
+    fail "$form: $(cat "$T/err")"
+  expect_eq "virt-cat $form" formathost "$out"
+done
+out=$("$top_builddir/df/virt-df" --csv --blocksize 4096 -a "$T/disk4k.img" 2>"$T/err") ||
+  fail "virt-df --blocksize: $(cat "$T/err")"
+echo "$out" | grep -q '^disk4k.img,/dev/sda1,' || fail "virt-df --blocksize 4096: $out"
+ok "virt-df --blocksize 4096"
+check_no_qemu

@@ -267,6 +267,7 @@ main (int argc, char *argv[])
   static const char short_options[] = "a:qvVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
+    { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
     { "ext-only", no_argument, NULL, OPT_EXT_ONLY },
     { "filesystem", required_argument, NULL, OPT_FILESYSTEM },
