@@ -32,6 +32,21 @@ _guestbox_virt_tools ()
             return 0 ;;
     esac
 
+    # The values of the options that take a word from a list.
+    local values=
+    case "$prev" in
+        --blocksize) values="512 4096" ;;
+        --check-tmpdir) values="ignore continue warn fail" ;;
+        --align-first) values="auto never always" ;;
+        --unknown-filesystems) values="ignore warn error" ;;
+        --checksum|--checksums) values="crc md5 sha1 sha224 sha256 sha384 sha512" ;;
+        --convert|--output-format) values="$formats" ;;
+    esac
+    if [ -n "$values" ]; then
+        COMPREPLY=( $(compgen -W "$values" -- "$cur") )
+        return 0
+    fi
+
     case "$prev" in
         -a|--add)
             # Disk images are host files (or nbd:// URIs).

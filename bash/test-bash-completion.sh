@@ -57,6 +57,11 @@ check "$tmp/disk-one.img" virt-copy-in -a x "$tmp/disk-o"
 # When '=' does not break words, the word keeps its "--format=".
 check "--format=raw" virt-cat --format=r
 check "" virt-ls -m /dev/s
+check "4096" virt-cat --blocksize 4
+check "fail" virt-sparsify --check-tmpdir f
+check "error" virt-resize --unknown-filesystems e
+check "sha224 sha256" virt-ls -lR --checksum sha2
+check "qcow2" virt-sparsify --convert qc
 check "" virt-cat -a disk.img /etc/ho
 # "-" offers both lists, and every option the command prints; every
 # command is registered.
