@@ -9,7 +9,7 @@ srcdir=${srcdir:-.}
 top_builddir=${top_builddir:-..}
 failed=0
 
-commands="virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree"
+commands="virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree virt-filesystems virt-tar-out virt-tar-in virt-copy-out virt-copy-in"
 commands="$commands virt-filesystems virt-tar-out virt-tar-in virt-copy-out virt-copy-in"
 for d in cat df edit inspect ls resize sparsify zerofree filesystems copy; do
     PATH=$top_builddir/$d:$PATH

@@ -15,7 +15,7 @@ fail () { echo "FAIL: $*"; failed=1; }
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-commands="virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree"
+commands="virt-cat virt-df virt-edit virt-inspector virt-ls virt-resize virt-sparsify virt-zerofree virt-filesystems virt-tar-out virt-tar-in virt-copy-out virt-copy-in"
 
 ${MAKE:-make} -s -C "$top_builddir" install DESTDIR="$T" prefix=/usr \
   program_transform_name='s&^&gb-&' >"$T/install.log" 2>&1 ||

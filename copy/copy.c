@@ -558,6 +558,7 @@ main (int argc, char *argv[])
   gbox_h *h;
 
   gbox_opts_init (&o, program, short_options, long_options, !WRITES);
+  gbox_opts_set_argv (&o, argc, argv);
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {

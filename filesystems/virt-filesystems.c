@@ -353,6 +353,7 @@ main (int argc, char *argv[])
     { "csv", no_argument, NULL, CSV_OPTION },
     { "extra", no_argument, NULL, EXTRA_OPTION },
     { "filesystems", no_argument, NULL, FILESYSTEMS_OPTION },
+    { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "human-readable", no_argument, NULL, 'h' },
@@ -385,6 +386,7 @@ main (int argc, char *argv[])
   gbox_h *h;
 
   gbox_opts_init (&o, program, short_options, long_options, true);
+  gbox_opts_set_argv (&o, argc, argv);
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {

@@ -67,6 +67,9 @@ for form in "--format qcow2" "--format=qcow2"; do
   launches "virt-zerofree $form" $b/zerofree/virt-zerofree $form -a over.qcow2
   launches "virt-sparsify $form" $b/sparsify/virt-sparsify $form over.qcow2 out.img
   launches "virt-resize $form" $b/resize/virt-resize $form over.qcow2 out.img
+  launches "virt-filesystems $form" $b/filesystems/virt-filesystems $form -a over.qcow2
+  launches "virt-copy-out $form" $b/copy/virt-copy-out $form -a over.qcow2 /etc "$T"
+  launches "virt-tar-out $form" $b/copy/virt-tar-out $form -a over.qcow2 /etc out.tar
 done
 # --format alone (then another option) goes back to probing.
 refuses "virt-cat --format -a" $b/cat/virt-cat --format=qcow2 -a base.img --format -a over.qcow2 /etc/fstab
