@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
@@ -49,7 +51,7 @@ daemon_dir_ok (const char *dir)
 static char *
 find_daemon_dir (gbox_h *h)
 {
-  const char *env = getenv ("GBOX_DAEMON_DIR");
+  const char *env = secure_getenv ("GBOX_DAEMON_DIR");
   char exe[PATH_MAX], cand[PATH_MAX + 16];
   ssize_t n;
 
@@ -115,10 +117,77 @@ prebuilt (gbox_h *h, char **kernel, char **initrd)
   return 0;
 }
 
+/* The default cache when XDG_CACHE_HOME is unset: $HOME/.cache/guestbox
+ * when HOME is a directory of ours (no other user can squat it, as one
+ * can /var/tmp/guestbox-UID).  NULL: the builder's own default. */
+static char *
+home_cachedir (gbox_h *h)
+{
+  const char *xdg = secure_getenv ("XDG_CACHE_HOME");
+  const char *home = secure_getenv ("HOME");
+  CLEANUP_FREE char *cache = NULL;
+  struct stat st;
+
+  if ((xdg && xdg[0] == '/') || !home || home[0] != '/')
+    return NULL;
+  if (stat (home, &st) == -1 || !S_ISDIR (st.st_mode) ||
+      st.st_uid != geteuid ())
+    return NULL;
+  cache = gbox_int_asprintf (h, "%s/.cache", home);
+  if (cache == NULL || (mkdir (cache, 0700) == -1 && errno != EEXIST) ||
+      lstat (cache, &st) == -1 || !S_ISDIR (st.st_mode) ||
+      st.st_uid != geteuid ())
+    return NULL;
+  return gbox_int_asprintf (h, "%s/guestbox", cache);
+}
+
+static int
+remove_entry (const char *path, const struct stat *st, int flag,
+              struct FTW *ftw)
+{
+  remove (path);
+  return 0;
+}
+
+void
+gbox_int_remove_private_cache (gbox_h *h)
+{
+  if (h->private_cache) {
+    nftw (h->private_cache, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free (h->private_cache);
+    h->private_cache = NULL;
+  }
+}
+
+/* When the default cache cannot be used (someone else's
+ * /var/tmp/guestbox-UID): a private one for this handle, removed on
+ * close, with a warning.  0, or -1. */
+static int
+private_cachedir (gbox_h *h, const char *why)
+{
+  const char *tmp = secure_getenv ("TMPDIR");
+  char *dir = gbox_int_asprintf (h, "%s/guestbox-cache-XXXXXX",
+                                 tmp && *tmp ? tmp : "/tmp");
+
+  if (dir == NULL)
+    return -1;
+  if (mkdtemp (dir) == NULL) {
+    gbox_int_perror (h, "%s", dir);
+    free (dir);
+    return -1;
+  }
+  fprintf (stderr, "%s: warning: %s; using the private cache %s for this "
+           "run (set XDG_CACHE_HOME to a directory of your own to keep the "
+           "appliance between runs)\n", h->program, why, dir);
+  h->private_cache = dir;
+  return 0;
+}
+
 int
 gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,
                          char **cachedir)
 {
+  CLEANUP_FREE char *home_cache = NULL;
   struct gbox_appliance_spec spec;
   struct gbox_appliance app;
   CLEANUP_FREE char *dir = NULL, *daemon = NULL, *init = NULL;
@@ -142,12 +211,26 @@ gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,
   memset (&app, 0, sizeof app);
   spec.daemon = daemon;
   spec.init = init;
-  spec.cachedir = envcache;     /* LIBGUESTFS_CACHEDIR, else the default */
   spec.debug = builder_debug;
   spec.opaque = h;
+  /* A private cache of this handle, else LIBGUESTFS_CACHEDIR, else
+   * XDG_CACHE_HOME or $HOME/.cache, else the builder's default. */
+  home_cache = home_cachedir (h);
+  spec.cachedir = h->private_cache ? h->private_cache
+    : envcache ? envcache : home_cache;
   if (gbox_appliance_get (&spec, &app, err, sizeof err) == -1) {
-    gbox_int_error (h, "%s", err);
-    return -1;
+    if (spec.cachedir != NULL || strstr (err, "cache directory") == NULL) {
+      gbox_int_error (h, "%s", err);
+      return -1;
+    }
+    if (private_cachedir (h, err) == -1)
+      return -1;
+    spec.cachedir = h->private_cache;
+    memset (&app, 0, sizeof app);
+    if (gbox_appliance_get (&spec, &app, err, sizeof err) == -1) {
+      gbox_int_error (h, "%s", err);
+      return -1;
+    }
   }
   gbox_int_debug (h, "appliance %s (%s) in %" PRIu64 " ms: %s",
                   app.key, app.built ? "built" : "cached",

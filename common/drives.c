@@ -735,7 +735,7 @@ int
 gbox_int_prepare_drives (gbox_h *h)
 {
   size_t i;
-  const char *qemu_img = getenv ("GBOX_QEMU_IMG");
+  const char *qemu_img = secure_getenv ("GBOX_QEMU_IMG");
 
   if (!qemu_img || !*qemu_img)
     qemu_img = QEMU_IMG;

@@ -63,6 +63,10 @@ struct gbox_h {
   uint32_t last_reply_len;
   uint64_t pages_taken;
 
+  /* A cache of this handle's own, when the default one is unusable
+   * (removed on close). */
+  char *private_cache;
+
   /* Last error. */
   char *last_error;
   int last_errno;
@@ -229,6 +233,7 @@ extern int gbox_int_snapshot_refresh (gbox_h *h);
 /* appliance.c: find or build the cached appliance. */
 extern int gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,
                                     char **cachedir);
+extern void gbox_int_remove_private_cache (gbox_h *h);
 
 /* Utilities (utils.c). */
 extern char *gbox_int_strdup (gbox_h *h, const char *s);

@@ -37,10 +37,10 @@
 static const char *
 getenv_first (const char *name1, const char *name2)
 {
-  const char *s = getenv (name1);
+  const char *s = secure_getenv (name1);
 
   if ((s == NULL || *s == '\0') && name2)
-    s = getenv (name2);
+    s = secure_getenv (name2);
   return s && *s ? s : NULL;
 }
 
@@ -49,7 +49,7 @@ getenv_first (const char *name1, const char *name2)
 static long
 getenv_long (const char *name, long min, long max, long def)
 {
-  const char *s = getenv (name);
+  const char *s = secure_getenv (name);
   char *end;
   long v;
 
@@ -65,7 +65,7 @@ getenv_long (const char *name, long min, long max, long def)
 static bool
 getenv_bool (const char *name, bool def)
 {
-  const char *s = getenv (name);
+  const char *s = secure_getenv (name);
 
   if (s == NULL || *s == '\0')
     return def;
@@ -286,6 +286,7 @@ gbox_close (gbox_h *h)
     reap_daemon (h);
 
   gbox_int_free_drives (h);
+  gbox_int_remove_private_cache (h);
 
   free (h->program);
   free (h->qemu);

@@ -40,6 +40,8 @@
 #include "guestbox-internal.h"
 #include "cleanups.h"
 
+static void close_fds_from (int first);
+
 /*----------------------------------------------------------------------
  * Cleanup on fatal signals.  This is the one process-wide table in the
  * library: the qemu children and temp dirs of live handles, so that a
@@ -397,6 +399,7 @@ qemu_has_sandbox (const char *qemu)
         dup2 (nullfd, 1);
         dup2 (nullfd, 2);
       }
+      close_fds_from (3);
       execlp (qemu, qemu, "-sandbox", SANDBOX_OPTS, "-version",
               (char *) NULL);
       _exit (127);
@@ -644,6 +647,22 @@ accept_from_qemu (gbox_h *h, int lfd, const char *what, uint64_t deadline)
   }
 }
 
+/* Close every descriptor from FIRST up, in a child before exec:
+ * close_range where the kernel has it, else one by one. */
+static void
+close_fds_from (int first)
+{
+  long max, fd;
+
+  if (close_range ((unsigned) first, ~0U, 0) == 0)
+    return;
+  max = sysconf (_SC_OPEN_MAX);
+  if (max < 0 || max > 1024 * 1024)
+    max = 1024 * 1024;
+  for (fd = first; fd < max; ++fd)
+    close ((int) fd);
+}
+
 /* Start qemu with stdout/stderr on a pipe.  Returns 0 or -1. */
 static int
 spawn_qemu (gbox_h *h, struct argv *a)
@@ -683,6 +702,9 @@ spawn_qemu (gbox_h *h, struct argv *a)
     }
     dup2 (pfd[1], 1);
     dup2 (pfd[1], 2);
+    /* qemu gets its disks over QMP (SCM_RIGHTS): nothing above 2 of
+     * ours, or of our caller's, is inherited. */
+    close_fds_from (3);
     execvp (a->v[0], a->v);
     fprintf (stderr, "%s: %s\n", a->v[0], strerror (errno));
     _exit (127);

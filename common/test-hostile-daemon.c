@@ -132,7 +132,8 @@ peer_reply (struct peer *p, int status, xdrproc_t body, void *arg,
   len = xdr_getpos (&xdr);
   xdr_destroy (&xdr);
   if (ok) {
-    memcpy (buf + 4 + len, raw, rawlen);
+    if (rawlen > 0)
+      memcpy (buf + 4 + len, raw, rawlen);
     len += rawlen;
     *(uint32_t *) buf = htonl (len);
     ok = peer_write (p, buf, len + 4);

@@ -36,12 +36,15 @@ LIBCOMMON := $(call ldadd,common,test_ldadd)
 LIBDAEMON := $(call ldadd,daemon,guestboxd_LDADD)
 LIBAPP := $(call ldadd,appliance,guestbox_make_appliance_LDADD)
 
-HARNESSES = reply request fstab inspect elf kernel moddep cpio hive
+HARNESSES = reply request fstab inspect elf kernel moddep cpio hive hostile
 
 # NAME: harness, the project sources compiled with coverage, libraries.
 reply_SRCS = $(top)/common/proto.c $(top)/common/actions.c \
 	$(top)/common/protocol.c
 reply_LIBS = $(LIBCOMMON)
+hostile_SRCS = $(top)/common/proto.c $(top)/common/actions.c \
+	$(top)/common/protocol.c $(top)/resize/plan.c
+hostile_LIBS = $(LIBCOMMON)
 request_SRCS = $(top)/daemon/proto.c $(top)/common/protocol.c
 request_LIBS = $(LIBDAEMON)
 fstab_SRCS = $(top)/daemon/fstab.c

@@ -91,6 +91,31 @@ seeds = [
 for i, s in enumerate(seeds):
     write("reply", i, s)
 
+# Hostile flows (fuzz-hostile.c): the first byte picks the flow.
+def part(num, start, size, ebr, mbr_type):
+    return (u32(num) + hyper(start) + hyper(size) + hyper(ebr) +
+            u32(mbr_type) + u32(0) + string("") + string("") + string("") +
+            hyper(0))
+
+
+MiB = 1 << 20
+layout = header(350, 1, 1) + string("dos") + hyper(200 * MiB) + u32(512) + \
+    string("0x1") + u32(4) + b"\xeb\0\0\0" + u32(4) + \
+    part(1, MiB, 40 * MiB, 0, 0x83) + part(2, 41 * MiB, 100 * MiB, 0, 5) + \
+    part(5, 42 * MiB, 30 * MiB, 41 * MiB, 0x83) + \
+    part(6, 73 * MiB, 30 * MiB, 72 * MiB, 0x82)
+sums = header(104, 1, 1) + u32(1) + string("hostname") + \
+    string("d41d8cd98f00b204e9800998ecf8427e") + u32(0) + hyper(1)
+hostile = [
+    bytes([0x00]) + framed(readdir),
+    bytes([0x01]) + framed(sums),
+    bytes([0x03]) + framed(layout),
+    bytes([0x43]) + framed(layout),
+    bytes([0x04]) + framed(header(40, 1, 1)) + framed(chunk) + framed(end),
+]
+for i, s in enumerate(hostile):
+    write("hostile", i, s)
+
 # Calls (after the length word).
 calls = [
     header(1, 0, 1),
