@@ -109,6 +109,21 @@ out_of_memory (void)
   exit (EXIT_FAILURE);
 }
 
+/* A copy of S (a label, a UUID: guest data) without control
+ * characters, which become '?', before it reaches a terminal. */
+static char *
+printable (const char *s)
+{
+  char *r = strdup (s), *p;
+
+  if (r == NULL)
+    out_of_memory ();
+  for (p = r; *p; ++p)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return r;
+}
+
 /* One row: STRINGS are the columns in use, in order (NULL = none). */
 static void
 add_row (struct table *t, const char *const *strings, size_t len)
@@ -120,8 +135,10 @@ add_row (struct table *t, const char *const *strings, size_t len)
     for (i = 0; i < len; ++i) {
       if (i > 0)
         putchar (',');
-      if (strings[i])
-        gbox_csv_write_field (stdout, strings[i]);
+      if (strings[i]) {
+        CLEANUP_FREE char *p = printable (strings[i]);
+        gbox_csv_write_field (stdout, p);
+      }
     }
     putchar ('\n');
     return;
@@ -135,9 +152,7 @@ add_row (struct table *t, const char *const *strings, size_t len)
     row[i] = NULL;
     if (i < len && strings[i]) {
       size_t w = strlen (strings[i]);
-      row[i] = strdup (strings[i]);
-      if (row[i] == NULL)
-        out_of_memory ();
+      row[i] = printable (strings[i]);
       if (w == 0)
         w = 1;                  /* "" is printed as "-" */
       if (w > t->width[i])
