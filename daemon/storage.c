@@ -227,8 +227,10 @@ mount_private (const char *kdev, const char *type)
 
     return run_command (&err, argv) == 0 ? 0 : -1;
   }
+  /* btrfs: the top level, whatever the default subvolume is. */
   if (mount (kdev, STORAGE_DIR, type,
-             MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "") == -1)
+             MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             strcmp (type, "btrfs") == 0 ? "subvolid=5" : "") == -1)
     return -1;
   return 0;
 }
@@ -255,16 +257,63 @@ compare_ids (const void *a, const void *b)
   return strcmp (x->path, y->path);
 }
 
-/* Put the subvolume PATHS of the btrfs filesystem at ROOTFD in the
- * order of their ids (the order "btrfs subvolume list" prints). */
-static void
+/* The id of the default subvolume of the btrfs filesystem of FD (the
+ * "default" entry of the root tree directory), 5 (the top level) if
+ * none is set. */
+static uint64_t
+btrfs_default_id (int fd)
+{
+  struct btrfs_ioctl_search_args args;
+  struct btrfs_ioctl_search_key *k = &args.key;
+  size_t off = 0;
+  uint32_t item;
+
+  memset (&args, 0, sizeof args);
+  k->tree_id = BTRFS_ROOT_TREE_OBJECTID;
+  k->min_objectid = k->max_objectid = BTRFS_ROOT_TREE_DIR_OBJECTID;
+  k->min_type = k->max_type = BTRFS_DIR_ITEM_KEY;
+  k->max_offset = (uint64_t) -1;
+  k->max_transid = (uint64_t) -1;
+  k->nr_items = 16;
+  if (ioctl (fd, BTRFS_IOC_TREE_SEARCH, &args) == -1)
+    return BTRFS_FS_TREE_OBJECTID;
+  for (item = 0; item < k->nr_items; ++item) {
+    struct btrfs_ioctl_search_header sh;
+    struct btrfs_dir_item di;
+    size_t nl;
+
+    if (off + sizeof sh > sizeof args.buf)
+      break;
+    memcpy (&sh, args.buf + off, sizeof sh);
+    off += sizeof sh;
+    if (sh.len > sizeof args.buf - off)
+      break;
+    if (sh.len >= sizeof di) {
+      memcpy (&di, args.buf + off, sizeof di);
+      nl = le16toh (di.name_len);
+      if (nl == 7 && nl <= sh.len - sizeof di &&
+          memcmp (args.buf + off + sizeof di, "default", 7) == 0)
+        return le64toh (di.location.objectid);
+    }
+    off += sh.len;
+  }
+  return BTRFS_FS_TREE_OBJECTID;
+}
+
+/* Put the subvolume PATHS of the btrfs filesystem whose top level is
+ * at ROOTFD in the order of their ids (the order "btrfs subvolume
+ * list" prints), leaving out the default subvolume (the device itself
+ * stands for it, as libguestfs lists them).  Returns the new count. */
+static size_t
 sort_by_id (int rootfd, char **paths, size_t n)
 {
+  uint64_t def = btrfs_default_id (rootfd);
+  size_t m = 0;
   CLEANUP_FREE struct subvol_id *v = calloc (n + 1, sizeof *v);
   size_t i;
 
   if (v == NULL)
-    return;
+    return n;
   for (i = 0; i < n; ++i) {
     struct btrfs_ioctl_ino_lookup_args lk;
     char p[GBOX_PATH_MAX + 2];
@@ -280,8 +329,14 @@ sort_by_id (int rootfd, char **paths, size_t n)
       v[i].id = lk.treeid;
   }
   qsort (v, n, sizeof *v, compare_ids);
-  for (i = 0; i < n; ++i)
-    paths[i] = v[i].path;
+  for (i = 0; i < n; ++i) {
+    if (v[i].id == def)
+      free (v[i].path);
+    else
+      paths[m++] = v[i].path;
+  }
+  paths[m] = NULL;
+  return m;
 }
 
 static gbox_storage_filesystem *
@@ -348,7 +403,7 @@ add_filesystems (gbox_list_storage_ret *ret, bool sizes)
           nsub = 0;
         }
         else
-          sort_by_id (fd, subvols, nsub);
+          nsub = sort_by_id (fd, subvols, nsub);
       }
       umount_private ();
     }
