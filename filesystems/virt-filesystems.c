@@ -78,6 +78,7 @@ usage (int status)
             "  --all                Display everything\n"
             "  --blkdevs|--block-devices\n"
             "                       Display block devices\n"
+            "  --blocksize=512|4096 Sector size of the disks of the -a after it\n"
             "  --csv                Output as Comma-Separated Values\n"
             "  --extra              Display swap and data filesystems\n"
             "  --filesystems        Display mountable filesystems\n"
@@ -364,6 +365,7 @@ main (int argc, char *argv[])
     { "add", required_argument, NULL, 'a' },
     { "all", no_argument, NULL, ALL_OPTION },
     { "blkdevs", no_argument, NULL, BLKDEVS_OPTION },
+    { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "block-devices", no_argument, NULL, BLKDEVS_OPTION },
     { "csv", no_argument, NULL, CSV_OPTION },
     { "extra", no_argument, NULL, EXTRA_OPTION },
