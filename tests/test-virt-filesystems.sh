@@ -53,6 +53,18 @@ btrfsvol:/dev/sdc1/root
 btrfsvol:/dev/sdc1/home
 /dev/vg0/data
 /dev/vg0/root" "$out"
+# A btrfs whose default subvolume is "root": the device stands for it,
+# so only "home" is listed after it (as libguestfs filters it).
+truncate -s 128M "$T/dflt.img"
+mkfs.btrfs -q -f -L dflt "$T/dflt.img" >/dev/null
+mkdir "$T/mnt"
+mount -o loop "$T/dflt.img" "$T/mnt"
+btrfs -q subvolume create "$T/mnt/root" >/dev/null
+btrfs -q subvolume create "$T/mnt/home" >/dev/null
+btrfs -q subvolume set-default "$T/mnt/root"
+umount "$T/mnt"
+expect_eq "btrfs with a default subvolume" "/dev/sda
+btrfsvol:/dev/sda/home" "$("$VF" -a dflt.img)"
 check_no_qemu
 
 requires_libguestfs virt-filesystems
