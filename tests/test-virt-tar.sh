@@ -17,7 +17,8 @@ requires mkfs.ext4 e2fsck python3 bsdtar
 make_workdir
 C=$top_builddir/copy
 MKBIGDIR=$top_builddir/tests/mkbigdir
-: "${TAR_BIG_ENTRIES:=100000}"
+# TAR_BIG_ENTRIES=100000 for the full-size directory (slower under TCG).
+: "${TAR_BIG_ENTRIES:=20000}"
 
 # --- The source tree. ---
 S=$T/src
