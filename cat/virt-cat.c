@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "guestbox.h"
+#include "cleanups.h"
 #include "options.h"
 
 static const char program[] = "virt-cat";
@@ -74,7 +75,9 @@ do_cat (gbox_h *h, struct gbox_opts *o, int nr_files, char *files[])
   int i, errors = 0;
 
   for (i = 0; i < nr_files; ++i) {
-    if (gbox_download (h, files[i], STDOUT_FILENO) == 0)
+    CLEANUP_FREE char *path = gbox_opts_guest_path (h, o, files[i]);
+
+    if (path != NULL && gbox_download (h, path, STDOUT_FILENO) == 0)
       continue;
     /* The reader closed the pipe: nobody wants the rest. */
     if (gbox_last_errno (h) == EPIPE && stdout_broken ())

@@ -147,7 +147,6 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (MOUNT, mount),
   ACTION (MOUNT_RO, mount_ro),
   ACTION (UMOUNT_ALL, umount_all),
-  ACTION (INSPECT_OS, inspect_os),
   ACTION (EXISTS, exists),
   ACTION (IS_FILE, is_file),
   ACTION (IS_DIR, is_dir),
@@ -451,26 +450,6 @@ int
 gbox_umount_all (gbox_h *h)
 {
   return simple_call (h, GBOX_PROC_UMOUNT_ALL);
-}
-
-int
-gbox_inspect_os (gbox_h *h, struct gbox_inspect_os_ret *ret)
-{
-  u_int i;
-
-  if (check_ready (h, GBOX_PROC_INSPECT_OS) == -1)
-    return -1;
-  memset (ret, 0, sizeof *ret);
-  if (gbox_int_call (h, GBOX_PROC_INSPECT_OS, NULL, NULL,
-                     (xdrproc_t) xdr_gbox_inspect_os_ret, ret) == -1)
-    return -1;
-  for (i = 0; i < ret->oses.oses_len; ++i) {
-    gbox_os *os = &ret->oses.oses_val[i];
-    sanitize_string (os->root, false);
-    drop_bad_mountpoints (h, os->mountpoints.mountpoints_val,
-                          &os->mountpoints.mountpoints_len);
-  }
-  return 0;
 }
 
 /* exists, is_file, is_dir: path in, bool out. */

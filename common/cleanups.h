@@ -99,12 +99,11 @@ GBOX_DEFINE_XDR_CLEANUP (gbox_version_ret)
 GBOX_DEFINE_XDR_CLEANUP (gbox_list_devices_ret)
 GBOX_DEFINE_XDR_CLEANUP (gbox_list_partitions_ret)
 GBOX_DEFINE_XDR_CLEANUP (gbox_list_filesystems_ret)
-GBOX_DEFINE_XDR_CLEANUP (gbox_inspect_os_ret)
+GBOX_DEFINE_XDR_CLEANUP (gbox_inspect_full_ret)
 GBOX_DEFINE_XDR_CLEANUP (gbox_readlink_ret)
 GBOX_DEFINE_XDR_CLEANUP (gbox_readdir_stat_ret)
 GBOX_DEFINE_XDR_CLEANUP (gbox_message_error)
 GBOX_DEFINE_XDR_CLEANUP (gbox_dirent)
-GBOX_DEFINE_XDR_CLEANUP (gbox_os)
 GBOX_DEFINE_XDR_CLEANUP (gbox_filesystem)
 
 #endif /* GUESTBOX_CLEANUPS_H */

@@ -110,7 +110,6 @@ extern int gbox_mount (gbox_h *h, const char *device, const char *mountpoint,
                        const char *options, const char *fstype);
 extern int gbox_mount_ro (gbox_h *h, const char *device, const char *mountpoint);
 extern int gbox_umount_all (gbox_h *h);
-extern int gbox_inspect_os (gbox_h *h, struct gbox_inspect_os_ret *ret);
 /* Return 1 (true), 0 (false) or -1 (error). */
 extern int gbox_exists (gbox_h *h, const char *path);
 extern int gbox_is_file (gbox_h *h, const char *path);

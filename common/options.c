@@ -63,6 +63,20 @@ gbox_opts_free (struct gbox_opts *o)
     gbox_opts_free_mount (&o->mounts[i]);
   free (o->mounts);
   free (o->format);
+  free (o->root_device);
+  for (i = 0; i < 26; ++i)
+    free (o->drives_by_letter[i]);
+  o->root_device = NULL;
+  memset (o->drives_by_letter, 0, sizeof o->drives_by_letter);
+  for (i = 0; i < o->nr_plan; ++i) {
+    free (o->plan_mountpoints[i]);
+    free (o->plan_devices[i]);
+  }
+  free (o->plan_mountpoints);
+  free (o->plan_devices);
+  o->plan_mountpoints = o->plan_devices = NULL;
+  o->nr_plan = 0;
+  o->windows = false;
   o->drives = NULL;
   o->mounts = NULL;
   o->format = NULL;
@@ -508,15 +522,154 @@ compare_mountpoints (const void *p1, const void *p2)
   return strcmp (m1->mountpoint, m2->mountpoint);
 }
 
-static int
-mount_inspected (gbox_h *h, struct gbox_opts *o)
+/* A copy of guest text for a message: control bytes become '?'. */
+static char *
+printable (const char *s)
 {
-  CLEANUP_XDR_FREE (gbox_inspect_os_ret) struct gbox_inspect_os_ret ret = { 0 };
-  struct gbox_os *os;
+  char *r = strdup (s);
+  size_t i;
+
+  for (i = 0; r && r[i]; ++i)
+    if ((unsigned char) r[i] < 0x20 || r[i] == 0x7f)
+      r[i] = '?';
+  return r;
+}
+
+/* "ROOT (PRODUCT)" for each OS found, for the multi-boot error. */
+static char *
+list_roots (const struct gbox_inspect_full_ret *ret)
+{
+  char *roots = NULL;
+  size_t len = 0, i;
+  FILE *fp = open_memstream (&roots, &len);
+
+  if (fp == NULL)
+    return NULL;
+  for (i = 0; i < ret->oses.oses_len; ++i) {
+    const struct gbox_inspected_os *os = &ret->oses.oses_val[i];
+    CLEANUP_FREE char *root = printable (os->root);
+    CLEANUP_FREE char *product =
+      printable (os->product_name[0] ? os->product_name : os->type);
+
+    fprintf (fp, "%s%s (%s)", i == 0 ? "" : ", ", root ? root : "?",
+             product ? product : "?");
+  }
+  if (fclose (fp) == EOF) {
+    free (roots);
+    return NULL;
+  }
+  return roots;
+}
+
+/* Keep what Windows paths need: the drive letters and the device
+ * mounted on "/". */
+static int
+keep_windows_info (struct gbox_opts *o, const struct gbox_inspected_os *os)
+{
+  size_t i;
+
+  o->windows = strcmp (os->type, "windows") == 0;
+  free (o->root_device);
+  o->root_device = NULL;
+  for (i = 0; i < 26; ++i) {
+    free (o->drives_by_letter[i]);
+    o->drives_by_letter[i] = NULL;
+  }
+  for (i = 0; i < os->drive_mappings.drive_mappings_len; ++i) {
+    const struct gbox_drive_mapping *d = &os->drive_mappings.drive_mappings_val[i];
+    int c = d->letter[0];
+
+    if (c >= 'a' && c <= 'z')
+      c -= 'a' - 'A';
+    if (c < 'A' || c > 'Z' || d->letter[1] != '\0' ||
+        strncmp (d->device, "/dev/", 5) != 0 ||
+        o->drives_by_letter[c - 'A'] != NULL)
+      continue;
+    o->drives_by_letter[c - 'A'] = strdup (d->device);
+    if (o->drives_by_letter[c - 'A'] == NULL)
+      return -1;
+  }
+  for (i = 0; i < os->mountpoints.mountpoints_len; ++i)
+    if (strcmp (os->mountpoints.mountpoints_val[i].mountpoint, "/") == 0) {
+      o->root_device = strdup (os->mountpoints.mountpoints_val[i].device);
+      if (o->root_device == NULL)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+keep_plan (struct gbox_opts *o, const struct gbox_inspected_os *os)
+{
+  size_t i, n = os->mountpoints.mountpoints_len;
+
+  o->plan_mountpoints = calloc (n, sizeof (char *));
+  o->plan_devices = calloc (n, sizeof (char *));
+  if (o->plan_mountpoints == NULL || o->plan_devices == NULL)
+    return -1;
+  for (i = 0; i < n; ++i) {
+    o->plan_mountpoints[i] =
+      strdup (os->mountpoints.mountpoints_val[i].mountpoint);
+    o->plan_devices[i] = strdup (os->mountpoints.mountpoints_val[i].device);
+    o->nr_plan++;
+    if (o->plan_mountpoints[i] == NULL || o->plan_devices[i] == NULL)
+      return -1;
+  }
+  return 0;
+}
+
+/* Mount the plan (read-only if the command only reads).  After a
+ * drive letter put another Windows filesystem on "/", that one is
+ * mounted alone, as it was. */
+static int
+mount_plan (gbox_h *h, struct gbox_opts *o)
+{
   size_t i, failed = 0;
   int r;
 
-  if (gbox_inspect_os (h, &ret) == -1)
+  for (i = 0; i < o->nr_plan; ++i) {
+    const char *mp = o->plan_mountpoints[i], *dev = o->plan_devices[i];
+
+    if (strcmp (mp, "/") == 0 && o->root_device &&
+        strcmp (o->root_device, dev) != 0) {
+      dev = o->root_device;
+      i = o->nr_plan - 1;       /* that filesystem alone */
+    }
+    if (o->readonly)
+      r = gbox_mount_ro (h, dev, mp);
+    else
+      r = gbox_mount (h, dev, mp, "", "");
+    if (r == 0)
+      continue;
+    /* Without "/" there is nothing to work on. */
+    if (strcmp (mp, "/") == 0)
+      return -1;
+    fprintf (stderr, "%s: warning: %s: could not mount on %s: %s "
+             "(ignored)\n", o->program, dev, mp,
+             gbox_last_error (h) ? gbox_last_error (h) : "unknown error");
+    failed++;
+  }
+  if (failed > 0 && o->verbose)
+    fprintf (stderr, "%s: debug: %zu filesystem(s) could not be mounted\n",
+             o->program, failed);
+  return 0;
+}
+
+/* The mount plan comes from the same inspection that virt-inspector
+ * prints (inspect_full): the root and every mountpoint it reports
+ * (btrfs subvolumes as btrfsvol:DEVICE/SUBVOLUME, logical volumes,
+ * /boot/efi, ...). */
+static int
+mount_inspected (gbox_h *h, struct gbox_opts *o)
+{
+  CLEANUP_XDR_FREE (gbox_inspect_full_ret)
+    struct gbox_inspect_full_ret ret = { 0 };
+  struct gbox_inspected_os *os;
+  size_t i;
+
+  if (o->nr_plan > 0)
+    return mount_plan (h, o);
+  if (gbox_inspect_full (h, &ret) == -1)
     return -1;
 
   if (ret.oses.oses_len == 0) {
@@ -526,51 +679,97 @@ mount_inspected (gbox_h *h, struct gbox_opts *o)
     return -1;
   }
   if (ret.oses.oses_len > 1) {
-    CLEANUP_FREE char *roots = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream (&roots, &len);
+    CLEANUP_FREE char *roots = list_roots (&ret);
+    CLEANUP_FREE char *first = printable (ret.oses.oses_val[0].root);
 
-    if (fp == NULL) {
-      gbox_int_perror (h, "open_memstream");
-      return -1;
-    }
-    for (i = 0; i < ret.oses.oses_len; ++i)
-      fprintf (fp, "%s%s", i == 0 ? "" : ", ", ret.oses.oses_val[i].root);
-    if (fclose (fp) == EOF) {
+    if (roots == NULL || first == NULL) {
       gbox_int_perror (h, "open_memstream");
       return -1;
     }
     gbox_int_error (h, "multi-boot operating systems are not supported "
-                    "(found roots: %s); use -m DEVICE[:MOUNTPOINT] to "
-                    "choose the filesystems to mount", roots);
+                    "by -i: %u operating systems found: %s; mount the "
+                    "filesystems of one of them with -m DEVICE[:MOUNTPOINT] "
+                    "(for example -m %s)", ret.oses.oses_len, roots, first);
     return -1;
   }
 
   os = &ret.oses.oses_val[0];
-  qsort (os->mountpoints.mountpoints_val, os->mountpoints.mountpoints_len,
-         sizeof (struct gbox_mountpoint), compare_mountpoints);
-
+  /* The reply comes from the appliance: every mountpoint must be an
+   * absolute path and every device a device name. */
   for (i = 0; i < os->mountpoints.mountpoints_len; ++i) {
     const struct gbox_mountpoint *m = &os->mountpoints.mountpoints_val[i];
-
-    if (o->readonly)
-      r = gbox_mount_ro (h, m->device, m->mountpoint);
-    else
-      r = gbox_mount (h, m->device, m->mountpoint, "", "");
-    if (r == 0)
-      continue;
-    /* Without "/" there is nothing to work on. */
-    if (strcmp (m->mountpoint, "/") == 0)
+    if (m->mountpoint[0] != '/' ||
+        (strncmp (m->device, "/dev/", 5) != 0 &&
+         strncmp (m->device, "btrfsvol:/dev/", 14) != 0)) {
+      gbox_int_error (h, "inspection: invalid mountpoint in the reply");
       return -1;
-    fprintf (stderr, "%s: warning: %s: could not mount on %s: %s "
-             "(ignored)\n", o->program, m->device, m->mountpoint,
-             gbox_last_error (h) ? gbox_last_error (h) : "unknown error");
-    failed++;
+    }
   }
-  if (failed > 0 && o->verbose)
-    fprintf (stderr, "%s: debug: %zu filesystem(s) could not be mounted\n",
-             o->program, failed);
-  return 0;
+  qsort (os->mountpoints.mountpoints_val, os->mountpoints.mountpoints_len,
+         sizeof (struct gbox_mountpoint), compare_mountpoints);
+  if (os->mountpoints.mountpoints_len == 0 ||
+      strcmp (os->mountpoints.mountpoints_val[0].mountpoint, "/") != 0) {
+    gbox_int_error (h, "inspection: %s: no filesystem to mount on /",
+                    os->root);
+    return -1;
+  }
+  if (keep_windows_info (o, os) == -1 || keep_plan (o, os) == -1) {
+    gbox_int_perror (h, "strdup");
+    return -1;
+  }
+  return mount_plan (h, o);
+}
+
+char *
+gbox_opts_guest_path (gbox_h *h, struct gbox_opts *o, const char *path)
+{
+  const char *rest = path;
+  char *r;
+  size_t i;
+
+  if (!o->windows)
+    return strdup (path);
+
+  /* A drive letter: the filesystem inspection maps it to is mounted
+   * on "/" in place of the current one (as libguestfs does). */
+  if (((path[0] >= 'a' && path[0] <= 'z') ||
+       (path[0] >= 'A' && path[0] <= 'Z')) && path[1] == ':') {
+    int c = path[0] >= 'a' ? path[0] - 'a' : path[0] - 'A';
+    const char *dev = o->drives_by_letter[c];
+
+    if (dev == NULL) {
+      gbox_int_error (h, "drive '%c:' not found (the drive letters of "
+                      "this guest are those its registry maps)", 'a' + c);
+      return NULL;
+    }
+    if (o->root_device == NULL || strcmp (dev, o->root_device) != 0) {
+      char *copy = strdup (dev);
+
+      if (copy == NULL) {
+        gbox_int_perror (h, "strdup");
+        return NULL;
+      }
+      if (gbox_umount_all (h) == -1 ||
+          (o->readonly ? gbox_mount_ro (h, copy, "/")
+           : gbox_mount (h, copy, "/", "", "")) == -1) {
+        free (copy);
+        return NULL;
+      }
+      free (o->root_device);
+      o->root_device = copy;
+    }
+    rest = path + 2;
+  }
+
+  if (asprintf (&r, "%s%s", rest[0] == '/' || rest[0] == '\\' ? "" : "/",
+                rest) == -1) {
+    gbox_int_perror (h, "asprintf");
+    return NULL;
+  }
+  for (i = 0; r[i]; ++i)
+    if (r[i] == '\\')
+      r[i] = '/';
+  return r;
 }
 
 int

@@ -107,6 +107,17 @@ struct gbox_opts {
    * for the old-style syntax. */
   int argc;
   char **argv;
+
+  /* Filled by gbox_opts_mount when inspection found Windows. */
+  bool windows;                 /* paths are Windows paths */
+  char *drives_by_letter[26];   /* "C:" -> device, from inspection */
+  char *root_device;            /* the device mounted on "/" */
+  /* The mount plan found by inspection (kept so that mounting again,
+   * read-write, does not inspect again): mountpoints and devices,
+   * parents first. */
+  char **plan_mountpoints;
+  char **plan_devices;
+  size_t nr_plan;
 };
 
 extern void gbox_opts_init (struct gbox_opts *o, const char *program,
@@ -183,6 +194,15 @@ extern int gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly);
  * mountpoint first.  Returns -1 on error: the message is on the
  * handle (gbox_last_error). */
 extern int gbox_opts_mount (gbox_h *h, struct gbox_opts *o);
+
+/* A guest path argument as the daemon takes it.  On a Windows guest
+ * (found by -i inspection) "C:\\dir\\file" and "D:..." name the
+ * filesystem that inspection maps the letter to (it is mounted on "/"
+ * instead of the current one), and backslashes are separators;
+ * elsewhere the path is unchanged.  Letter case is resolved by the
+ * daemon.  Returns a malloc'd path, or NULL (message on the handle). */
+extern char *gbox_opts_guest_path (gbox_h *h, struct gbox_opts *o,
+                                   const char *path);
 
 /* Print "PROGRAM: error: MESSAGE" from the handle's last error. */
 extern void gbox_opts_print_error (struct gbox_opts *o, gbox_h *h);

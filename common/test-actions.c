@@ -85,7 +85,6 @@ check_not_launched (void)
   struct gbox_list_partitions_ret lp;
   struct gbox_list_vgs_ret vgs;
   struct gbox_list_filesystems_ret lf;
-  struct gbox_inspect_os_ret io;
   struct gbox_readdir_stat_ret rd;
   struct gbox_stat st;
   struct gbox_statvfs sv;
@@ -118,7 +117,6 @@ check_not_launched (void)
     { "mount", gbox_mount (h, "/dev/sda1", "/", NULL, NULL) },
     { "mount_ro", gbox_mount_ro (h, "/dev/sda1", "/") },
     { "umount_all", gbox_umount_all (h) },
-    { "inspect_os", gbox_inspect_os (h, &io) },
     { "exists", gbox_exists (h, "/") },
     { "is_file", gbox_is_file (h, "/") },
     { "is_dir", gbox_is_dir (h, "/") },

@@ -105,8 +105,16 @@ extern int sysroot_fd (void);           /* cached O_PATH fd; -1 + errno */
 extern void sysroot_invalidate (void);  /* after mount/umount */
 /* Check a guest path: absolute, bounded.  Records the error. */
 extern int check_path (const char *path);
-/* openat2 with RESOLVE_IN_ROOT on ROOTFD (following symlinks inside). */
+/* openat2 with RESOLVE_IN_ROOT on ROOTFD (following symlinks inside).
+ * A path missing as given is looked up again without regard to letter
+ * case in directories on NTFS or FAT (see caseless_path). */
 extern int open_in_root (int rootfd, const char *path, int flags, mode_t mode);
+/* PATH with each component missing as given replaced by the entry of
+ * its directory that matches it without regard to ASCII case, in
+ * directories on NTFS or FAT; the last component may be missing.
+ * malloc'd, or NULL when nothing was replaced or a directory is
+ * missing. */
+extern char *caseless_path (int rootfd, const char *path);
 /* Open the parent directory of PATH inside ROOTFD (O_PATH) and return
  * the last component in *LAST (a pointer into a malloc'd copy, freed
  * with *COPY).  For "/" or a last component of "." / "..", the whole
@@ -146,7 +154,7 @@ extern char **devices_list_partitions (void);
 /* Probe every filesystem; *N entries.  free_fs_list to free. */
 extern struct gbd_fs *devices_list_filesystems (size_t *n);
 extern void free_fs_list (struct gbd_fs *fs, size_t n);
-/* inspect.c: the common start of inspect_os and inspect_full. */
+/* inspect-full.c: the common start of every inspection. */
 extern struct gbd_fs *inspect_begin (const char *who, const char *dir,
                                      size_t *nfs);
 /* Probe the type of one (kernel) device with libblkid, malloc'd, or
@@ -211,10 +219,12 @@ extern int add_string_nodup (char ***list, size_t *n, char *s);
 extern int run_command (char **err, const char *const *argv);
 extern uint64_t now_ms (void);
 
-/* inspect.c: 1 if ROOTFD is a Linux root (OS filled), 0 if not, -1. */
+/* inspect-full.c: 1 if ROOTFD is a Linux root (the root and its
+ * fstab mountpoints added to OS, which inspect_os_init filled), 0 if
+ * not, -1. */
 extern int inspect_linux_root (int rootfd, const char *rootdev,
                                const struct gbd_fs *fs, size_t nfs,
-                               gbox_os *os);
+                               gbox_inspected_os *os);
 
 /* inspect-full.c, inspect-linux.c, inspect-windows.c, inspect-apps.c:
  * full inspection (virt-inspector). */
@@ -238,6 +248,9 @@ extern char *inspect_binary_arch (int rootfd, const char *const *paths);
 extern int inspect_linux_details (int rootfd, gbox_inspected_os *os);
 /* The subvolume paths of the btrfs filesystem of FD (sorted). */
 extern int btrfs_list_subvolumes (int fd, char ***paths, size_t *n);
+/* The same in the order libguestfs lists them (by subvolume id), less
+ * the default subvolume (which is the filesystem mounted whole). */
+extern int btrfs_list_volumes (int fd, char ***paths, size_t *n);
 extern int windows_case_path (int rootfd, const char *path, char *out,
                               size_t outlen);
 extern int windows_find_systemroot (int rootfd, char *out, size_t outlen);
@@ -266,6 +279,9 @@ extern int windows_list_applications (int rootfd, const gbox_inspected_os *os,
 
 /* mount.c */
 extern int load_fs_modules (const char *fstype);
+/* mount.c: the modules a filesystem type needs (at most 6) in OUT;
+ * returns how many. */
+extern size_t fs_modules (const char *fstype, const char **out);
 extern int load_all_modules (void);
 extern int umount_all_int (void);
 
@@ -281,7 +297,6 @@ extern int do_list_filesystems (void *args, void *ret);
 extern int do_mount (void *args, void *ret);
 extern int do_mount_ro (void *args, void *ret);
 extern int do_umount_all (void *args, void *ret);
-extern int do_inspect_os (void *args, void *ret);
 extern int do_exists (void *args, void *ret);
 extern int do_is_file (void *args, void *ret);
 extern int do_is_dir (void *args, void *ret);

@@ -12,6 +12,13 @@
  * Swap, LVM physical volumes, RAID members, encrypted volumes and
  * unknown contents are never mounted; a filesystem that fails to mount
  * is left out (as the libguestfs virt-df does).
+ *
+ * Rows come in the order libguestfs lists filesystems: whole disks
+ * without partitions, then partitions, then md devices, then logical
+ * volumes; a btrfs filesystem is followed by one row per subvolume
+ * (btrfsvol:DEVICE/PATH, by subvolume id, less the default one), whose
+ * figures are those of the whole filesystem (statvfs of btrfs is
+ * filesystem-wide).
  */
 
 #include <config.h>
@@ -65,6 +72,64 @@ mount_ro_private (const char *kdev, const char *type)
   return 0;
 }
 
+/* libguestfs's listing order: 0 whole disks, 1 partitions, 2 md
+ * devices, 3 the rest (logical volumes). */
+static int
+device_class (const char *dev)
+{
+  const char *p;
+
+  if (strncmp (dev, "/dev/md", 7) == 0)
+    return 2;
+  if (strncmp (dev, "/dev/sd", 7) != 0 && strncmp (dev, "/dev/vd", 7) != 0)
+    return 3;
+  for (p = dev + 7; *p >= 'a' && *p <= 'z'; ++p)
+    ;
+  if (*p == '\0')
+    return 0;
+  return 1;
+}
+
+/* Append one row: DEVICE (taken), the type and uuid of F (copied). */
+static gbox_df_entry *
+add_row (gbox_df_ret *ret, size_t *alloc, char *device,
+         const struct gbd_fs *f, int disk, const struct statvfs *sv)
+{
+  gbox_df_entry *e;
+
+  if (ret->entries.entries_len >= *alloc) {
+    size_t na = *alloc ? *alloc * 2 : 16;
+    e = realloc (ret->entries.entries_val, na * sizeof *e);
+    if (e == NULL) {
+      free (device);
+      return NULL;
+    }
+    ret->entries.entries_val = e;
+    *alloc = na;
+  }
+  e = &ret->entries.entries_val[ret->entries.entries_len];
+  memset (e, 0, sizeof *e);
+  e->device = device;
+  e->type = strdup (f->type);
+  e->uuid = strdup (f->uuid);
+  ret->entries.entries_len++;
+  if (e->device == NULL || e->type == NULL || e->uuid == NULL)
+    return NULL;
+  e->disk = disk;
+  e->st.bsize = sv->f_bsize;
+  e->st.frsize = sv->f_frsize;
+  e->st.blocks = sv->f_blocks;
+  e->st.bfree = sv->f_bfree;
+  e->st.bavail = sv->f_bavail;
+  e->st.files = sv->f_files;
+  e->st.ffree = sv->f_ffree;
+  e->st.favail = sv->f_favail;
+  e->st.fsid = sv->f_fsid;
+  e->st.flag = sv->f_flag;
+  e->st.namemax = sv->f_namemax;
+  return e;
+}
+
 static int
 disk_of (const struct gbd_fs *f)
 {
@@ -86,7 +151,9 @@ do_df (void *argsv, void *retv)
 {
   gbox_df_ret *ret = retv;
   struct gbd_fs *fs;
-  size_t nfs, i, n = 0;
+  size_t nfs, i, alloc = 0;
+  int c, disk;
+  bool ok;
 
   if (!appliance_mode) {
     reply_with_error_errno (EPERM, "df: refusing to mount in host mode "
@@ -107,47 +174,58 @@ do_df (void *argsv, void *retv)
     free_fs_list (fs, nfs);
     return -1;
   }
-  ret->entries.entries_val = calloc (nfs + 1, sizeof (gbox_df_entry));
-  if (ret->entries.entries_val == NULL) {
-    reply_with_perror ("calloc");
-    free_fs_list (fs, nfs);
-    return -1;
-  }
+  for (c = 0; c < 4; ++c) {
+    for (i = 0; i < nfs; ++i) {
+      struct statvfs sv;
+      char **vols = NULL;
+      size_t nvols = 0, k;
+      int r;
 
-  for (i = 0; i < nfs; ++i) {
-    gbox_df_entry *e = &ret->entries.entries_val[n];
-    struct statvfs sv;
-    int r;
-
-    if (never_mounted (fs[i].type) || mount_ro_private (fs[i].kdevice,
-                                                        fs[i].type) == -1)
-      continue;
-    r = statvfs (DF_DIR, &sv);
-    if (r == -1)
-      debug ("df: statvfs %s: %m", fs[i].device);
-    if (umount2 (DF_DIR, 0) == -1 && umount2 (DF_DIR, MNT_DETACH) == -1) {
-      reply_with_perror ("df: umount %s", fs[i].device);
-      free_fs_list (fs, nfs);
-      return -1;
+      if (device_class (fs[i].device) != c || never_mounted (fs[i].type) ||
+          mount_ro_private (fs[i].kdevice, fs[i].type) == -1)
+        continue;
+      r = statvfs (DF_DIR, &sv);
+      if (r == -1)
+        debug ("df: statvfs %s: %m", fs[i].device);
+      if (r == 0 && strcmp (fs[i].type, "btrfs") == 0) {
+        int fd = open (DF_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd == -1 || btrfs_list_volumes (fd, &vols, &nvols) == -1) {
+          debug ("df: %s: btrfs subvolumes: %m", fs[i].device);
+          vols = NULL;
+          nvols = 0;
+        }
+        if (fd >= 0)
+          close (fd);
+      }
+      if (umount2 (DF_DIR, 0) == -1 && umount2 (DF_DIR, MNT_DETACH) == -1) {
+        reply_with_perror ("df: umount %s", fs[i].device);
+        if (vols)
+          free_strings (vols);
+        free_fs_list (fs, nfs);
+        return -1;
+      }
+      if (r == -1)
+        continue;
+      disk = disk_of (&fs[i]);
+      ok = add_row (ret, &alloc, strdup (fs[i].device), &fs[i], disk,
+                    &sv) != NULL;
+      for (k = 0; ok && k < nvols; ++k) {
+        char *name;
+        if (asprintf (&name, "btrfsvol:%s/%s", fs[i].device, vols[k]) == -1)
+          ok = false;
+        else if (strlen (name) >= GBOX_PATH_MAX)
+          free (name);
+        else
+          ok = add_row (ret, &alloc, name, &fs[i], disk, &sv) != NULL;
+      }
+      if (vols)
+        free_strings (vols);
+      if (!ok) {
+        reply_with_perror ("df");
+        free_fs_list (fs, nfs);
+        return -1;
+      }
     }
-    if (r == -1)
-      continue;
-    e->disk = disk_of (&fs[i]);
-    e->device = fs[i].device; fs[i].device = NULL;
-    e->type = fs[i].type; fs[i].type = NULL;
-    e->uuid = fs[i].uuid; fs[i].uuid = NULL;
-    e->st.bsize = sv.f_bsize;
-    e->st.frsize = sv.f_frsize;
-    e->st.blocks = sv.f_blocks;
-    e->st.bfree = sv.f_bfree;
-    e->st.bavail = sv.f_bavail;
-    e->st.files = sv.f_files;
-    e->st.ffree = sv.f_ffree;
-    e->st.favail = sv.f_favail;
-    e->st.fsid = sv.f_fsid;
-    e->st.flag = sv.f_flag;
-    e->st.namemax = sv.f_namemax;
-    ret->entries.entries_len = ++n;
   }
   free_fs_list (fs, nfs);
   return 0;

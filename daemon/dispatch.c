@@ -42,7 +42,6 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY_NORET (MOUNT, mount, mount_args, PROC_PLAIN),
   ENTRY_NORET (MOUNT_RO, mount_ro, mount_ro_args, PROC_PLAIN),
   ENTRY_NONE (UMOUNT_ALL, umount_all),
-  ENTRY_NOARGS (INSPECT_OS, inspect_os, inspect_os_ret),
   ENTRY (EXISTS, exists, path_args, bool_ret, PROC_PLAIN),
   ENTRY (IS_FILE, is_file, path_args, bool_ret, PROC_PLAIN),
   ENTRY (IS_DIR, is_dir, path_args, bool_ret, PROC_PLAIN),

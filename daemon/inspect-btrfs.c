@@ -80,15 +80,77 @@ compare_paths (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+static int
+compare_ids (const void *a, const void *b)
+{
+  const struct subvol *x = a, *y = b;
+
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The id of the default subvolume (the "default" entry of the root
+ * tree directory), or BTRFS_FS_TREE_OBJECTID. */
+static uint64_t
+default_subvolume (int fd)
+{
+  struct btrfs_ioctl_search_args args;
+  struct btrfs_ioctl_search_key *k = &args.key;
+  struct btrfs_ioctl_search_header sh;
+  struct btrfs_dir_item di;
+  size_t off = 0;
+  uint32_t item;
+
+  memset (&args, 0, sizeof args);
+  k->tree_id = BTRFS_ROOT_TREE_OBJECTID;
+  k->min_objectid = k->max_objectid = BTRFS_ROOT_TREE_DIR_OBJECTID;
+  k->min_type = k->max_type = BTRFS_DIR_ITEM_KEY;
+  k->max_offset = (uint64_t) -1;
+  k->max_transid = (uint64_t) -1;
+  k->nr_items = 16;
+  if (ioctl (fd, BTRFS_IOC_TREE_SEARCH, &args) == -1)
+    return BTRFS_FS_TREE_OBJECTID;
+  for (item = 0; item < k->nr_items; ++item) {
+    if (off + sizeof sh > sizeof args.buf)
+      break;
+    memcpy (&sh, args.buf + off, sizeof sh);
+    off += sizeof sh;
+    if (off + sh.len > sizeof args.buf)
+      break;
+    if (sh.type == BTRFS_DIR_ITEM_KEY && sh.len >= sizeof di) {
+      memcpy (&di, args.buf + off, sizeof di);
+      if (le16toh (di.name_len) == 7 && sizeof di + 7 <= sh.len &&
+          memcmp (args.buf + off + sizeof di, "default", 7) == 0)
+        return le64toh (di.location.objectid);
+    }
+    off += sh.len;
+  }
+  return BTRFS_FS_TREE_OBJECTID;
+}
+
+static int list_subvolumes (int fd, char ***pathsp, size_t *np,
+                            bool by_id);
+
 int
 btrfs_list_subvolumes (int fd, char ***pathsp, size_t *np)
+{
+  return list_subvolumes (fd, pathsp, np, false);
+}
+
+int
+btrfs_list_volumes (int fd, char ***pathsp, size_t *np)
+{
+  return list_subvolumes (fd, pathsp, np, true);
+}
+
+static int
+list_subvolumes (int fd, char ***pathsp, size_t *np, bool by_id)
 {
   struct btrfs_ioctl_search_args args;
   struct subvol *v = NULL;
   size_t n = 0, i;
   char **paths = NULL;
   size_t np_ = 0;
-  uint64_t min_objectid = BTRFS_FS_TREE_OBJECTID, min_offset = 0;
+  uint64_t min_objectid = BTRFS_FS_TREE_OBJECTID, min_offset = 0, def;
   int ret = -1;
 
   for (;;) {
@@ -155,13 +217,20 @@ btrfs_list_subvolumes (int fd, char ***pathsp, size_t *np)
       break;
   }
 
+  for (i = 0; i < n; ++i)
+    subvol_path (fd, v, n, &v[i], 0);
+  if (by_id && n > 0)
+    qsort (v, n, sizeof *v, compare_ids);
+  def = by_id ? default_subvolume (fd) : 0;
   for (i = 0; i < n; ++i) {
-    const char *p = subvol_path (fd, v, n, &v[i], 0);
+    const char *p = v[i].path;
+    if (by_id && v[i].id == def)
+      continue;
     if (p && memchr (p, '\n', strlen (p)) == NULL &&
         add_string (&paths, &np_, p) == -1)
       goto out;
   }
-  if (np_)
+  if (np_ && !by_id)
     qsort (paths, np_, sizeof (char *), compare_paths);
   *pathsp = paths;
   *np = np_;

@@ -4,8 +4,9 @@
  */
 
 /**
- * inspect_full: find every operating system on the disks (Linux roots
- * as in inspect.c, Windows system roots on NTFS/FAT), then mount each
+ * inspect_full: find every operating system on the disks (Linux roots:
+ * an /etc with a release file or fstab and a bin directory, mapped
+ * through /etc/fstab; Windows system roots on NTFS/FAT), then mount each
  * OS's tree read-only (root plus its fstab mountpoints) at a private
  * directory and fill its record (inspect-linux.c, inspect-windows.c).
  * inspect_list_applications pages through the package list of one of
@@ -31,6 +32,7 @@
 #define FS_PER_OS_MAX 1024
 #define FSTAB_MAX_BYTES (1024 * 1024)
 #define FSTAB_MAX_ENTRIES 1024
+#define MOUNTPOINTS_MAX FS_PER_OS_MAX
 
 /* Warnings gathered during one call. */
 static char *warnings[GBOX_INSPECT_WARNINGS_MAX];
@@ -181,6 +183,137 @@ inspect_os_init (gbox_inspected_os *os)
       return -1;
   }
   return 0;
+}
+
+static bool
+is_type_in_root (int rootfd, const char *path, mode_t type)
+{
+  struct stat st;
+  return stat_in_root (rootfd, path, &st) == 0 &&
+    (st.st_mode & S_IFMT) == type;
+}
+
+static int
+add_mountpoint (gbox_inspected_os *os, const char *mp, const char *dev)
+{
+  gbox_mountpoint *m;
+  size_t i;
+
+  for (i = 0; i < os->mountpoints.mountpoints_len; ++i)
+    if (strcmp (os->mountpoints.mountpoints_val[i].mountpoint, mp) == 0)
+      return 0;                 /* first one wins */
+  if (os->mountpoints.mountpoints_len >= MOUNTPOINTS_MAX ||
+      strlen (mp) >= GBOX_PATH_MAX || strlen (dev) >= GBOX_PATH_MAX)
+    return 0;
+  m = realloc (os->mountpoints.mountpoints_val,
+               (os->mountpoints.mountpoints_len + 1) * sizeof *m);
+  if (m == NULL)
+    return -1;
+  os->mountpoints.mountpoints_val = m;
+  m = &m[os->mountpoints.mountpoints_len];
+  m->mountpoint = strdup (mp);
+  m->device = strdup (dev);
+  os->mountpoints.mountpoints_len++;
+  if (m->mountpoint == NULL || m->device == NULL)
+    return -1;
+  return 0;
+}
+
+int
+inspect_linux_root (int rootfd, const char *rootdev,
+                    const struct gbd_fs *fs, size_t nfs,
+                    gbox_inspected_os *os)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct fstab_entry *entries = NULL;
+  size_t len = 0, i;
+  ssize_t n;
+
+  if (!is_type_in_root (rootfd, "/etc", S_IFDIR))
+    return 0;
+  if (!is_type_in_root (rootfd, "/etc/fstab", S_IFREG) &&
+      !is_type_in_root (rootfd, "/etc/os-release", S_IFREG) &&
+      !is_type_in_root (rootfd, "/usr/lib/os-release", S_IFREG))
+    return 0;
+  /* A bin directory, or a separate /usr (where a usrmerged /bin
+   * points) named by fstab. */
+  if (!is_type_in_root (rootfd, "/bin", S_IFDIR) &&
+      !is_type_in_root (rootfd, "/usr/bin", S_IFDIR) &&
+      !(is_type_in_root (rootfd, "/usr", S_IFDIR) &&
+        is_type_in_root (rootfd, "/etc/fstab", S_IFREG)))
+    return 0;
+
+  free (os->root);
+  os->root = strdup (rootdev);
+  if (os->root == NULL || add_mountpoint (os, "/", rootdev) == -1)
+    goto error;
+
+  text = read_file_in_root (rootfd, "/etc/fstab", FSTAB_MAX_BYTES, &len);
+  if (text == NULL) {
+    debug ("inspect: %s: /etc/fstab: %m", rootdev);
+    return 1;                   /* no usable fstab: just "/" */
+  }
+  entries = calloc (FSTAB_MAX_ENTRIES, sizeof *entries);
+  if (entries == NULL)
+    goto error;
+  n = parse_fstab (text, len, entries, FSTAB_MAX_ENTRIES);
+  if (n == -1)
+    goto error;
+  for (i = 0; i < (size_t) n; ++i) {
+    ssize_t idx;
+
+    if (!fstab_entry_is_mountable (&entries[i]) ||
+        strcmp (entries[i].file, "/") == 0)
+      continue;
+    idx = resolve_fstab_spec (entries[i].spec, fs, nfs);
+    if (idx < 0) {
+      debug ("inspect: %s: fstab: %s not found", rootdev, entries[i].spec);
+      continue;
+    }
+    if (add_mountpoint (os, entries[i].file, fs[idx].device) == -1) {
+      free_fstab (entries, n);
+      goto error;
+    }
+  }
+  free_fstab (entries, n);
+  free (entries);
+  return 1;
+
+ error:
+  free (entries);
+  return -1;
+}
+
+/* What inspection starts with: refuse host mode, rescan the
+ * disks, list the filesystems and make the private mount point.  Returns
+ * the filesystems (free with free_fs_list), or NULL after replying with
+ * the error; WHO names the procedure in messages, DIR is the mount
+ * point to create. */
+struct gbd_fs *
+inspect_begin (const char *who, const char *dir, size_t *nfs)
+{
+  struct gbd_fs *fs;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "%s: refusing to mount in host mode "
+                            "(only the appliance inspects disks)", who);
+    return NULL;
+  }
+  if (devices_rescan () == -1) {
+    reply_with_perror ("%s: /sys/block", who);
+    return NULL;
+  }
+  fs = devices_list_filesystems (nfs);
+  if (fs == NULL) {
+    reply_with_perror ("%s: list_filesystems", who);
+    return NULL;
+  }
+  if (mkdir (dir, 0700) == -1 && errno != EEXIST) {
+    reply_with_perror ("%s: mkdir %s", who, dir);
+    free_fs_list (fs, *nfs);
+    return NULL;
+  }
+  return fs;
 }
 
 /* Mount one filesystem (or btrfs SUBVOL of it, if not NULL)
@@ -421,26 +554,6 @@ add_swap_from_fstab (int rootfd, gbox_inspected_os *os,
   free (e);
 }
 
-static int
-copy_mountpoints (gbox_inspected_os *os, const gbox_os *simple)
-{
-  size_t i, n = simple->mountpoints.mountpoints_len;
-
-  os->mountpoints.mountpoints_val = calloc (n ? n : 1,
-                                            sizeof (gbox_mountpoint));
-  if (os->mountpoints.mountpoints_val == NULL)
-    return -1;
-  for (i = 0; i < n; ++i) {
-    gbox_mountpoint *m = &os->mountpoints.mountpoints_val[i];
-    m->mountpoint = strdup (simple->mountpoints.mountpoints_val[i].mountpoint);
-    m->device = strdup (simple->mountpoints.mountpoints_val[i].device);
-    os->mountpoints.mountpoints_len++;
-    if (!m->mountpoint || !m->device)
-      return -1;
-  }
-  return 0;
-}
-
 /* The roots found by the last inspect_full, for list_applications. */
 static gbox_inspect_full_ret last;
 static bool have_last;
@@ -529,61 +642,57 @@ btrfs_mountpoints (int rootfd, gbox_inspected_os *os, const struct gbd_fs *fs,
   free (e);
 }
 
-/* Pass 1 on one mounted filesystem: is it a root?  Fills OS. */
+/* Pass 1 on one mounted filesystem: is it a root?  Fills OS (left
+ * zeroed when it is not). */
 static int
 find_root (int rootfd, const char *name, const struct gbd_fs *fs,
            size_t nfs, gbox_inspected_os *os)
 {
-  gbox_os simple;
   struct stat st;
   char systemroot[GBOX_PATH_MAX];
   int r;
 
+  memset (os, 0, sizeof *os);
   if (lstat_in_root (rootfd, "/etc", &st) == 0 && S_ISLNK (st.st_mode) &&
       stat_in_root (rootfd, "/etc", &st) == -1 && errno == ELOOP) {
     inspect_warning ("%s: /etc: %s (not inspected)", name,
                      strerror (ELOOP));
     return 0;
   }
-  r = inspect_linux_root (rootfd, name, fs, nfs, &simple);
+  if (inspect_os_init (os) == -1)
+    goto error;
+  r = inspect_linux_root (rootfd, name, fs, nfs, os);
   if (r == -1)
-    return -1;
+    goto error;
   if (r == 1) {
-    if (inspect_os_init (os) == -1 || copy_mountpoints (os, &simple) == -1) {
-      xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &simple);
-      return -1;
-    }
-    xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &simple);
-    free (os->root);
     free (os->type);
-    os->root = strdup (name);
     os->type = strdup ("linux");
-    if (os->root == NULL || os->type == NULL)
-      return -1;
+    if (os->type == NULL)
+      goto error;
     btrfs_mountpoints (rootfd, os, fs, nfs);
     return 1;
   }
   if (windows_find_systemroot (rootfd, systemroot, sizeof systemroot) == 1) {
-    gbox_mountpoint *m;
-    if (inspect_os_init (os) == -1)
-      return -1;
     free (os->root);
     free (os->type);
     free (os->windows_systemroot);
     os->root = strdup (name);
     os->type = strdup ("windows");
     os->windows_systemroot = strdup (systemroot);
-    m = calloc (1, sizeof *m);
-    if (m == NULL)
-      return -1;
-    os->mountpoints.mountpoints_val = m;
-    os->mountpoints.mountpoints_len = 1;
-    m->mountpoint = strdup ("/");
-    m->device = strdup (name);
-    return os->root && os->type && os->windows_systemroot &&
-      m->mountpoint && m->device ? 1 : -1;
+    if (os->root == NULL || os->type == NULL ||
+        os->windows_systemroot == NULL ||
+        add_mountpoint (os, "/", name) == -1)
+      goto error;
+    return 1;
   }
+  xdr_free ((xdrproc_t) xdr_gbox_inspected_os, (char *) os);
+  memset (os, 0, sizeof *os);
   return 0;
+
+ error:
+  xdr_free ((xdrproc_t) xdr_gbox_inspected_os, (char *) os);
+  memset (os, 0, sizeof *os);
+  return -1;
 }
 
 /* Pass 2: the OS tree is mounted at ROOTFD. */

@@ -31,12 +31,14 @@ static char *mounts[MAX_MOUNTS];
 static size_t nr_mounts;
 static struct modload *mods;
 
-int
-load_fs_modules (const char *fstype)
+#define FS_MODULES_MAX 6
+
+size_t
+fs_modules (const char *fstype, const char **out)
 {
   static const struct {
     const char *fstype;
-    const char *modules[6];
+    const char *modules[FS_MODULES_MAX];
   } table[] = {
     { "ext2", { "ext4" } }, { "ext3", { "ext4" } }, { "ext4", { "ext4" } },
     /* FAT needs its default codepage (437) and iocharset (ascii; utf8
@@ -48,8 +50,26 @@ load_fs_modules (const char *fstype)
     { "iso9660", { "isofs" } }, { "udf", { "udf" } },
     { "squashfs", { "squashfs" } }, { "ntfs", { "fuse" } },
   };
-  char err[512];
   size_t i, j;
+
+  for (i = 0; i < sizeof table / sizeof table[0]; ++i) {
+    if (strcmp (table[i].fstype, fstype) != 0)
+      continue;
+    for (j = 0; j < FS_MODULES_MAX && table[i].modules[j]; ++j)
+      out[j] = table[i].modules[j];
+    return j;
+  }
+  /* Anything else: a module of the same name, if there is one. */
+  out[0] = fstype;
+  return 1;
+}
+
+int
+load_fs_modules (const char *fstype)
+{
+  const char *names[FS_MODULES_MAX];
+  char err[512];
+  size_t n, i;
 
   if (!appliance_mode)
     return 0;
@@ -60,17 +80,10 @@ load_fs_modules (const char *fstype)
       return -1;
     }
   }
-  for (i = 0; i < sizeof table / sizeof table[0]; ++i) {
-    if (strcmp (table[i].fstype, fstype) != 0)
-      continue;
-    for (j = 0; j < 4 && table[i].modules[j]; ++j)
-      if (modload_load (mods, table[i].modules[j], err, sizeof err) == -1)
-        debug ("%s", err);
-    return 0;
-  }
-  /* Anything else: a module of the same name, if there is one. */
-  if (modload_load (mods, fstype, err, sizeof err) == -1)
-    debug ("%s", err);
+  n = fs_modules (fstype, names);
+  for (i = 0; i < n; ++i)
+    if (modload_load (mods, names[i], err, sizeof err) == -1)
+      debug ("%s", err);
   return 0;
 }
 
@@ -161,6 +174,48 @@ explain_mount_error (int err)
   }
 }
 
+/* "btrfsvol:/dev/sda3/root" (a btrfs subvolume, as libguestfs and
+ * inspection name them): the kernel name of the device ("/dev/sda3",
+ * or a logical volume "/dev/VG/LV") in *KDEV and the subvolume in
+ * *SUBVOL, both malloc'd.  -1 if it names no device. */
+static int
+btrfsvol_split (const char *name, char **kdev, char **subvol)
+{
+  const char *p = name + strlen ("btrfsvol:");
+  const char *slash;
+
+  *kdev = *subvol = NULL;
+  if (strncmp (p, "/dev/", 5) != 0)
+    return -1;
+  for (slash = strchr (p + 5, '/'); slash; slash = strchr (slash + 1, '/')) {
+    CLEANUP_FREE char *dev = strndup (p, slash - p);
+    struct stat st;
+
+    if (dev == NULL)
+      return -1;
+    *kdev = device_user_to_kernel (dev);
+    if (*kdev && stat (*kdev, &st) == 0 && S_ISBLK (st.st_mode))
+      break;
+    free (*kdev);
+    *kdev = NULL;
+  }
+  while (slash && *slash == '/')
+    slash++;
+  if (*kdev == NULL || slash == NULL || *slash == '\0' ||
+      strchr (slash, ',') != NULL) {
+    free (*kdev);
+    *kdev = NULL;
+    return -1;
+  }
+  *subvol = strdup (slash);
+  if (*subvol == NULL) {
+    free (*kdev);
+    *kdev = NULL;
+    return -1;
+  }
+  return 0;
+}
+
 static int
 mount_int (const char *device, const char *mountpoint, const char *options,
            const char *fstype_arg, const char *procname)
@@ -168,6 +223,7 @@ mount_int (const char *device, const char *mountpoint, const char *options,
   CLEANUP_FREE char *kdev = NULL;
   CLEANUP_FREE char *fstype = NULL;
   CLEANUP_FREE char *data = NULL;
+  CLEANUP_FREE char *subvol = NULL;
   CLEANUP_CLOSE int mpfd = -1;
   char target[PATH_MAX], real[PATH_MAX];
   unsigned long flags;
@@ -187,11 +243,28 @@ mount_int (const char *device, const char *mountpoint, const char *options,
     return -1;
   }
   devices_rescan ();
-  kdev = device_user_to_kernel (device);
-  if (kdev == NULL || stat (kdev, &st) == -1 || !S_ISBLK (st.st_mode)) {
-    reply_with_error_errno (ENOENT, "%s: %s: no such device", procname,
-                            device);
-    return -1;
+  if (strncmp (device, "btrfsvol:", 9) == 0) {
+    if (btrfsvol_split (device, &kdev, &subvol) == -1) {
+      reply_with_error_errno (ENOENT, "%s: %s: no such btrfs subvolume "
+                              "(expected btrfsvol:DEVICE/SUBVOLUME)",
+                              procname, device);
+      return -1;
+    }
+    if (fstype_arg && fstype_arg[0] && strcmp (fstype_arg, "btrfs") != 0) {
+      reply_with_error_errno (EINVAL, "%s: %s: a btrfs subvolume cannot "
+                              "be mounted as %s", procname, device,
+                              fstype_arg);
+      return -1;
+    }
+    fstype_arg = "btrfs";
+  }
+  else {
+    kdev = device_user_to_kernel (device);
+    if (kdev == NULL || stat (kdev, &st) == -1 || !S_ISBLK (st.st_mode)) {
+      reply_with_error_errno (ENOENT, "%s: %s: no such device", procname,
+                              device);
+      return -1;
+    }
   }
   if (fstype_arg && fstype_arg[0])
     fstype = strdup (fstype_arg);
@@ -213,6 +286,16 @@ mount_int (const char *device, const char *mountpoint, const char *options,
   if (parse_options (options ? options : "", &flags, &data) == -1) {
     reply_with_perror ("%s: options", procname);
     return -1;
+  }
+  if (subvol) {
+    char *d;
+    if (asprintf (&d, "%s%ssubvol=%s", data, data[0] ? "," : "",
+                  subvol) == -1) {
+      reply_with_perror ("%s: options", procname);
+      return -1;
+    }
+    free (data);
+    data = d;
   }
 
   if (strcmp (mountpoint, "/") == 0) {

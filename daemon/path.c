@@ -11,6 +11,16 @@
  * on the last component that must not follow it (lstat, readlink,
  * is_file, is_dir) open the parent that way and use *at(2) calls with
  * AT_SYMLINK_NOFOLLOW.
+ *
+ * NTFS (ntfs-3g, a FUSE filesystem here) and FAT keep names
+ * case-insensitive for Windows but ntfs-3g looks them up exactly, so a
+ * path that does not exist as given is looked up again one component
+ * at a time, each missing component matched without regard to ASCII
+ * letter case in its directory when that directory is on one of those
+ * filesystems (as libguestfs's case_sensitive_path does): the last
+ * component may be missing (a file to create).  Each step is again an
+ * openat2(RESOLVE_IN_ROOT) of the path found so far, so it cannot
+ * leave the tree either.
  */
 
 #include <config.h>
@@ -18,7 +28,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 
@@ -58,8 +70,9 @@ check_path (const char *path)
   return 0;
 }
 
-int
-open_in_root (int rootfd, const char *path, int flags, mode_t mode)
+/* openat2 (RESOLVE_IN_ROOT) of PATH exactly as given. */
+static int
+open_exact (int rootfd, const char *path, int flags, mode_t mode)
 {
   struct open_how how;
 
@@ -81,6 +94,139 @@ open_in_root (int rootfd, const char *path, int flags, mode_t mode)
   }
 }
 
+#define FUSE_SUPER_MAGIC 0x65735546
+#define MSDOS_SUPER_MAGIC 0x4d44
+#define EXFAT_SUPER_MAGIC 0x2011bab0
+
+/* Is directory DIRFD on a filesystem whose names Windows treats
+ * without regard to case (NTFS through ntfs-3g, FAT, exFAT)? */
+static bool
+caseless_dir (int dirfd)
+{
+  struct statfs sf;
+
+  if (fstatfs (dirfd, &sf) == -1)
+    return false;
+  return sf.f_type == FUSE_SUPER_MAGIC || sf.f_type == MSDOS_SUPER_MAGIC ||
+    sf.f_type == EXFAT_SUPER_MAGIC;
+}
+
+/* The entry of directory DIRFD (an O_PATH fd) whose name equals NAME
+ * without regard to ASCII case, malloc'd, or NULL. */
+static char *
+find_caseless (int dirfd, const char *name)
+{
+  struct dirent *d;
+  char *found = NULL;
+  DIR *dir;
+  int fd;
+
+  fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd == -1)
+    return NULL;
+  dir = fdopendir (fd);
+  if (dir == NULL) {
+    close (fd);
+    return NULL;
+  }
+  while ((d = readdir (dir)) != NULL)
+    if (strcasecmp (d->d_name, name) == 0) {
+      found = strdup (d->d_name);
+      break;
+    }
+  closedir (dir);
+  return found;
+}
+
+char *
+caseless_path (int rootfd, const char *path)
+{
+  CLEANUP_FREE char *out = NULL;
+  size_t outlen = 0;
+  const char *p = path;
+  bool changed = false;
+  int dirfd;
+
+  out = malloc (GBOX_PATH_MAX + 1);
+  if (out == NULL)
+    return NULL;
+  out[outlen++] = '/';
+  out[outlen] = '\0';
+  dirfd = open_exact (rootfd, "/", O_PATH | O_DIRECTORY, 0);
+  if (dirfd == -1)
+    return NULL;
+  for (;;) {
+    CLEANUP_FREE char *match = NULL;
+    char name[GBOX_NAME_MAX + 1];
+    size_t len;
+    const char *use;
+    struct stat st;
+    bool last;
+
+    while (*p == '/')
+      p++;
+    if (*p == '\0')
+      break;
+    len = strcspn (p, "/");
+    if (len > GBOX_NAME_MAX)
+      break;
+    memcpy (name, p, len);
+    name[len] = '\0';
+    p += len;
+    last = p[strspn (p, "/")] == '\0';
+    use = name;
+    if (strcmp (name, ".") != 0 && strcmp (name, "..") != 0 &&
+        fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+        errno == ENOENT && caseless_dir (dirfd) &&
+        (match = find_caseless (dirfd, name)) != NULL) {
+      use = match;
+      changed = true;
+    }
+    len = strlen (use);
+    if (outlen + len + 1 >= GBOX_PATH_MAX)
+      break;
+    if (out[outlen - 1] != '/')
+      out[outlen++] = '/';
+    memcpy (out + outlen, use, len);
+    outlen += len;
+    out[outlen] = '\0';
+    if (last)
+      break;
+    close (dirfd);
+    dirfd = open_exact (rootfd, out, O_PATH | O_DIRECTORY, 0);
+    if (dirfd == -1)
+      return NULL;
+  }
+  close (dirfd);
+  if (!changed || *p != '\0')
+    return NULL;
+  /* Keep a trailing slash. */
+  if (path[strlen (path) - 1] == '/' && out[outlen - 1] != '/' &&
+      outlen + 1 < GBOX_PATH_MAX) {
+    out[outlen++] = '/';
+    out[outlen] = '\0';
+  }
+  return strdup (out);
+}
+
+int
+open_in_root (int rootfd, const char *path, int flags, mode_t mode)
+{
+  CLEANUP_FREE char *found = NULL;
+  int fd, err;
+
+  fd = open_exact (rootfd, path, flags, mode);
+  if (fd >= 0 || errno != ENOENT)
+    return fd;
+  err = errno;
+  found = caseless_path (rootfd, path);
+  if (found == NULL) {
+    errno = err;
+    return -1;
+  }
+  return open_exact (rootfd, found, flags, mode);
+}
+
 int
 open_parent_in_root (int rootfd, const char *path,
                      char **copy, const char **last)
@@ -89,7 +235,17 @@ open_parent_in_root (int rootfd, const char *path,
   size_t len;
   int fd;
 
-  *copy = strdup (path);
+  /* On NTFS and FAT the path may name an existing entry in another
+   * letter case: use that entry's name. */
+  fd = open_exact (rootfd, path, O_PATH | O_NOFOLLOW, 0);
+  if (fd >= 0)
+    close (fd);
+  else if (errno == ENOENT)
+    *copy = caseless_path (rootfd, path);
+  else
+    *copy = NULL;
+  if (*copy == NULL)
+    *copy = strdup (path);
   if (*copy == NULL)
     return -1;
   p = *copy;

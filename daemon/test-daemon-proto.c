@@ -748,8 +748,8 @@ test_misc_calls (struct daemon *d)
               NULL, NULL, &rep);
     CHECK (r == 1 && strstr (rep.message, "host mode"),
            "mount_ro refused in host mode (%s)", rep.message);
-    r = call (d, GBOX_PROC_INSPECT_OS, NULL, NULL, NULL, NULL, &rep);
-    CHECK (r == 1, "inspect_os refused in host mode (%s)", rep.message);
+    r = call (d, GBOX_PROC_INSPECT_FULL, NULL, NULL, NULL, NULL, &rep);
+    CHECK (r == 1, "inspect_full refused in host mode (%s)", rep.message);
     r = call (d, GBOX_PROC_DISKS_READY,
               (xdrproc_t) xdr_gbox_disks_ready_args, &dr, NULL, NULL, &rep);
     CHECK (r == 1, "disks_ready(1) fails in host mode (%s)", rep.message);
@@ -1061,7 +1061,7 @@ test_random_args (struct daemon *d)
     GBOX_PROC_VERSION, GBOX_PROC_SYNC, GBOX_PROC_DISKS_READY,
     GBOX_PROC_REFRESH, GBOX_PROC_LIST_DEVICES, GBOX_PROC_LIST_PARTITIONS,
     GBOX_PROC_LIST_FILESYSTEMS, GBOX_PROC_MOUNT, GBOX_PROC_MOUNT_RO,
-    GBOX_PROC_UMOUNT_ALL, GBOX_PROC_INSPECT_OS, GBOX_PROC_EXISTS,
+    GBOX_PROC_UMOUNT_ALL, GBOX_PROC_INSPECT_FULL, GBOX_PROC_EXISTS,
     GBOX_PROC_IS_FILE, GBOX_PROC_IS_DIR, GBOX_PROC_LSTAT, GBOX_PROC_STAT,
     GBOX_PROC_READLINK, GBOX_PROC_READDIR_STAT, GBOX_PROC_STATVFS,
   };

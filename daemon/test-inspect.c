@@ -85,13 +85,17 @@ static void
 check_tree (const struct expect *e)
 {
   char path[4096];
-  gbox_os os;
+  gbox_inspected_os os;
   int rootfd, r;
   size_t i, n = 0;
   bool ok;
 
   path_of (path, sizeof path, e->tree, "");
   rootfd = open (path, O_PATH | O_DIRECTORY);
+  if (inspect_os_init (&os) == -1) {
+    perror ("inspect_os_init");
+    exit (EXIT_FAILURE);
+  }
   r = inspect_linux_root (rootfd, "/dev/sda1", fs, 5, &os);
   close (rootfd);
   while (e->mps[n][0])
@@ -111,8 +115,7 @@ check_tree (const struct expect *e)
             os.mountpoints.mountpoints_val[i].device);
   printf ("\n");
   CHECK (ok, "tree %s", e->tree);
-  if (r == 1)
-    xdr_free ((xdrproc_t) xdr_gbox_os, (char *) &os);
+  xdr_free ((xdrproc_t) xdr_gbox_inspected_os, (char *) &os);
 }
 
 int

@@ -154,6 +154,18 @@ print_title (const struct df_opts *d)
   }
 }
 
+/* N blocks of FROM bytes in blocks of TO bytes (FAT's blocks can be
+ * smaller than 1K: 512-byte clusters). */
+static int64_t
+scale (int64_t n, int64_t from, int64_t to)
+{
+  if (from <= 0)
+    return 0;
+  if (from >= to)
+    return n * (from / to);
+  return n / (to / from);
+}
+
 /* One filesystem's line, as the libguestfs virt-df prints it. */
 static void
 print_stat (FILE *fp, const struct df_opts *d, const char *name,
@@ -164,11 +176,12 @@ print_stat (FILE *fp, const struct df_opts *d, const char *name,
 
   if (!d->inodes) {
     if (!d->human) {
-      int64_t factor = st->bsize / 1024;
-      snprintf (buf[0], sizeof buf[0], "%" PRIi64, st->blocks * factor);
+      snprintf (buf[0], sizeof buf[0], "%" PRIi64,
+                scale (st->blocks, st->bsize, 1024));
       snprintf (buf[1], sizeof buf[1], "%" PRIi64,
-                (st->blocks - st->bfree) * factor);
-      snprintf (buf[2], sizeof buf[2], "%" PRIi64, st->bavail * factor);
+                scale (st->blocks - st->bfree, st->bsize, 1024));
+      snprintf (buf[2], sizeof buf[2], "%" PRIi64,
+                scale (st->bavail, st->bsize, 1024));
     }
     else {
       int opts = GBOX_HUMAN_ROUND | GBOX_HUMAN_AUTOSCALE |
@@ -215,17 +228,21 @@ print_stat (FILE *fp, const struct df_opts *d, const char *name,
 static char *
 rename_device (const char *dev, size_t offset)
 {
-  const char *p, *q;
+  const char *p, *q, *prefix = "";
   size_t idx = 0, n, i;
   char letters[8], *r;
 
+  if (strncmp (dev, "btrfsvol:", 9) == 0) {
+    prefix = "btrfsvol:";
+    dev += 9;
+  }
   if (offset == 0 || strncmp (dev, "/dev/sd", 7) != 0)
-    return strdup (dev);
+    return strdup (dev - strlen (prefix));
   p = dev + 7;
   for (q = p; *q >= 'a' && *q <= 'z'; ++q)
     idx = idx * 26 + (*q - 'a' + 1);
   if (q == p || q - p > 4 || idx - 1 < offset)
-    return strdup (dev);
+    return strdup (dev - strlen (prefix));
   idx = idx - 1 - offset;
   /* Index to letters: a..z, aa.. */
   n = 0;
@@ -242,7 +259,7 @@ rename_device (const char *dev, size_t offset)
     letters[n - 1 - i] = t;
   }
   letters[n] = '\0';
-  if (asprintf (&r, "/dev/sd%s%s", letters, q) == -1)
+  if (asprintf (&r, "%s/dev/sd%s%s", prefix, letters, q) == -1)
     return NULL;
   return r;
 }

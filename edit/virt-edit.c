@@ -619,9 +619,16 @@ main (int argc, char *argv[])
     exit (EXIT_FAILURE);
   }
 
-  for (; optind < argc; optind++)
-    if (edit_file (h, &o, tmpdir, argv[optind], expr, backup_ext) == -1)
+  for (; optind < argc; optind++) {
+    char *path = gbox_opts_guest_path (h, &o, argv[optind]);
+
+    if (path == NULL)
+      gbox_opts_print_error (&o, h);
+    if (path == NULL ||
+        edit_file (h, &o, tmpdir, path, expr, backup_ext) == -1)
       errors++;
+    free (path);
+  }
 
   /* Everything written reaches the image before we say it worked. */
   if (gbox_umount_all (h) == -1 || gbox_shutdown (h) == -1) {

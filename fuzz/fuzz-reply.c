@@ -66,10 +66,10 @@ one_call (gbox_h *h, unsigned sel)
     break;
   }
   case 6: {
-    struct gbox_inspect_os_ret r;
+    struct gbox_inspect_full_ret r;
     memset (&r, 0, sizeof r);
-    if (gbox_inspect_os (h, &r) == 0)
-      xdr_free ((xdrproc_t) xdr_gbox_inspect_os_ret, (char *) &r);
+    if (gbox_inspect_full (h, &r) == 0)
+      xdr_free ((xdrproc_t) xdr_gbox_inspect_full_ret, (char *) &r);
     break;
   }
   case 7: {

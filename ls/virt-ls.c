@@ -852,9 +852,11 @@ main (int argc, char *argv[])
   }
 
   for (; optind < argc; optind++) {
-    const char *dir = argv[optind];
+    char *dir = gbox_opts_guest_path (ls.h, &o, argv[optind]);
 
-    if (!long_mode && !recursive)
+    if (dir == NULL)
+      r = -1;
+    else if (!long_mode && !recursive)
       r = do_ls (&ls, dir);
     else if (long_mode && !recursive)
       r = do_ls_l (&ls, dir);
@@ -862,6 +864,7 @@ main (int argc, char *argv[])
       r = do_ls_R (&ls, dir);
     else
       r = do_ls_lR (&ls, dir);
+    free (dir);
     /* -1: the message is on the handle; -2: already printed. */
     if (r == -1)
       gbox_opts_print_error (&o, ls.h);
