@@ -290,3 +290,78 @@ btrfs_fedora () {
     return 1
   fi
 }
+
+# fedora_gpt OUT_IMAGE ESP_UUID: Fedora's default layout on a GPT disk:
+# a BIOS boot partition (1 MiB, no filesystem), ext4 /boot, and btrfs
+# (btrfs_fedora: subvolumes root and home, compress=zstd:1) with an
+# fstab naming /boot by UUID and a /boot/efi (vfat, ESP_UUID) that
+# lives on another disk.  Returns 1 when the btrfs cannot be built.
+fedora_gpt () {
+  local out=$1 esp_uuid=$2 mnt=$T/fedmnt buuid
+  btrfs_fedora "$T/fed-btrfs.img" 128 || return 1
+  mkdir -p "$T/fedboot/grub2" "$T/fedboot/efi" "$mnt"
+  echo 'set default=0' > "$T/fedboot/grub2/grub.cfg"
+  ext4_image "$T/fed-boot.img" 32 "$T/fedboot" boot
+  buuid=$(blkid -o value -s UUID "$T/fed-boot.img")
+  mount -o loop "$T/fed-btrfs.img" "$mnt" 2>/dev/null || return 1
+  printf 'UUID=%s /boot ext4 defaults 1 2\nUUID=%s /boot/efi vfat umask=0077,shortname=winnt 0 2\n' \
+    "$buuid" "$esp_uuid" >> "$mnt/root/etc/fstab"
+  echo fedhost > "$mnt/root/etc/hostname"
+  mkdir -p "$mnt/root/boot/efi" "$mnt/root/etc/dnf"
+  printf '[main]\ngpgcheck=True\n' > "$mnt/root/etc/dnf/dnf.conf"
+  umount "$mnt"
+  rm -f "$out"
+  truncate -s 200M "$out"
+  printf 'start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649\nstart=4096, size=65536, type=linux\nstart=69632, size=262144, type=linux\n' |
+    sfdisk -q -X gpt "$out" >/dev/null
+  dd if="$T/fed-boot.img" of="$out" bs=512 seek=4096 conv=notrunc,sparse status=none
+  dd if="$T/fed-btrfs.img" of="$out" bs=512 seek=69632 conv=notrunc,sparse status=none
+  rm -f "$T/fed-boot.img" "$T/fed-btrfs.img"
+}
+
+# esp_gpt OUT_IMAGE VOLUME_ID: a GPT disk with one EFI system partition
+# of 64 MiB, FAT32 as mkfs.fat makes it (512-byte clusters at this
+# size), holding EFI/fedora/grub.cfg and EFI/BOOT/BOOTX64.EFI.
+esp_gpt () {
+  local out=$1 id=$2
+  rm -f "$T/esp.fat" "$out"
+  mkfs.fat -F 32 -i "$id" -n ESP -C "$T/esp.fat" 65536 >/dev/null
+  mmd -i "$T/esp.fat" ::/EFI ::/EFI/fedora ::/EFI/BOOT
+  printf 'search --fs-uuid --set=dev\nconfigfile ($dev)/grub2/grub.cfg\n' > "$T/esp-grub.cfg"
+  mcopy -i "$T/esp.fat" "$T/esp-grub.cfg" ::/EFI/fedora/grub.cfg
+  head -c 3000 /dev/zero | tr '\0' 'x' > "$T/esp-boot.efi"
+  mcopy -i "$T/esp.fat" "$T/esp-boot.efi" ::/EFI/BOOT/BOOTX64.EFI
+  truncate -s 66M "$out"
+  printf 'start=2048, size=131072, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' |
+    sfdisk -q -X gpt "$out" >/dev/null
+  dd if="$T/esp.fat" of="$out" bs=512 seek=2048 conv=notrunc,sparse status=none
+  rm -f "$T/esp.fat" "$T/esp-grub.cfg" "$T/esp-boot.efi"
+}
+
+# windows_disk OUT_IMAGE USER: windows_ntfs in an MBR partition at
+# 1 MiB of a disk whose signature is the one MountedDevices maps C: to,
+# with the files a Windows guest has under
+# Windows/System32/drivers/etc and Users/USER/Documents.  Returns 1
+# when NTFS cannot be built here (ntfs-3g through FUSE).
+windows_disk () {
+  local out=$1 user=$2 mnt=$T/windiskmnt
+  windows_ntfs "$T/win-part.img" 40 0x1badcafe 1048576 || return 1
+  mkdir -p "$mnt"
+  ntfs-3g "$T/win-part.img" "$mnt" 2>/dev/null || return 1
+  mkdir -p "$mnt/Windows/System32/drivers/etc" \
+           "$mnt/Users/$user/Documents" "$mnt/Users/Public"
+  printf '# Copyright (c) 1993-2009 Microsoft Corp.\r\n127.0.0.1       localhost\r\n' \
+    > "$mnt/Windows/System32/drivers/etc/hosts"
+  printf 'Read me.\r\nSecond line.\r\n' > "$mnt/Users/$user/Documents/readme.txt"
+  printf 'notes\r\n' > "$mnt/Users/$user/Documents/Notes Today.txt"
+  printf '[.ShellClassInfo]\r\n' > "$mnt/Users/Public/desktop.ini"
+  umount "$mnt"
+  # ntfs-3g may still be writing the image after the unmount.
+  for _ in $(seq 50); do fuser -s "$T/win-part.img" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$out"
+  truncate -s 42M "$out"
+  printf 'label: dos\nlabel-id: 0x1badcafe\nstart=2048, type=7\n' |
+    sfdisk -q "$out" >/dev/null
+  dd if="$T/win-part.img" of="$out" bs=1M seek=1 conv=notrunc,sparse status=none
+  rm -f "$T/win-part.img"
+}
