@@ -196,7 +196,7 @@ extern int gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly);
 extern int gbox_opts_mount (gbox_h *h, struct gbox_opts *o);
 
 /* A guest path argument as the daemon takes it.  On a Windows guest
- * (found by -i inspection) "C:\\dir\\file" and "D:..." name the
+ * (found by -i inspection) "C:\dir\file" and "D:..." name the
  * filesystem that inspection maps the letter to (it is mounted on "/"
  * instead of the current one), and backslashes are separators;
  * elsewhere the path is unchanged.  Letter case is resolved by the
