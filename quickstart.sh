@@ -25,6 +25,7 @@ packages=(
   clang libclang-rt-14-dev
   libjson-c-dev librpm-dev rpm db5.3-util
   mdadm cryptsetup-bin ldmtool icoutils
+  psmisc
 )
 # The libguestfs tools: the reference that the tests compare outputs
 # with byte for byte (never used by guestbox itself).  Only for check.
