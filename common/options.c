@@ -108,8 +108,11 @@ gbox_opts_parse_mount (const char *arg, struct gbox_opts_mount *mp,
   memset (mp, 0, sizeof *mp);
 
   /* Split on the first three colons: the filesystem type is the last
-   * field, and mount options never contain a colon. */
-  while (n < 3 && (colon = strchr (p, ':')) != NULL) {
+   * field, and mount options never contain a colon.  A btrfs
+   * subvolume's name has one of its own (btrfsvol:/dev/sda3/root). */
+  while (n < 3 &&
+         (colon = strchr (n == 0 && strncmp (p, "btrfsvol:", 9) == 0 ?
+                          p + 9 : p, ':')) != NULL) {
     fields[n] = p;
     lens[n] = colon - p;
     n++;
