@@ -7,8 +7,8 @@
 # and Users/NAME/Documents).  virt-cat, virt-ls (-l, -lR, --csv),
 # virt-edit -e, virt-df (text, -h, --csv) and virt-inspector; Windows
 # paths (other letter case, C:\ paths, backslashes, through -i and -m);
-# btrfsvol: names with -m; the multi-boot error; a FAT charset module
-# on a cold boot.  Compared byte for byte with the libguestfs tools.
+# btrfsvol: names with -m; the multi-boot error; the same inspection
+# and a FAT charset module on a cold boot.  Compared byte for byte with the libguestfs tools.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -52,6 +52,9 @@ expect_eq "fedora: mountpoints" \
   "$("$VI" --xpath '//mountpoint' < fed.xml |
      sed -n 's|.*dev="\([^"]*\)">\([^<]*\)<.*|\2 \1|p' | sort)"
 ok "virt-inspector: the btrfs subvolumes, /boot and /boot/efi"
+GBOX_SNAPSHOT=0 "$VI" "${fed[@]}" > fed-cold.xml
+cmp fed.xml fed-cold.xml || { diff fed.xml fed-cold.xml; fail "cold boot"; }
+ok "the same inspection on a cold boot as from the snapshot"
 
 expect_eq "virt-cat on fedora" \
   "$(printf 'fedhost\nhi\nset default=0\nsearch --fs-uuid --set=dev\nconfigfile ($dev)/grub2/grub.cfg')" \
