@@ -8,7 +8,8 @@
 # virt-edit -e, virt-df (text, -h, --csv) and virt-inspector; Windows
 # paths (other letter case, C:\ paths, backslashes, through -i and -m);
 # btrfsvol: names with -m; the multi-boot error; the same inspection
-# and a FAT charset module on a cold boot.  Compared byte for byte with the libguestfs tools.
+# and a FAT charset module on a cold boot.  Compared byte for byte
+# with the libguestfs tools (11 runs of theirs).
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
