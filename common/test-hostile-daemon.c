@@ -590,8 +590,6 @@ script_strings (struct peer *p)
   };
   gbox_inspected_os os;
   struct gbox_inspect_full_ret full;
-  gbox_os os1;
-  struct gbox_inspect_os_ret ios;
   char *warn = (char *) evil;
 
   memset (&os, 0, sizeof os);
@@ -612,19 +610,10 @@ script_strings (struct peer *p)
   full.oses.oses_len = 1;
   full.warnings.warnings_val = &warn;
   full.warnings.warnings_len = 1;
-  os1.root = (char *) "/dev/sda1";
-  os1.mountpoints.mountpoints_val = mps;
-  os1.mountpoints.mountpoints_len = 2;
-  ios.oses.oses_val = &os1;
-  ios.oses.oses_len = 1;
 
   if (!peer_read_call (p) ||
       !peer_reply (p, GBOX_STATUS_OK, (xdrproc_t) xdr_gbox_inspect_full_ret,
                    &full, NULL, 0))
-    return;
-  if (!peer_read_call (p) ||
-      !peer_reply (p, GBOX_STATUS_OK, (xdrproc_t) xdr_gbox_inspect_os_ret,
-                   &ios, NULL, 0))
     return;
   if (peer_read_call (p))
     peer_error (p, "mount: /dev/sda2 on /\033]0;pwned\007: \033[2J failed");
@@ -637,7 +626,6 @@ test_strings (void)
   pthread_t t;
   gbox_h *h = start (&p, script_strings, &t);
   struct gbox_inspect_full_ret full;
-  struct gbox_inspect_os_ret ios;
   bool clean = true;
   u_int i;
   int r;
@@ -658,13 +646,6 @@ test_strings (void)
   }
   else
     CHECK (0, "strings: inspect_full: %s", gbox_last_error (h));
-  if (gbox_inspect_os (h, &ios) == 0) {
-    CHECK (ios.oses.oses_val[0].mountpoints.mountpoints_len == 1,
-           "strings: inspect_os dropped the mount point with controls");
-    xdr_free ((xdrproc_t) xdr_gbox_inspect_os_ret, (char *) &ios);
-  }
-  else
-    CHECK (0, "strings: inspect_os: %s", gbox_last_error (h));
   r = gbox_mount (h, "/dev/sda2", "/x", NULL, 0);
   CHECK (r == -1 && clean_string (gbox_last_error (h)) &&
          test_contains (gbox_last_error (h), "pwned"),
