@@ -68,9 +68,13 @@ btrfsvol:/dev/sda/home" "$("$VF" -a dflt.img)"
 check_no_qemu
 
 requires_libguestfs virt-filesystems
-compare_lg "--all --long --uuid --csv" virt-filesystems "${disks[@]}" \
+# The libguestfs appliance may name the disks' physical volumes in the
+# order the kernel found the disks, not in the order given: LVM is
+# compared on its own disk.
+compare_lg "--all --long --uuid --csv (LVM)" virt-filesystems -a lvm.img \
   --all --long --uuid --csv
-compare_lg "--all --long -h" virt-filesystems "${disks[@]}" --all --long -h
+compare_lg "--all --long -h (MBR, GPT, btrfs)" virt-filesystems \
+  -a multi.img -a btrfs.img --all --long -h
 compare_lg "default (--filesystems)" virt-filesystems "${disks[@]}"
 compare_lg "-h with --csv (an error)" virt-filesystems "${disks[@]}" \
   --all -l -h --csv
