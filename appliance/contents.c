@@ -37,7 +37,10 @@ const char *const gbox_appliance_modules[] = {
   "minix", "hfs", "hfsplus", "ufs", "f2fs", "reiserfs", "jfs", "nilfs2",
   "exfat", "ntfs3", "erofs", "affs", "befs", "bfs", "efs", "freevxfs",
   "hpfs", "omfs", "qnx4", "qnx6", "romfs", "sysv",
-  NULL
+  /* The storage stack: md RAID, and dm-crypt with the user-space
+   * crypto API that cryptsetup uses for LUKS key slots. */
+  "md_mod", "raid0", "raid10", "raid456", "dm_crypt", "xts", "ecb",
+  "essiv", "af_alg", "algif_skcipher", "algif_hash", NULL
 };
 
 /* Host programs the daemon runs, included when the host has them.
@@ -48,7 +51,7 @@ const char *const gbox_appliance_programs[] = {
   "ntfsresize", "ntfsfix", "xfs_growfs", "xfs_repair", "xfs_admin",
   "xfs_db", "btrfs", "zerofree", "fsck.vfat",
   "bsdtar", "lzop",             /* virt-tar-*, virt-copy-* */
-  NULL
+  "mdadm", "cryptsetup", NULL
 };
 
 /* Directories every appliance has (mode). */

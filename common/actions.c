@@ -189,6 +189,10 @@ const struct gbox_int_proc gbox_int_procs[] = {
   ACTION (LIST_STORAGE, list_storage),
   ACTION (TAR_OUT, tar_out),
   ACTION (TAR_IN, tar_in),
+  /* 420-439: the storage stack. */
+  ACTION (STORAGE_OPEN, storage_open),
+  ACTION (LUKS_OPEN, luks_open),
+  ACTION (MD_CREATE, md_create),
 };
 const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
 
@@ -257,6 +261,13 @@ gbox_int_proc_args (int proc, const void *args, char *buf, size_t len)
   case GBOX_PROC_STATVFS: {
     const struct gbox_path_args *a = args;
     snprintf (buf, len, "%s \"%s\"", name, a->path);
+    break;
+  }
+  case GBOX_PROC_LUKS_OPEN: {
+    /* Never the key. */
+    const struct gbox_luks_open_args *a = args;
+    snprintf (buf, len, "%s \"%s\" <key hidden> \"%s\" %s", name,
+              a->device, a->mapname, a->readonly ? "ro" : "rw");
     break;
   }
   default:
@@ -1319,4 +1330,62 @@ gbox_tar_in (gbox_h *h, int fd, const char *dir,
   return gbox_int_call_filein (h, GBOX_PROC_TAR_IN,
                                (xdrproc_t) xdr_gbox_tar_in_args, &args, fd,
                                NULL, NULL);
+}
+
+int
+gbox_storage_open (gbox_h *h, int readonly, struct gbox_storage_open_ret *ret)
+{
+  struct gbox_storage_open_args args = { .readonly = readonly != 0 };
+
+  if (check_ready (h, GBOX_PROC_STORAGE_OPEN) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_STORAGE_OPEN,
+                        (xdrproc_t) xdr_gbox_storage_open_args, &args,
+                        (xdrproc_t) xdr_gbox_storage_open_ret, ret);
+}
+
+int
+gbox_luks_open (gbox_h *h, const char *device, const char *key,
+                const char *mapname, int readonly)
+{
+  struct gbox_luks_open_args args = {
+    .device = (char *) device, .key = (char *) key,
+    .mapname = (char *) mapname, .readonly = readonly != 0,
+  };
+
+  if (check_ready (h, GBOX_PROC_LUKS_OPEN) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_LUKS_OPEN, "device", device);
+  if (check_string (h, GBOX_PROC_LUKS_OPEN, "key", key, GBOX_KEY_MAX) == -1 ||
+      check_string (h, GBOX_PROC_LUKS_OPEN, "mapname", mapname,
+                    GBOX_NAME_MAX) == -1)
+    return -1;
+  return gbox_int_call (h, GBOX_PROC_LUKS_OPEN,
+                        (xdrproc_t) xdr_gbox_luks_open_args, &args,
+                        NULL, NULL);
+}
+
+int
+gbox_md_create (gbox_h *h, const char *name, const char *level,
+                const char *metadata, char *const *devices, size_t n)
+{
+  struct gbox_md_create_args args = {
+    .name = (char *) name, .level = (char *) level,
+    .metadata = (char *) metadata,
+    .devices = { .gbox_str_list_len = n, .gbox_str_list_val = (char **) devices },
+  };
+  size_t i;
+
+  if (check_ready (h, GBOX_PROC_MD_CREATE) == -1)
+    return -1;
+  if (check_string (h, GBOX_PROC_MD_CREATE, "name", name, GBOX_NAME_MAX) == -1 ||
+      check_string (h, GBOX_PROC_MD_CREATE, "level", level, 16) == -1 ||
+      check_string (h, GBOX_PROC_MD_CREATE, "metadata", metadata, 16) == -1)
+    return -1;
+  for (i = 0; i < n; ++i)
+    CHECK_PATH (GBOX_PROC_MD_CREATE, "device", devices[i]);
+  return gbox_int_call (h, GBOX_PROC_MD_CREATE,
+                        (xdrproc_t) xdr_gbox_md_create_args, &args,
+                        NULL, NULL);
 }

@@ -201,6 +201,14 @@ extern int gbox_resize_content (gbox_h *h, const char *device,
 extern int gbox_device_size (gbox_h *h, const char *device, uint64_t *size);
 extern int gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
                            uint64_t size, const char *lv, int check_only);
+/* The storage stack: md RAID, LUKS. */
+extern int gbox_storage_open (gbox_h *h, int readonly,
+                              struct gbox_storage_open_ret *ret);
+extern int gbox_luks_open (gbox_h *h, const char *device, const char *key,
+                           const char *mapname, int readonly);
+extern int gbox_md_create (gbox_h *h, const char *name, const char *level,
+                           const char *metadata, char *const *devices,
+                           size_t n);
 
 /* zero_device: write zeros over the whole of DEVICE (a partition, an
  * LV), whatever it holds (virt-sparsify --zero). */

@@ -62,6 +62,7 @@ gbox_opts_free (struct gbox_opts *o)
   for (i = 0; i < o->nr_mounts; ++i)
     gbox_opts_free_mount (&o->mounts[i]);
   free (o->mounts);
+  gbox_opts_free_keys (o);
   free (o->format);
   free (o->root_device);
   for (i = 0; i < 26; ++i)
@@ -378,6 +379,14 @@ gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
     return 1;
   case 'x':
     o->trace = true;
+    return 1;
+  case GBOX_OPT_KEY:
+    return gbox_opts_add_key (o, arg) == 0 ? 1 : -1;
+  case GBOX_OPT_KEYS_FROM_STDIN:
+    o->keys_from_stdin = true;
+    return 1;
+  case GBOX_OPT_ECHO_KEYS:
+    o->echo_keys = true;
     return 1;
   case 'V':
     printf ("%s %s\n", o->program, PACKAGE_VERSION);
@@ -778,6 +787,8 @@ gbox_opts_guest_path (gbox_h *h, struct gbox_opts *o, const char *path)
 int
 gbox_opts_mount (gbox_h *h, struct gbox_opts *o)
 {
+  if (gbox_opts_storage (h, o) == -1)
+    return -1;
   if (o->nr_mounts > 0)
     return mount_option_list (h, o);
   return mount_inspected (h, o);

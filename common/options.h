@@ -47,8 +47,18 @@ enum {
   GBOX_OPT_LONG_OPTIONS,
   GBOX_OPT_SHORT_OPTIONS,
   GBOX_OPT_BLOCKSIZE,
+  GBOX_OPT_KEY,
+  GBOX_OPT_KEYS_FROM_STDIN,
+  GBOX_OPT_ECHO_KEYS,
   GBOX_OPT_FIRST_FREE,
 };
+
+/* The LUKS key options, part of GBOX_OPTS_LONG; a command with its own
+ * table adds them with this. */
+#define GBOX_OPTS_KEYS_LONG                                             \
+  { "echo-keys", no_argument, NULL, GBOX_OPT_ECHO_KEYS },               \
+  { "key", required_argument, NULL, GBOX_OPT_KEY },                     \
+  { "keys-from-stdin", no_argument, NULL, GBOX_OPT_KEYS_FROM_STDIN }
 
 /* The shared short options, to put first in the command's string. */
 #define GBOX_OPTS_SHORT "a:im:vVx"
@@ -64,7 +74,8 @@ enum {
   { "mount", required_argument, NULL, 'm' },                            \
   { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },       \
   { "verbose", no_argument, NULL, 'v' },                                \
-  { "version", no_argument, NULL, 'V' }
+  { "version", no_argument, NULL, 'V' },                                \
+  GBOX_OPTS_KEYS_LONG
 
 /* One -a: the source as given and the --format in force then (NULL =
  * probe). */
@@ -81,6 +92,13 @@ struct gbox_opts_mount {
   char *mountpoint;             /* "/" when not given */
   char *options;
   char *fstype;
+};
+
+/* One --key ID:key:KEY or ID:file:FILENAME. */
+struct gbox_opts_key {
+  char *id;                     /* device name or LUKS UUID */
+  bool is_file;
+  char *value;                  /* the key, or the file name */
 };
 
 struct gbox_opts {
@@ -118,6 +136,14 @@ struct gbox_opts {
   char **plan_mountpoints;
   char **plan_devices;
   size_t nr_plan;
+
+  /* LUKS keys (--key, --keys-from-stdin, --echo-keys). */
+  struct gbox_opts_key *keys;
+  size_t nr_keys;
+  bool keys_from_stdin;
+  bool echo_keys;
+  bool keys_optional;           /* set by the command: never ask, skip
+                                   encrypted devices without a key */
 };
 
 extern void gbox_opts_init (struct gbox_opts *o, const char *program,
@@ -203,6 +229,17 @@ extern int gbox_opts_mount (gbox_h *h, struct gbox_opts *o);
  * daemon.  Returns a malloc'd path, or NULL (message on the handle). */
 extern char *gbox_opts_guest_path (gbox_h *h, struct gbox_opts *o,
                                    const char *path);
+
+/* After launch: bring up md RAID and LVM (read-only for a read-only
+ * command) and open every LUKS device with the keys given by --key,
+ * read from standard input (--keys-from-stdin) or asked for on the
+ * terminal; LVM inside LUKS and LUKS on LVM are both handled.  Without
+ * a key and without a terminal: an error, never a prompt.  -1 on error
+ * (message on the handle).  gbox_opts_mount calls it. */
+extern int gbox_opts_storage (gbox_h *h, struct gbox_opts *o);
+/* Parse one --key selector into O.  Prints an error and returns -1. */
+extern int gbox_opts_add_key (struct gbox_opts *o, const char *selector);
+extern void gbox_opts_free_keys (struct gbox_opts *o);
 
 /* Print "PROGRAM: error: MESSAGE" from the handle's last error. */
 extern void gbox_opts_print_error (struct gbox_opts *o, gbox_h *h);

@@ -179,6 +179,30 @@ extern const char *lvm_slave (size_t i);   /* "sdb2" or "" */
 extern char *lvm_user_to_kernel (const char *user);
 extern char *lvm_kernel_to_user (const char *kernel);
 
+/* md.c: md RAID arrays (/dev/mdN), assembled with mdadm. */
+extern void md_set_readonly (bool readonly);
+extern bool md_is_current (void);
+extern void md_assemble (bool have_members);
+/* The arrays ("md127"), sorted by number; at most MAX. */
+extern size_t md_list (char (*names)[32], size_t max);
+extern char *md_user_to_kernel (const char *user);
+
+/* luks.c: device-mapper devices that are not logical volumes (opened
+ * LUKS devices), shown as /dev/mapper/NAME. */
+struct dm_other {
+  char name[128];               /* luks-UUID */
+  char kname[32];               /* dm-2 */
+};
+/* The devices, sorted by name; at most MAX. */
+extern size_t dm_other_list (struct dm_other *v, size_t max);
+extern char *dm_other_user_to_kernel (const char *user);
+extern char *dm_other_kernel_to_user (const char *kname);
+/* Index of the disk under kernel device KNAME ("dm-3", "md127",
+ * "sdb2"), following /sys/block/.../slaves; -1 if none. */
+extern ssize_t devices_disk_of_kernel (const char *kname);
+/* Forget that LVM was activated (new physical volumes may exist). */
+extern void lvm_reset (void);
+
 /* fstab.c: pure parsers, unit-tested without a VM. */
 struct fstab_entry {
   char *spec, *file, *vfstype, *options;
@@ -217,6 +241,8 @@ extern int add_string_nodup (char ***list, size_t *n, char *s);
 /* Run PROG with ARGV (no shell).  Returns the exit status (0..255), or
  * -1 if it could not be run; *ERR gets its stderr (bounded, trimmed). */
 extern int run_command (char **err, const char *const *argv);
+/* The same with INFD (or /dev/null when -1) as its standard input. */
+extern int run_command_stdin (char **err, const char *const *argv, int infd);
 extern uint64_t now_ms (void);
 
 /* inspect-full.c: 1 if ROOTFD is a Linux root (the root and its
@@ -343,6 +369,10 @@ extern int do_device_size (void *args, void *ret);
 extern int do_lv_expand (void *args, void *ret);
 /* zero.c: virt-sparsify --zero */
 extern int do_zero_device (void *args, void *ret);
+/* md.c, luks.c: the storage stack. */
+extern int do_storage_open (void *args, void *ret);
+extern int do_luks_open (void *args, void *ret);
+extern int do_md_create (void *args, void *ret);
 
 /* Set by shutdown: the main loop exits after sending the reply. */
 extern bool exit_after_reply;

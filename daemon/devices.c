@@ -198,10 +198,19 @@ device_user_to_kernel (const char *user)
   char *ret;
 
   if (strncmp (user, "/dev/sd", 7) != 0) {
-    /* /dev/VG/LV or /dev/mapper/VG-LV (lvm.c), once activated. */
+    /* /dev/mdN (md.c), once assembled. */
+    if (strncmp (user, "/dev/md", 7) == 0 && isdigit ((unsigned char) user[7])) {
+      devices_activate_lvm ();
+      return md_user_to_kernel (user);
+    }
+    /* /dev/VG/LV or /dev/mapper/VG-LV (lvm.c), once activated, or
+     * another /dev/mapper/NAME (luks.c). */
     if (strchr (user + (strncmp (user, "/dev/", 5) == 0 ? 5 : 0), '/')) {
       devices_activate_lvm ();
-      return lvm_user_to_kernel (user);
+      ret = lvm_user_to_kernel (user);
+      if (ret == NULL && strncmp (user, "/dev/mapper/", 12) == 0)
+        ret = dm_other_user_to_kernel (user);
+      return ret;
     }
     goto notfound;
   }
@@ -242,10 +251,56 @@ device_kernel_to_user (const char *kernel)
       return ret;
     }
   }
-  if (strncmp (name, "dm-", 3) == 0)
-    return lvm_kernel_to_user (name);
+  if (strncmp (name, "dm-", 3) == 0) {
+    ret = lvm_kernel_to_user (name);
+    return ret ? ret : dm_other_kernel_to_user (name);
+  }
+  if (strncmp (name, "md", 2) == 0 && all_digits (name + 2)) {
+    CLEANUP_FREE char *user = NULL;
+    CLEANUP_FREE char *k = NULL;
+    if (asprintf (&user, "/dev/%s", name) == -1)
+      return NULL;
+    k = md_user_to_kernel (user);
+    return k ? strdup (user) : NULL;
+  }
   errno = ENOENT;
   return NULL;
+}
+
+ssize_t
+devices_disk_of_kernel (const char *kname)
+{
+  char path[PATH_MAX], name[64];
+  int depth;
+
+  snprintf (name, sizeof name, "%s", kname);
+  /* Down the stack (crypt on LV on md on a partition...) to a disk. */
+  for (depth = 0; depth < 8; ++depth) {
+    ssize_t i = device_kernel_disk_index (name);
+    DIR *dir;
+    struct dirent *d;
+    char next[64] = "";
+
+    if (i >= 0)
+      return i;
+    snprintf (path, sizeof path, "%s/class/block/%s/slaves", sysfs_root,
+              name);
+    dir = opendir (path);
+    if (dir == NULL)
+      return -1;
+    while ((d = readdir (dir)) != NULL) {
+      if (d->d_name[0] == '.' || strlen (d->d_name) >= sizeof next)
+        continue;
+      /* The smallest name: a stable choice. */
+      if (next[0] == '\0' || strcmp (d->d_name, next) < 0)
+        snprintf (next, sizeof next, "%s", d->d_name);
+    }
+    closedir (dir);
+    if (next[0] == '\0')
+      return -1;
+    snprintf (name, sizeof name, "%s", next);
+  }
+  return -1;
 }
 
 ssize_t
@@ -436,99 +491,171 @@ free_fs_list (struct gbd_fs *fs, size_t n)
   free (fs);
 }
 
+/* Append the probe of USER (kernel device KDEV) to *FS. */
+static int
+append_fs (struct gbd_fs **fs, size_t *n, const char *user, const char *kdev)
+{
+  struct gbd_fs *nfs = realloc (*fs, (*n + 1) * sizeof **fs);
+
+  if (nfs == NULL)
+    return -1;
+  *fs = nfs;
+  if (probe_one (user, kdev, &nfs[*n]) == -1) {
+    (*n)++;
+    return -1;
+  }
+  (*n)++;
+  return 0;
+}
+
+/* Whether the block device KNAME ("dm-2", "md127") has partitions. */
+static bool
+is_partitioned (const char *kname)
+{
+  char path[PATH_MAX];
+  DIR *dir;
+  struct dirent *d;
+  size_t kl = strlen (kname);
+  bool r = false;
+
+  snprintf (path, sizeof path, "%s/block/%s", sysfs_root, kname);
+  dir = opendir (path);
+  if (dir == NULL)
+    return false;
+  while ((d = readdir (dir)) != NULL)
+    if (strncmp (d->d_name, kname, kl) == 0)
+      r = true;
+  closedir (dir);
+  return r;
+}
+
+#define STACK_MAX 256
+
+/* In the order of the libguestfs list_filesystems: whole disks without
+ * partitions, device-mapper devices that are not LVs (open LUKS
+ * devices), partitions (not extended ones), md arrays, logical
+ * volumes.  Containers (LVM2_member, linux_raid_member, crypto_LUKS)
+ * stay in the list with their type, which nothing mounts. */
 struct gbd_fs *
 devices_list_filesystems (size_t *np)
 {
   struct gbd_fs *fs = NULL;
-  size_t n = 0, i, j, k;
+  size_t n = 0, i, j, k, nd, nm;
+  struct dm_other *dm = NULL;
+  char (*md)[32] = NULL;
 
   *np = 0;
   fs = calloc (1, sizeof *fs);
-  if (fs == NULL)
-    return NULL;
+  dm = calloc (STACK_MAX, sizeof *dm);
+  md = calloc (STACK_MAX, sizeof *md);
+  if (fs == NULL || dm == NULL || md == NULL)
+    goto error;
+  /* md arrays and LVM (and LVM inside opened LUKS devices). */
+  devices_activate_lvm ();
+
+  for (i = 0; i < nr_disks; ++i) {
+    unsigned nums[MAX_PARTS];
+    char user[64], kdev[PATH_MAX];
+
+    if (disk_partitions (i, nums, MAX_PARTS) > 0)
+      continue;
+    snprintf (user, sizeof user, "/dev/%s", disks[i].uname);
+    snprintf (kdev, sizeof kdev, "%s/%.31s", dev_root, disks[i].kname);
+    if (append_fs (&fs, &n, user, kdev) == -1)
+      goto error;
+  }
+  nd = dm_other_list (dm, STACK_MAX);
+  for (i = 0; i < nd; ++i) {
+    char user[160], kdev[PATH_MAX];
+
+    if (is_partitioned (dm[i].kname))
+      continue;
+    snprintf (user, sizeof user, "/dev/mapper/%s", dm[i].name);
+    snprintf (kdev, sizeof kdev, "%s/%s", dev_root, dm[i].kname);
+    if (append_fs (&fs, &n, user, kdev) == -1)
+      goto error;
+  }
   for (i = 0; i < nr_disks; ++i) {
     unsigned nums[MAX_PARTS], ext[MAX_PARTS];
     size_t nparts = disk_partitions (i, nums, MAX_PARTS), next = 0;
     char kdisk[PATH_MAX];
 
+    if (nparts == 0)
+      continue;
     snprintf (kdisk, sizeof kdisk, "%s/%.31s", dev_root, disks[i].kname);
-    if (nparts > 0)
-      next = extended_partitions (kdisk, ext, MAX_PARTS);
-    for (j = 0; j < (nparts ? nparts : 1); ++j) {
+    next = extended_partitions (kdisk, ext, MAX_PARTS);
+    for (j = 0; j < nparts; ++j) {
       char user[64], kdev[PATH_MAX + 16];
-      struct gbd_fs *nfs;
       bool skip = false;
 
-      if (nparts) {
-        for (k = 0; k < next; ++k)
-          if (ext[k] == nums[j])
-            skip = true;
-        if (skip)
-          continue;
-        snprintf (user, sizeof user, "/dev/%s%u", disks[i].uname, nums[j]);
-        snprintf (kdev, sizeof kdev, "%s%u", kdisk, nums[j]);
-      }
-      else {
-        snprintf (user, sizeof user, "/dev/%s", disks[i].uname);
-        snprintf (kdev, sizeof kdev, "%s", kdisk);
-      }
-      nfs = realloc (fs, (n + 1) * sizeof *fs);
-      if (nfs == NULL)
+      for (k = 0; k < next; ++k)
+        if (ext[k] == nums[j])
+          skip = true;
+      if (skip)
+        continue;
+      snprintf (user, sizeof user, "/dev/%s%u", disks[i].uname, nums[j]);
+      snprintf (kdev, sizeof kdev, "%s%u", kdisk, nums[j]);
+      if (append_fs (&fs, &n, user, kdev) == -1)
         goto error;
-      fs = nfs;
-      if (probe_one (user, kdev, &fs[n]) == -1) {
-        n++;
-        goto error;
-      }
-      n++;
     }
   }
-  /* LVM logical volumes, activated when some device is a physical
-   * volume (lvm.c).  Physical volumes themselves stay in the list with
-   * their type, LVM2_member, which nothing mounts. */
-  for (i = 0; i < n; ++i)
-    if (strcmp (fs[i].type, "LVM2_member") == 0)
-      break;
-  lvm_activate (i < n);
+  nm = md_list (md, STACK_MAX);
+  for (i = 0; i < nm; ++i) {
+    char user[64], kdev[PATH_MAX];
+
+    if (is_partitioned (md[i]))
+      continue;
+    snprintf (user, sizeof user, "/dev/%s", md[i]);
+    snprintf (kdev, sizeof kdev, "%s/%s", dev_root, md[i]);
+    if (append_fs (&fs, &n, user, kdev) == -1)
+      goto error;
+  }
   for (i = 0; i < lvm_count (); ++i) {
     CLEANUP_FREE char *kdev = lvm_kernel_name (i);
-    struct gbd_fs *nfs;
 
-    if (kdev == NULL)
+    if (kdev == NULL || append_fs (&fs, &n, lvm_user_name (i), kdev) == -1)
       goto error;
-    nfs = realloc (fs, (n + 1) * sizeof *fs);
-    if (nfs == NULL)
-      goto error;
-    fs = nfs;
-    if (probe_one (lvm_user_name (i), kdev, &fs[n]) == -1) {
-      n++;
-      goto error;
-    }
-    n++;
   }
+  free (dm);
+  free (md);
   *np = n;
   return fs;
 
  error:
+  free (dm);
+  free (md);
   free_fs_list (fs, n);
   return NULL;
 }
 
-/* Activate LVM if any disk or partition is a physical volume (once
- * per set of disks: lvm_activate remembers). */
+/* Whether the kernel device KDEV holds a signature of TYPE. */
+static bool
+has_type (const char *kdev, const char *type)
+{
+  CLEANUP_FREE char *t = probe_fstype (kdev);
+
+  return t && strcmp (t, type) == 0;
+}
+
+/* Bring up the storage stack once per set of disks (md.c and lvm.c
+ * remember): md arrays when a disk or partition is a RAID member, then
+ * LVM when a disk, partition, array or open LUKS device is a physical
+ * volume. */
 void
 devices_activate_lvm (void)
 {
-  bool have_pv = false;
-  size_t i, j;
+  bool have_pv = false, have_md = false;
+  size_t i, j, nd, nm;
+  struct dm_other dm[32];
+  char md[32][32];
 
-  if (lvm_is_current ())
+  if (md_is_current () && lvm_is_current ())
     return;
-  for (i = 0; i < nr_disks && !have_pv; ++i) {
+  for (i = 0; i < nr_disks; ++i) {
     unsigned nums[MAX_PARTS];
     size_t np = disk_partitions (i, nums, MAX_PARTS);
 
-    for (j = 0; j <= np && !have_pv; ++j) {
+    for (j = 0; j <= np; ++j) {
       char kdev[PATH_MAX + 16];
       CLEANUP_FREE char *type = NULL;
 
@@ -538,8 +665,26 @@ devices_activate_lvm (void)
         snprintf (kdev, sizeof kdev, "%s/%.31s%u", dev_root, disks[i].kname,
                   nums[j]);
       type = probe_fstype (kdev);
-      have_pv = type && strcmp (type, "LVM2_member") == 0;
+      if (type && strcmp (type, "LVM2_member") == 0)
+        have_pv = true;
+      if (type && strcmp (type, "linux_raid_member") == 0)
+        have_md = true;
     }
+  }
+  md_assemble (have_md);
+  if (lvm_is_current ())
+    return;
+  nm = md_list (md, 32);
+  for (i = 0; i < nm && !have_pv; ++i) {
+    char kdev[PATH_MAX];
+    snprintf (kdev, sizeof kdev, "%s/%s", dev_root, md[i]);
+    have_pv = has_type (kdev, "LVM2_member");
+  }
+  nd = dm_other_list (dm, 32);
+  for (i = 0; i < nd && !have_pv; ++i) {
+    char kdev[PATH_MAX];
+    snprintf (kdev, sizeof kdev, "%s/%s", dev_root, dm[i].kname);
+    have_pv = has_type (kdev, "LVM2_member");
   }
   lvm_activate (have_pv);
 }

@@ -141,8 +141,11 @@ disk_of (const struct gbd_fs *f)
     for (i = 0; i < lvm_count (); ++i)
       if (strcmp (f->device, lvm_user_name (i)) == 0)
         return (int) device_kernel_disk_index (lvm_slave (i));
-    return -1;
+    /* Open LUKS devices, md arrays: down their stack. */
+    return (int) devices_disk_of_kernel (base);
   }
+  if (strncmp (base, "md", 2) == 0)
+    return (int) devices_disk_of_kernel (base);
   return (int) device_kernel_disk_index (base);
 }
 

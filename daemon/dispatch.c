@@ -94,6 +94,11 @@ const struct dispatch_entry dispatch_table[] = {
          PROC_PLAIN),
   ENTRY_NORET (TAR_OUT, tar_out, tar_out_args, PROC_FILEOUT),
   ENTRY_NORET (TAR_IN, tar_in, tar_in_args, PROC_FILEIN),
+  /* 420-439: the storage stack. */
+  ENTRY (STORAGE_OPEN, storage_open, storage_open_args, storage_open_ret,
+         PROC_PLAIN),
+  ENTRY_NORET (LUKS_OPEN, luks_open, luks_open_args, PROC_PLAIN),
+  ENTRY_NORET (MD_CREATE, md_create, md_create_args, PROC_PLAIN),
 };
 
 const size_t dispatch_table_len =

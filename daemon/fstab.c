@@ -268,6 +268,12 @@ resolve_fstab_spec (const char *spec, const struct gbd_fs *fs, size_t nfs)
     return -1;
   }
 
+  /* A name we list as it is: /dev/mapper/luks-UUID, /dev/md127. */
+  for (i = 0; i < nfs; ++i)
+    if (fs[i].device && strncmp (spec, "/dev/", 5) == 0 &&
+        strcmp (fs[i].device, spec) == 0 && strncmp (spec, "/dev/sd", 7) != 0)
+      return i;
+
   /* LVM: /dev/VG/LV as we name it, or /dev/mapper/VG-LV. */
   if (strncmp (spec, "/dev/mapper/", 12) == 0 &&
       lvm_dm_name_to_path (spec + 12, lvname, sizeof lvname))

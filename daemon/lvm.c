@@ -183,6 +183,13 @@ disks_signature (char *sig, size_t size)
     len += snprintf (sig + len, size - len, "%s,", devices_kernel_disk (i));
 }
 
+void
+lvm_reset (void)
+{
+  activated = false;
+  lvm_invalidate ();
+}
+
 bool
 lvm_is_current (void)
 {

@@ -112,6 +112,12 @@ now_ms (void)
 int
 run_command (char **errp, const char *const *argv)
 {
+  return run_command_stdin (errp, argv, -1);
+}
+
+int
+run_command_stdin (char **errp, const char *const *argv, int infd)
+{
   int pipefd[2];
   pid_t pid;
   int status;
@@ -131,7 +137,7 @@ run_command (char **errp, const char *const *argv)
   if (pid == 0) {
     int null = open ("/dev/null", O_RDWR);
     if (null >= 0) {
-      dup2 (null, 0);
+      dup2 (infd >= 0 ? infd : null, 0);
       dup2 (null, 1);
     }
     dup2 (pipefd[1], 2);

@@ -296,7 +296,9 @@ run_batch (void *bv)
         (dr->blocksize && gbox_drive_set_blocksize (h, k, dr->blocksize) == -1))
       break;
   }
-  if (k < b->count || gbox_launch (h) == -1 || gbox_df (h, &ret) == -1)
+  if (k < b->count || gbox_launch (h) == -1 ||
+      (b->o->nr_keys > 0 && gbox_opts_storage (h, b->o) == -1) ||
+      gbox_df (h, &ret) == -1)
     err = gbox_last_error (h);
 
   if (err == NULL) {
@@ -390,6 +392,7 @@ main (int argc, char *argv[])
     { "uuid", no_argument, NULL, UUID_OPTION },
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, 'V' },
+    GBOX_OPTS_KEYS_LONG,
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;
@@ -402,6 +405,9 @@ main (int argc, char *argv[])
 
   gbox_opts_init (&o, program, short_options, long_options, true);
   gbox_opts_set_argv (&o, argc, argv);
+  /* As the libguestfs virt-df: encrypted devices without a --key are
+   * left out, never asked for. */
+  o.keys_optional = true;
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {
@@ -527,6 +533,7 @@ main (int argc, char *argv[])
     }
     gbox_opts_setup_handle (h, &o);
     if (gbox_opts_add_drives (h, &o, 1) == -1 || gbox_launch (h) == -1 ||
+        (o.nr_keys > 0 && gbox_opts_storage (h, &o) == -1) ||
         gbox_df (h, &ret) == -1)
       guests[0].error = strdup (gbox_last_error (h));
     else

@@ -647,6 +647,7 @@ main (int argc, char *argv[])
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, 'V' },
     { "xpath", required_argument, NULL, OPT_XPATH },
+    GBOX_OPTS_KEYS_LONG,
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;
@@ -719,7 +720,8 @@ main (int argc, char *argv[])
   }
   gbox_opts_setup_handle (h, &o);
 
-  if (gbox_opts_add_drives (h, &o, 1) == -1 || gbox_launch (h) == -1) {
+  if (gbox_opts_add_drives (h, &o, 1) == -1 || gbox_launch (h) == -1 ||
+      gbox_opts_storage (h, &o) == -1) {
     gbox_opts_print_error (&o, h);
     gbox_close (h);
     gbox_opts_free (&o);
