@@ -366,7 +366,7 @@ do_md_create (void *argsv, void *retv)
   a[n++] = args->metadata;
   a[n++] = level;
   a[n++] = ndev;
-  a[n++] = "--";
+  /* No "--": mdadm would count it as a device; ours are /dev paths. */
   for (i = 0; i < nd; ++i)
     a[n++] = k[i];
   a[n] = NULL;

@@ -46,6 +46,11 @@ requires_libguestfs () {
       skip_or_fail "the libguestfs tools are not installed (/usr/bin/$t)"
   done
   export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+  # Their appliance is built once for the whole suite, not per test.
+  if [ -z "${LIBGUESTFS_CACHEDIR:-}" ]; then
+    export LIBGUESTFS_CACHEDIR=$XDG_CACHE_HOME/libguestfs
+    mkdir -p "$LIBGUESTFS_CACHEDIR"
+  fi
 }
 
 # compare_lg WHAT TOOL ARGS...: run the libguestfs TOOL (/usr/bin/TOOL)

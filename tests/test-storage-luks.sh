@@ -120,7 +120,7 @@ disk.img,/dev/sda1" "$out"
 [ "$(sha256sum disk.img)" = "$sum" ] || fail "the image changed"
 ok "the image is unchanged"
 
+check_no_qemu
 requires_libguestfs virt-ls virt-inspector
 compare_lg "virt-ls -lR, LVM in LUKS and LUKS on LVM" virt-ls -a disk.img $keys -lR /
 compare_lg "virt-inspector, LVM in LUKS and LUKS on LVM" virt-inspector -a disk.img $keys
-check_no_qemu
