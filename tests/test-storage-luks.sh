@@ -36,7 +36,9 @@ luks_format () {                # FILE MIB UUID KEY
 }
 
 make_linux_tree "$T/root" luksguest
-mkdir -p "$T/root/srv" "$T/boot" "$T/srv"
+mkdir -p "$T/root/srv" "$T/root/var/lib/dpkg" "$T/boot" "$T/srv"
+printf 'Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4\nDescription: Debian base system miscellaneous files\n\n' \
+  > "$T/root/var/lib/dpkg/status"
 echo "boot file" > "$T/boot/grub.cfg"
 echo "secret data" > "$T/srv/secret.txt"
 ext4_image "$T/boot.img" 16 "$T/boot" BOOT
@@ -102,16 +104,19 @@ expect_error "missing key file" \
 keys="--key /dev/sda2:key:k1pass --key /dev/vg1/secret:key:k2pass"
 # virt-df: the open LUKS device holding ext4 is /dev/mapper/luks-UUID,
 # in the order of the libguestfs list (device-mapper devices first).
-out=$("$VIRT_DF" -a disk.img $keys --csv | cut -d, -f1,2)
+csv=$("$VIRT_DF" -a disk.img $keys --csv)
+out=$(echo "$csv" | cut -d, -f1,2)
 expect_eq "virt-df --csv --key" "VirtualMachine,Filesystem
 disk.img,/dev/mapper/luks-$U2
 disk.img,/dev/sda1
 disk.img,/dev/vg0/root" "$out"
-out=$("$VIRT_DF" -a disk.img $keys | awk '{print $1}')
-expect_eq "virt-df --key" "Filesystem
-disk.img:/dev/mapper/luks-$U2
-disk.img:/dev/sda1
-disk.img:/dev/vg0/root" "$out"
+# A name longer than the column: the numbers go on the next line.
+out=$("$VIRT_DF" -a disk.img $keys | awk '{print NF, $1}')
+expect_eq "virt-df --key" "5 Filesystem
+1 disk.img:/dev/mapper/luks-$U2
+4 $(echo "$csv" | awk -F, 'NR == 2 {print $3}')
+5 disk.img:/dev/sda1
+5 disk.img:/dev/vg0/root" "$out"
 # Without a key virt-df never asks, and leaves encrypted devices out.
 out=$("$VIRT_DF" -a disk.img --csv </dev/null | cut -d, -f1,2)
 expect_eq "virt-df without a key" "VirtualMachine,Filesystem
@@ -122,5 +127,6 @@ ok "the image is unchanged"
 
 check_no_qemu
 requires_libguestfs virt-ls virt-inspector
+export GBOX_TOOL_DIR_virt_inspector=inspect
 compare_lg "virt-ls -lR, LVM in LUKS and LUKS on LVM" virt-ls -a disk.img $keys -lR /
 compare_lg "virt-inspector, LVM in LUKS and LUKS on LVM" virt-inspector -a disk.img $keys
