@@ -5,7 +5,7 @@
 #
 #   sda1  ext4 /boot
 #   sda2  LUKS2 (key k1pass) -> PV of vg0 -> LV root: ext4 /
-#   sda3  PV of vg1 -> LV secret: LUKS2 (key k2pass) -> ext4 /srv
+#   sda3  PV of vg1 -> LV secret: LUKS2 (key k2pass) -> ext4 /secret
 #
 # Keys given with --key (device name, UUID, key file), with
 # --keys-from-stdin, a missing key (one error, no prompt), a wrong key,
@@ -36,15 +36,17 @@ luks_format () {                # FILE MIB UUID KEY
 }
 
 make_linux_tree "$T/root" luksguest
-mkdir -p "$T/root/srv" "$T/root/var/lib/dpkg" "$T/boot" "$T/srv"
+mkdir -p "$T/root/secret" "$T/root/var/lib/dpkg" "$T/boot" "$T/srv"
 printf 'Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4\nDescription: Debian base system miscellaneous files\n\n' \
   > "$T/root/var/lib/dpkg/status"
 echo "boot file" > "$T/boot/grub.cfg"
 echo "secret data" > "$T/srv/secret.txt"
 ext4_image "$T/boot.img" 16 "$T/boot" BOOT
 bu=$(blkid -o value -s UUID "$T/boot.img")
-printf '/dev/mapper/vg0-root / ext4 defaults 0 1\nUUID=%s /boot ext4 defaults 0 2\n/dev/mapper/luks-%s /srv ext4 defaults 0 2\n' \
+printf '/dev/mapper/vg0-root / ext4 defaults 0 1\nUUID=%s /boot ext4 defaults 0 2\n/dev/mapper/luks-%s /secret ext4 defaults 0 2\n' \
   "$bu" "$U2" > "$T/root/etc/fstab"
+# libguestfs finds the architecture from /bin/ls.
+cp /bin/ls "$T/root/usr/bin/ls"
 # 4 KiB blocks: LUKS2 encrypts 4 KiB sectors.
 mkfs.ext4 -q -F -b 4096 -d "$T/root" "$T/rootfs.img" 40M
 mkfs.ext4 -q -F -b 4096 -L SRV -d "$T/srv" "$T/srv.img" 8M
@@ -73,11 +75,11 @@ expected="luksguest
 secret data
 boot file"
 out=$("$VIRT_CAT" -a disk.img --key /dev/sda2:key:k1pass --key $U2:file:k2 \
-      /etc/hostname /srv/secret.txt /boot/grub.cfg)
+      /etc/hostname /secret/secret.txt /boot/grub.cfg)
 expect_eq "virt-cat, --key by device and by UUID (key file)" "$expected" "$out"
 
 out=$(printf 'k1pass\nk2pass\n' |
-      "$VIRT_CAT" -x -a disk.img --keys-from-stdin /etc/hostname /srv/secret.txt /boot/grub.cfg 2>trace)
+      "$VIRT_CAT" -x -a disk.img --keys-from-stdin /etc/hostname /secret/secret.txt /boot/grub.cfg 2>trace)
 expect_eq "virt-cat --keys-from-stdin" "$expected" "$out"
 grep -q 'luks_open "/dev/sda2" <key hidden> "luks-'$U1'" ro' trace ||
   { cat trace; fail "-x: no read-only luks_open of /dev/sda2 in the trace"; }
