@@ -269,6 +269,41 @@ test_flags (void)
   gbox_opts_free (&o);
 }
 
+/* --key selectors: ID:key:KEY and ID:file:FILENAME, exactly three
+ * fields; --keys-from-stdin, --echo-keys. */
+static void
+test_keys (void)
+{
+  static const char *const good[] = {
+    "-a", "x", "--key", "/dev/sda2:key:secret", "--key",
+    "1234-abcd:file:/tmp/k", "--keys-from-stdin", "--echo-keys", NULL
+  };
+  static const char *const bad[][5] = {
+    { "-a", "x", "--key", "/dev/sda2:secret", NULL },
+    { "-a", "x", "--key", "/dev/sda2:key:a:b", NULL },
+    { "-a", "x", "--key", ":key:secret", NULL },
+    { "-a", "x", "--key", "/dev/sda2:key:", NULL },
+    { "-a", "x", "--key", "/dev/sda2:clevis:x", NULL },
+  };
+  struct gbox_opts o;
+  size_t i;
+  int r = parse (&o, good);
+
+  check (r == 0 && o.nr_keys == 2 &&
+         strcmp (o.keys[0].id, "/dev/sda2") == 0 && !o.keys[0].is_file &&
+         strcmp (o.keys[0].value, "secret") == 0 &&
+         strcmp (o.keys[1].id, "1234-abcd") == 0 && o.keys[1].is_file &&
+         strcmp (o.keys[1].value, "/tmp/k") == 0 &&
+         o.keys_from_stdin && o.echo_keys, "--key selectors parsed");
+  gbox_opts_free (&o);
+  check (o.keys == NULL && o.nr_keys == 0, "keys freed");
+  for (i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    r = parse (&o, bad[i]);
+    check (r == -2, "--key %s refused", bad[i][3]);
+    gbox_opts_free (&o);
+  }
+}
+
 static char *
 capture_long (const struct option *lo)
 {
@@ -289,8 +324,9 @@ test_option_lists (void)
   FILE *fp;
 
   buf = capture_long (long_options);
-  check (strcmp (buf, "--add\n--blocksize\n--format\n--help\n--inspector\n--mount\n"
-                 "--verbose\n--version\n--long\n") == 0,
+  check (strcmp (buf, "--add\n--blocksize\n--format\n--help\n--inspector\n"
+                 "--mount\n--verbose\n--version\n--echo-keys\n--key\n"
+                 "--keys-from-stdin\n--long\n") == 0,
          "--long-options lists every long option but itself:\n%s", buf);
   free (buf);
 
@@ -357,6 +393,7 @@ main (void)
   test_mount_parsing ();
   test_mount_options ();
   test_flags ();
+  test_keys ();
   test_option_lists ();
   test_add_drives ();
 

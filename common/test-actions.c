@@ -99,6 +99,7 @@ check_not_launched (void)
   struct gbox_df_ret dfr;
   struct gbox_checksums_ret cs;
   struct gbox_list_storage_ret ls;
+  struct gbox_storage_open_ret so;
   char *const pvs[] = { (char *) "/dev/sda1" };
   uint64_t u64;
   size_t n;
@@ -158,6 +159,9 @@ check_not_launched (void)
     { "list_storage", gbox_list_storage (h, 1, &ls) },
     { "tar_out", gbox_tar_out (h, "/", 1, NULL) },
     { "tar_in", gbox_tar_in (h, 0, "/", NULL) },
+    { "storage_open", gbox_storage_open (h, 1, &so) },
+    { "luks_open", gbox_luks_open (h, "/dev/sda2", "key", "luks-x", 1) },
+    { "md_create", gbox_md_create (h, "0", "raid1", "1.0", pvs, 1) },
   };
   size_t i;
 
