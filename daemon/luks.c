@@ -239,10 +239,14 @@ do_luks_open (void *argsv, void *retv)
     return -1;
   }
   if (r != 0) {
-    /* cryptsetup's own message: it never contains the key. */
+    /* cryptsetup's own message: it never contains the key.  A LUKS2
+     * key slot derived with argon2 may need up to 1 GiB of memory. */
     reply_with_error_errno (r == 2 ? EPERM : EIO, "%s: cannot open the LUKS "
-                            "device: %s", args->device,
-                            err && *err ? err : "cryptsetup failed");
+                            "device: %s%s", args->device,
+                            err && *err ? err : "cryptsetup failed",
+                            err && strstr (err, "memory") ?
+                            " (give the appliance more memory with "
+                            "GBOX_MEMSIZE, in MiB)" : "");
     return -1;
   }
   /* New devices: LVM inside LUKS is activated on the next listing. */
