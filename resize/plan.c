@@ -601,9 +601,10 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
   if (!p->out.bootcode.bootcode_val)
     goto oom;
   memset (p->out.bootcode.bootcode_val, 0, 440);
-  memcpy (p->out.bootcode.bootcode_val, p->src->bootcode.bootcode_val,
-          p->src->bootcode.bootcode_len < 440 ?
-          p->src->bootcode.bootcode_len : 440);
+  if (p->src->bootcode.bootcode_len > 0 && p->src->bootcode.bootcode_val)
+    memcpy (p->out.bootcode.bootcode_val, p->src->bootcode.bootcode_val,
+            p->src->bootcode.bootcode_len < 440 ?
+            p->src->bootcode.bootcode_len : 440);
   p->out.bootcode.bootcode_len = 440;
   p->out.parts.parts_val = calloc (nout + 1, sizeof (gbox_partition));
   if (!p->out.parts.parts_val)
