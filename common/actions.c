@@ -167,6 +167,8 @@ const struct gbox_int_proc gbox_int_procs[] = {
   /* 200-299: inspection. */
   ACTION (INSPECT_FULL, inspect_full),
   ACTION (INSPECT_LIST_APPLICATIONS, inspect_list_applications),
+  ACTION (INSPECT_GET_ICON, inspect_get_icon),
+  ACTION (INSPECT_FULL_DISK, inspect_full_disk),
   /* 300-399: conversion. */
   ACTION (ZEROFREE, zerofree),
   ACTION (E2FSCK, e2fsck),
@@ -1118,6 +1120,35 @@ gbox_inspect_list_applications (gbox_h *h, const char *root, uint64_t start,
   for (i = 0; i < ret->warnings.warnings_len; ++i)
     sanitize_string (ret->warnings.warnings_val[i], false);
   return 0;
+}
+
+int
+gbox_inspect_full_disk (gbox_h *h, int disk,
+                        struct gbox_inspect_full_ret *ret)
+{
+  struct gbox_inspect_full_disk_args args = { .disk = disk };
+
+  if (check_ready (h, GBOX_PROC_INSPECT_FULL_DISK) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_INSPECT_FULL_DISK,
+                        (xdrproc_t) xdr_gbox_inspect_full_disk_args, &args,
+                        (xdrproc_t) xdr_gbox_inspect_full_ret, ret);
+}
+
+int
+gbox_inspect_get_icon (gbox_h *h, const char *root,
+                       struct gbox_inspect_get_icon_ret *ret)
+{
+  struct gbox_inspect_get_icon_args args = { .root = (char *) root };
+
+  if (check_ready (h, GBOX_PROC_INSPECT_GET_ICON) == -1)
+    return -1;
+  CHECK_PATH (GBOX_PROC_INSPECT_GET_ICON, "root", root);
+  memset (ret, 0, sizeof *ret);
+  return gbox_int_call (h, GBOX_PROC_INSPECT_GET_ICON,
+                        (xdrproc_t) xdr_gbox_inspect_get_icon_args, &args,
+                        (xdrproc_t) xdr_gbox_inspect_get_icon_ret, ret);
 }
 
 int

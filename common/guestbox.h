@@ -138,6 +138,12 @@ extern int gbox_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret);
 extern int gbox_inspect_list_applications (gbox_h *h, const char *root,
                                            uint64_t start,
                                            struct gbox_inspect_list_applications_ret *ret);
+/* inspect_full over the filesystems of disk number DISK only. */
+extern int gbox_inspect_full_disk (gbox_h *h, int disk,
+                                   struct gbox_inspect_full_ret *ret);
+/* The PNG icon of an inspected root (empty if none). */
+extern int gbox_inspect_get_icon (gbox_h *h, const char *root,
+                                  struct gbox_inspect_get_icon_ret *ret);
 
 /* Read-only commands (issue 3).  LVM creation: PVs are user device
  * names.  df: every mountable filesystem with its statvfs.  checksums:

@@ -96,6 +96,7 @@ check_not_launched (void)
   struct gbox_content_info_ret ci;
   struct gbox_inspect_full_ret ifr;
   struct gbox_inspect_list_applications_ret ila;
+  struct gbox_inspect_get_icon_ret igi;
   struct gbox_df_ret dfr;
   struct gbox_checksums_ret cs;
   struct gbox_list_storage_ret ls;
@@ -149,6 +150,8 @@ check_not_launched (void)
     { "inspect_full", gbox_inspect_full (h, &ifr) },
     { "inspect_list_applications",
       gbox_inspect_list_applications (h, "/dev/sda1", 0, &ila) },
+    { "inspect_get_icon", gbox_inspect_get_icon (h, "/dev/sda1", &igi) },
+    { "inspect_full_disk", gbox_inspect_full_disk (h, 0, &ifr) },
     { "pvcreate", gbox_pvcreate (h, "/dev/sda1") },
     { "vgcreate", gbox_vgcreate (h, "vg", pvs, 1) },
     { "lvcreate", gbox_lvcreate (h, "lv", "vg", 8) },

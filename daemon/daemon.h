@@ -296,8 +296,14 @@ extern void parse_apk_installed (const char *text, size_t len,
                                  struct app_list *l);
 extern void parse_pacman_desc (const char *text, size_t len,
                                struct app_list *l);
+extern void app_list_sort (struct app_list *l);
+/* inspect-rpm.c: librpm. */
 extern int parse_rpm_header (const unsigned char *blob, size_t len,
                              struct app_list *l);
+extern void rpm_list_applications (int rootfd, struct app_list *l);
+/* inspect-icon.c: 0 with the PNG in *BUF, or -1 (no icon). */
+extern int inspect_icon (int rootfd, const gbox_inspected_os *os, char **buf,
+                         size_t *len);
 extern int linux_list_applications (int rootfd, const char *package_format,
                                     struct app_list *l);
 extern int windows_list_applications (int rootfd, const gbox_inspected_os *os,
@@ -335,6 +341,8 @@ extern int do_download (void *args, void *ret);
 extern int do_upload (void *args, void *ret);
 extern int do_inspect_full (void *args, void *ret);
 extern int do_inspect_list_applications (void *args, void *ret);
+extern int do_inspect_get_icon (void *args, void *ret);
+extern int do_inspect_full_disk (void *args, void *ret);
 /* zero.c (virt-zerofree, virt-sparsify) */
 extern int do_zerofree (void *args, void *ret);
 extern int do_e2fsck (void *args, void *ret);

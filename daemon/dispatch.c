@@ -65,6 +65,10 @@ const struct dispatch_entry dispatch_table[] = {
   ENTRY (INSPECT_LIST_APPLICATIONS, inspect_list_applications,
          inspect_list_applications_args, inspect_list_applications_ret,
          PROC_PLAIN),
+  ENTRY (INSPECT_GET_ICON, inspect_get_icon, inspect_get_icon_args,
+         inspect_get_icon_ret, PROC_PLAIN),
+  ENTRY (INSPECT_FULL_DISK, inspect_full_disk, inspect_full_disk_args,
+         inspect_full_ret, PROC_PLAIN),
   /* 300-399: conversion. */
   ENTRY (ZEROFREE, zerofree, zerofree_args, zerofree_ret, PROC_PLAIN),
   ENTRY (E2FSCK, e2fsck, e2fsck_args, e2fsck_ret, PROC_PLAIN),

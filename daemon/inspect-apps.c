@@ -4,16 +4,19 @@
  */
 
 /**
- * The package databases, read inside the guest tree with size bounds:
- * dpkg (/var/lib/dpkg/status), apk (/lib/apk/db/installed), pacman
- * (/var/lib/pacman/local/NAME/desc) and rpm (the sqlite rpmdb.sqlite of
- * current Fedora/RHEL/SUSE, whose Packages table holds rpm header
- * blobs; the Berkeley DB and ndb formats of older releases are not
- * read).  A missing database is an empty list; a damaged one gives a
- * warning and whatever could be read.  Every string is cleaned and
- * bounded (inspect_clean); an oversize field is cut with a warning.
- * The parsers work on any directory fd, so test-inspect-full runs them
- * on fixture trees without a VM.
+ * The package databases, read inside the guest tree with size bounds
+ * and turned into the same fields as libguestfs 1.48 gives: dpkg
+ * (/var/lib/dpkg/status), apk (/lib/apk/db/installed), pacman
+ * (/var/lib/pacman/local/NAME/desc) and rpm (rpm-rpm.c: librpm reading
+ * the sqlite or Berkeley DB database).  Version strings are split as
+ * libguestfs splits them: "[EPOCH:]VERSION[-RELEASE]" at the first ':'
+ * and the first '-' after it.  A record counts only when the blank
+ * line that ends it is seen, as in libguestfs.  A missing database is
+ * an empty list; a damaged one gives a warning and whatever could be
+ * read.  Every string is cleaned and bounded (inspect_clean); an
+ * oversize field is cut with a warning.  The parsers work on any
+ * directory fd, so test-inspect-full runs them on fixture trees
+ * without a VM.
  */
 
 #include <config.h>
@@ -23,12 +26,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sqlite3.h>
 
 #include "daemon.h"
 
 #define DB_MAX (64 * 1024 * 1024)    /* whole status / installed file */
-#define DESC_FILE_MAX (1024 * 1024)  /* one pacman desc file */
+#define DESC_FILE_MAX 8192            /* one pacman desc file */
 #define APPS_MAX 1000000
 
 void
@@ -48,7 +50,7 @@ gbox_application *
 app_new (struct app_list *l)
 {
   gbox_application *a;
-  char **f[10];
+  char **f[11];
   size_t i;
 
   if (l->n >= APPS_MAX)
@@ -66,8 +68,8 @@ app_new (struct app_list *l)
   f[0] = &a->name; f[1] = &a->display_name; f[2] = &a->app_version;
   f[3] = &a->release; f[4] = &a->arch; f[5] = &a->publisher;
   f[6] = &a->url; f[7] = &a->source_package; f[8] = &a->summary;
-  f[9] = &a->description;
-  for (i = 0; i < 10; ++i) {
+  f[9] = &a->description; f[10] = &a->install_path;
+  for (i = 0; i < 11; ++i) {
     *f[i] = strdup ("");
     if (*f[i] == NULL) {
       xdr_free ((xdrproc_t) xdr_gbox_application, (char *) a);
@@ -103,32 +105,53 @@ set_small (char **field, const char *s, size_t len, const char *db,
   app_set (field, s, len, GBOX_INSPECT_FIELD_MAX, db, what);
 }
 
-/* "[EPOCH:]VERSION[-RELEASE]" (dpkg, pacman). */
-static void
-split_evr (gbox_application *a, const char *s, size_t len, const char *db)
+/* libguestfs's epoch: a whole decimal number (else -1, and the
+ * package is left out). */
+static int
+parse_epoch (const char *s, size_t len)
 {
-  const char *colon = memchr (s, ':', len), *dash = NULL, *p;
+  char num[16], *end;
+  long v;
+
+  if (len == 0 || len >= sizeof num)
+    return -1;
+  memcpy (num, s, len);
+  num[len] = '\0';
+  errno = 0;
+  v = strtol (num, &end, 10);
+  if (errno || *end != '\0' || end == num || v < INT32_MIN || v > INT32_MAX)
+    return -1;
+  return v;
+}
+
+/* "[EPOCH:]VERSION[-RELEASE]": the epoch before the first ':', then
+ * version and release around the first '-'.  SKIP_R drops an 'r' at
+ * the start of the release (apk's "-r5").  Returns the epoch, or -1 if
+ * it is not a number. */
+static int
+split_evr (gbox_application *a, const char *s, size_t len, bool skip_r,
+           const char *db)
+{
+  const char *colon = memchr (s, ':', len), *dash;
+  int epoch = 0;
 
   if (colon) {
-    char num[16];
-    size_t nl = colon - s;
-    if (nl > 0 && nl < sizeof num) {
-      memcpy (num, s, nl);
-      num[nl] = '\0';
-      a->epoch = atoi (num);
-    }
+    epoch = parse_epoch (s, colon - s);
     len -= colon + 1 - s;
     s = colon + 1;
   }
-  for (p = s; p < s + len; ++p)
-    if (*p == '-')
-      dash = p;
+  a->epoch = epoch;
+  dash = memchr (s, '-', len);
   if (dash) {
+    const char *rel = dash + 1;
+    if (skip_r && rel < s + len && *rel == 'r')
+      rel++;
     set_small (&a->app_version, s, dash - s, db, "version");
-    set_small (&a->release, dash + 1, s + len - dash - 1, db, "release");
+    set_small (&a->release, rel, s + len - rel, db, "release");
   }
   else
     set_small (&a->app_version, s, len, db, "version");
+  return epoch;
 }
 
 /* Read a database file; NULL if absent (no warning) or bad (warning). */
@@ -142,137 +165,109 @@ read_db (int rootfd, const char *path, size_t max, size_t *len)
   return text;
 }
 
+/* Sort by name only, keeping the database order of equal names (as
+ * libguestfs's stable sort does for several gpg-pubkey entries). */
+struct app_order {
+  gbox_application a;
+  size_t index;
+};
+
 static int
 compare_apps (const void *a, const void *b)
 {
-  const gbox_application *x = a, *y = b;
-  int r = strcmp (x->name, y->name);
-  return r ? r : strcmp (x->app_version, y->app_version);
+  const struct app_order *x = a, *y = b;
+  int r = strcmp (x->a.name, y->a.name);
+
+  if (r)
+    return r;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* dpkg: RFC 822-like paragraphs; only "installed" packages count. */
+void
+app_list_sort (struct app_list *l)
+{
+  struct app_order *o;
+  size_t i;
+
+  if (l->n < 2)
+    return;
+  o = malloc (l->n * sizeof *o);
+  if (o == NULL)
+    return;
+  for (i = 0; i < l->n; ++i) {
+    o[i].a = l->v[i];
+    o[i].index = i;
+  }
+  qsort (o, l->n, sizeof *o, compare_apps);
+  for (i = 0; i < l->n; ++i)
+    l->v[i] = o[i].a;
+  free (o);
+}
+
+/* Drop the last application (a record left incomplete). */
+static void
+app_drop_last (struct app_list *l)
+{
+  xdr_free ((xdrproc_t) xdr_gbox_application, (char *) &l->v[l->n - 1]);
+  l->n--;
+}
+
+/* True if LINE (LL bytes) starts with PREFIX. */
+static bool
+has_prefix (const char *line, size_t ll, const char *prefix)
+{
+  size_t pl = strlen (prefix);
+  return ll >= pl && memcmp (line, prefix, pl) == 0;
+}
+
+/* Append a description line (without its leading space) to the
+ * growing buffer. */
+struct textbuf {
+  char *p;
+  size_t len, cap;
+  bool any;
+};
+
+static void
+textbuf_add (struct textbuf *t, const char *s, size_t len)
+{
+  size_t need = t->len + len + 2;
+
+  if (need > GBOX_STRING_MAX + 2)
+    return;                     /* cut below by app_set */
+  if (need > t->cap) {
+    size_t cap = t->cap ? t->cap : 256;
+    char *p;
+    while (cap < need)
+      cap *= 2;
+    p = realloc (t->p, cap);
+    if (p == NULL)
+      return;
+    t->p = p;
+    t->cap = cap;
+  }
+  if (t->any)
+    t->p[t->len++] = '\n';
+  memcpy (t->p + t->len, s, len);
+  t->len += len;
+  t->any = true;
+}
+
+/* dpkg: RFC 822-like paragraphs, read as libguestfs does: fields by
+ * their exact "Name: " prefix; a package counts when its Status line
+ * contains the word "installed" (whatever the order of the words) and
+ * its paragraph ends with a blank line; the long description keeps
+ * its lines as they are, less the first space (so the " ." paragraph
+ * separators stay "."). */
 void
 parse_dpkg_status (const char *text, size_t len, struct app_list *l)
 {
   static const char db[] = "/var/lib/dpkg/status";
   size_t pos = 0;
-
-  while (pos < len) {
-    /* One paragraph: up to a blank line. */
-    const char *pkg = NULL, *ver = NULL, *arch = NULL, *desc = NULL;
-    const char *src = NULL, *url = NULL, *status = NULL;
-    size_t pkgl = 0, verl = 0, archl = 0, descl = 0, srcl = 0, urll = 0;
-    size_t statusl = 0;
-    gbox_application *a;
-
-    while (pos < len) {
-      const char *line = text + pos, *nl, *colon, *v;
-      size_t ll, vl;
-
-      nl = memchr (line, '\n', len - pos);
-      ll = nl ? (size_t) (nl - line) : len - pos;
-      pos += ll + 1;
-      if (ll == 0 || (ll == 1 && line[0] == '\r'))
-        break;
-      if (line[0] == ' ' || line[0] == '\t')
-        continue;               /* continuation: handled with its field */
-      colon = memchr (line, ':', ll);
-      if (colon == NULL)
-        continue;
-      v = colon + 1;
-      while (v < line + ll && *v == ' ')
-        v++;
-      vl = line + ll - v;
-#define FIELD(name, var, varl)                                          \
-      if ((size_t) (colon - line) == strlen (name) &&                   \
-          strncasecmp (line, name, strlen (name)) == 0) {               \
-        var = v; varl = vl;                                             \
-        continue;                                                       \
-      }
-      FIELD ("Package", pkg, pkgl);
-      FIELD ("Version", ver, verl);
-      FIELD ("Architecture", arch, archl);
-      FIELD ("Source", src, srcl);
-      FIELD ("Homepage", url, urll);
-      FIELD ("Status", status, statusl);
-      if ((size_t) (colon - line) == 11 &&
-          strncasecmp (line, "Description", 11) == 0) {
-        /* The summary line, then continuation lines up to the next
-         * field (kept for the long description). */
-        const char *end = line + ll;
-        desc = v;
-        descl = vl;
-        while (pos < len && (text[pos] == ' ' || text[pos] == '\t')) {
-          const char *n2 = memchr (text + pos, '\n', len - pos);
-          size_t l2 = n2 ? (size_t) (n2 - (text + pos)) : len - pos;
-          end = text + pos + l2;
-          pos += l2 + 1;
-        }
-        /* desc..end holds summary + "\n" + continuation lines. */
-        descl = end - desc;
-      }
-#undef FIELD
-    }
-    if (pkg == NULL || ver == NULL)
-      continue;
-    if (status && (statusl < 9 ||
-                   memmem (status, statusl, " installed", 10) == NULL))
-      continue;
-    a = app_new (l);
-    if (a == NULL)
-      return;
-    set_small (&a->name, pkg, pkgl, db, "Package");
-    split_evr (a, ver, verl, db);
-    if (arch)
-      set_small (&a->arch, arch, archl, db, "Architecture");
-    if (src) {
-      const char *sp = memchr (src, ' ', srcl);
-      set_small (&a->source_package, src, sp ? (size_t) (sp - src) : srcl,
-                 db, "Source");
-    }
-    if (url)
-      set_small (&a->url, url, urll, db, "Homepage");
-    if (desc) {
-      const char *nl = memchr (desc, '\n', descl);
-      size_t sl = nl ? (size_t) (nl - desc) : descl;
-      set_small (&a->summary, desc, sl, db, "Description");
-      if (nl) {
-        /* Continuation lines: drop the leading space, " ." is an
-         * empty line. */
-        char *buf = malloc (descl);
-        size_t o = 0;
-        const char *p = nl + 1, *end = desc + descl;
-        if (buf) {
-          while (p < end) {
-            const char *e = memchr (p, '\n', end - p);
-            size_t pl = e ? (size_t) (e - p) : (size_t) (end - p);
-            const char *q = p;
-            size_t ql = pl;
-            if (ql && (*q == ' ' || *q == '\t')) { q++; ql--; }
-            if (ql == 1 && *q == '.')
-              ql = 0;
-            if (o)
-              buf[o++] = '\n';
-            memcpy (buf + o, q, ql);
-            o += ql;
-            p += pl + 1;
-          }
-          app_set (&a->description, buf, o, GBOX_STRING_MAX, db,
-                   "Description");
-          free (buf);
-        }
-      }
-    }
-  }
-}
-
-/* apk: "P:name" ... lines, records separated by blank lines. */
-void
-parse_apk_installed (const char *text, size_t len, struct app_list *l)
-{
-  static const char db[] = "/lib/apk/db/installed";
-  size_t pos = 0;
   gbox_application *a = NULL;
+  bool installed = false, have_version = false, in_desc = false;
+  int epoch = 0;
+  struct textbuf desc = { 0 };
 
   while (pos < len) {
     const char *line = text + pos, *nl;
@@ -281,56 +276,146 @@ parse_apk_installed (const char *text, size_t len, struct app_list *l)
     nl = memchr (line, '\n', len - pos);
     ll = nl ? (size_t) (nl - line) : len - pos;
     pos += ll + 1;
-    if (ll < 2 || line[1] != ':') {
-      if (ll == 0)
-        a = NULL;               /* end of record */
+
+    if (ll > 0 && line[0] == ' ' && in_desc) {
+      textbuf_add (&desc, line + 1, ll - 1);
       continue;
     }
-    if (line[0] == 'P') {
+    in_desc = false;
+
+    if (ll == 0) {
+      /* End of a paragraph. */
+      if (a) {
+        if (installed && a->name[0] && have_version && epoch >= 0) {
+          if (desc.any)
+            app_set (&a->description, desc.p, desc.len, GBOX_STRING_MAX, db,
+                     "Description");
+          a->epoch = epoch;
+        }
+        else
+          app_drop_last (l);
+      }
+      a = NULL;
+      installed = have_version = false;
+      desc.len = 0;
+      desc.any = false;
+      continue;
+    }
+    if (a == NULL) {
       a = app_new (l);
       if (a == NULL)
-        return;
-      set_small (&a->name, line + 2, ll - 2, db, "P");
-      continue;
+        break;
     }
-    if (a == NULL)
+    if (has_prefix (line, ll, "Package: "))
+      set_small (&a->name, line + 9, ll - 9, db, "Package");
+    else if (has_prefix (line, ll, "Status: "))
+      installed = memmem (line + 8, ll - 8, "installed", 9) != NULL;
+    else if (has_prefix (line, ll, "Version: ")) {
+      free (a->release);
+      a->release = strdup ("");
+      if (a->release == NULL)
+        break;
+      epoch = split_evr (a, line + 9, ll - 9, false, db);
+      have_version = true;
+    }
+    else if (has_prefix (line, ll, "Architecture: "))
+      set_small (&a->arch, line + 14, ll - 14, db, "Architecture");
+    else if (has_prefix (line, ll, "Homepage: "))
+      set_small (&a->url, line + 10, ll - 10, db, "Homepage");
+    else if (has_prefix (line, ll, "Source: ")) {
+      const char *sp = memchr (line + 8, ' ', ll - 8);
+      set_small (&a->source_package, line + 8,
+                 sp ? (size_t) (sp - (line + 8)) : ll - 8, db, "Source");
+    }
+    else if (has_prefix (line, ll, "Description: ")) {
+      set_small (&a->summary, line + 13, ll - 13, db, "Description");
+      in_desc = true;
+    }
+  }
+  /* A last paragraph without its blank line does not count. */
+  if (a)
+    app_drop_last (l);
+  free (desc.p);
+}
+
+/* apk: "P:name" ... lines; a record counts at the blank line that
+ * ends it, when it has a name and a version. */
+void
+parse_apk_installed (const char *text, size_t len, struct app_list *l)
+{
+  static const char db[] = "/lib/apk/db/installed";
+  size_t pos = 0;
+  gbox_application *a = NULL;
+  bool have_name = false, have_version = false;
+  int epoch = 0;
+
+  while (pos < len) {
+    const char *line = text + pos, *nl;
+    size_t ll;
+
+    nl = memchr (line, '\n', len - pos);
+    ll = nl ? (size_t) (nl - line) : len - pos;
+    pos += ll + 1;
+    if (ll > 1 && line[1] != ':')
       continue;
-    switch (line[0]) {
-    case 'V': {
-      /* "1.36.1-r5": version and release (no epoch in apk). */
-      const char *d = NULL, *p;
-      for (p = line + 2; p < line + ll; ++p)
-        if (*p == '-')
-          d = p;
-      if (d) {
-        /* "r5" is release 5, as libguestfs reports it. */
-        const char *rel = d + 1;
-        if (rel < line + ll - 1 && *rel == 'r')
-          rel++;
-        set_small (&a->app_version, line + 2, d - (line + 2), db, "V");
-        set_small (&a->release, rel, line + ll - rel, db, "V");
+    if (ll == 0) {
+      if (a) {
+        if (have_name && have_version && epoch >= 0)
+          a->epoch = epoch;
+        else
+          app_drop_last (l);
       }
-      else
-        set_small (&a->app_version, line + 2, ll - 2, db, "V");
-      break;
+      a = NULL;
+      have_name = have_version = false;
+      continue;
     }
+    if (ll < 2 || strchr ("APTUV", line[0]) == NULL)
+      continue;
+    if (a == NULL) {
+      a = app_new (l);
+      if (a == NULL)
+        break;
+    }
+    switch (line[0]) {
+    case 'V':
+      free (a->release);
+      a->release = strdup ("");
+      if (a->release == NULL)
+        goto out;
+      epoch = split_evr (a, line + 2, ll - 2, true, db);
+      have_version = true;
+      break;
+    case 'P':
+      set_small (&a->name, line + 2, ll - 2, db, "P");
+      have_name = true;
+      break;
     case 'A': set_small (&a->arch, line + 2, ll - 2, db, "A"); break;
     case 'T': set_small (&a->description, line + 2, ll - 2, db, "T"); break;
     case 'U': set_small (&a->url, line + 2, ll - 2, db, "U"); break;
-    case 'o': set_small (&a->source_package, line + 2, ll - 2, db, "o"); break;
     }
   }
+ out:
+  if (a)
+    app_drop_last (l);
 }
 
-/* pacman: one desc file: "%NAME%\nvalue\n\n%VERSION%\n..." */
+/* pacman: one desc file: "%NAME%\nvalue\n\n%VERSION%\n..."; the
+ * line after a key is its value.  Name, version (with a release) and
+ * architecture are needed. */
 void
 parse_pacman_desc (const char *text, size_t len, struct app_list *l)
 {
   static const char db[] = "/var/lib/pacman/local";
   size_t pos = 0;
-  gbox_application *a = NULL;
-  char section[32] = "";
+  gbox_application *a;
+  char **key = NULL;
+  bool have_name = false, have_arch = false;
+  const char *ver = NULL;
+  size_t verl = 0;
 
+  a = app_new (l);
+  if (a == NULL)
+    return;
   while (pos < len) {
     const char *line = text + pos, *nl;
     size_t ll;
@@ -339,36 +424,42 @@ parse_pacman_desc (const char *text, size_t len, struct app_list *l)
     ll = nl ? (size_t) (nl - line) : len - pos;
     pos += ll + 1;
     if (ll == 0) {
-      section[0] = '\0';
+      key = NULL;
       continue;
     }
-    if (ll >= 3 && line[0] == '%' && line[ll - 1] == '%' &&
-        ll - 2 < sizeof section) {
-      memcpy (section, line + 1, ll - 2);
-      section[ll - 2] = '\0';
+    if (key) {
+      if (key == &a->app_version) {
+        ver = line;
+        verl = ll;
+      }
+      else
+        set_small (key, line, ll, db, "desc");
+      if (key == &a->name)
+        have_name = true;
+      if (key == &a->arch)
+        have_arch = true;
+      key = NULL;
       continue;
     }
-    if (strcmp (section, "NAME") == 0) {
-      if (a == NULL && (a = app_new (l)) == NULL)
-        return;
-      set_small (&a->name, line, ll, db, "NAME");
-    }
-    if (a == NULL)
-      continue;
-    if (strcmp (section, "VERSION") == 0)
-      split_evr (a, line, ll, db);
-    else if (strcmp (section, "DESC") == 0)
-      set_small (&a->description, line, ll, db, "DESC");
-    else if (strcmp (section, "URL") == 0)
-      set_small (&a->url, line, ll, db, "URL");
-    else if (strcmp (section, "ARCH") == 0)
-      set_small (&a->arch, line, ll, db, "ARCH");
-    else if (strcmp (section, "BASE") == 0)
-      set_small (&a->source_package, line, ll, db, "BASE");
-    else if (strcmp (section, "PACKAGER") == 0)
-      set_small (&a->publisher, line, ll, db, "PACKAGER");
-    section[0] = '\0';          /* one line per field is enough */
+#define KEY(s) (ll == strlen (s) && memcmp (line, s, ll) == 0)
+    if (KEY ("%NAME%"))
+      key = &a->name;
+    else if (KEY ("%VERSION%"))
+      key = &a->app_version;
+    else if (KEY ("%DESC%"))
+      key = &a->description;
+    else if (KEY ("%URL%"))
+      key = &a->url;
+    else if (KEY ("%ARCH%"))
+      key = &a->arch;
+#undef KEY
   }
+  if (have_name && have_arch && ver &&
+      memchr (ver, '-', verl) != NULL &&
+      split_evr (a, ver, verl, false, db) >= 0 &&
+      a->app_version[0] && a->release[0])
+    return;
+  app_drop_last (l);
 }
 
 static void
@@ -391,149 +482,18 @@ pacman_apps (int rootfd, struct app_list *l)
     CLEANUP_FREE char *text = NULL;
     size_t len;
 
-    if (d->d_name[0] == '.')
+    if (d->d_name[0] == '.' || d->d_type != DT_DIR)
       continue;
     if ((size_t) snprintf (path, sizeof path, "/var/lib/pacman/local/%s/desc",
                            d->d_name) >= sizeof path)
       continue;
+    /* libguestfs skips a desc file bigger than 8 KiB. */
     text = read_db (rootfd, path, DESC_FILE_MAX, &len);
     if (text)
       parse_pacman_desc (text, len, l);
     count++;
   }
   closedir (dir);
-}
-
-/* rpm header blob (as stored in rpmdb.sqlite): il, dl (big-endian),
- * il index entries {tag, type, offset, count}, then dl data bytes. */
-#define RPMTAG_NAME 1000
-#define RPMTAG_VERSION 1001
-#define RPMTAG_RELEASE 1002
-#define RPMTAG_EPOCH 1003
-#define RPMTAG_SUMMARY 1004
-#define RPMTAG_DESCRIPTION 1005
-#define RPMTAG_VENDOR 1011
-#define RPMTAG_URL 1020
-#define RPMTAG_ARCH 1022
-#define RPMTAG_SOURCERPM 1044
-#define RPM_INT32_TYPE 4
-#define RPM_STRING_TYPE 6
-#define RPM_I18NSTRING_TYPE 9
-
-static uint32_t
-be32 (const unsigned char *p)
-{
-  return ((uint32_t) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
-}
-
-int
-parse_rpm_header (const unsigned char *blob, size_t len, struct app_list *l)
-{
-  static const char db[] = "rpmdb.sqlite";
-  uint32_t il, dl, i;
-  const unsigned char *data;
-  gbox_application *a;
-
-  if (len < 8)
-    return -1;
-  il = be32 (blob);
-  dl = be32 (blob + 4);
-  if (il > 100000 || dl > len || 8 + (uint64_t) il * 16 + dl > len)
-    return -1;
-  data = blob + 8 + il * 16;
-  a = app_new (l);
-  if (a == NULL)
-    return -1;
-  for (i = 0; i < il; ++i) {
-    const unsigned char *e = blob + 8 + i * 16;
-    uint32_t tag = be32 (e), type = be32 (e + 4), off = be32 (e + 8);
-    const char *s;
-    size_t sl;
-    char **field = NULL;
-
-    if (off >= dl)
-      continue;
-    if (tag == RPMTAG_EPOCH && type == RPM_INT32_TYPE && off + 4 <= dl) {
-      a->epoch = be32 (data + off);
-      continue;
-    }
-    if (type != RPM_STRING_TYPE && type != RPM_I18NSTRING_TYPE)
-      continue;
-    s = (const char *) data + off;
-    sl = strnlen (s, dl - off);
-    switch (tag) {
-    case RPMTAG_NAME: field = &a->name; break;
-    case RPMTAG_VERSION: field = &a->app_version; break;
-    case RPMTAG_RELEASE: field = &a->release; break;
-    case RPMTAG_SUMMARY: field = &a->summary; break;
-    case RPMTAG_VENDOR: field = &a->publisher; break;
-    case RPMTAG_URL: field = &a->url; break;
-    case RPMTAG_ARCH: field = &a->arch; break;
-    case RPMTAG_SOURCERPM: field = &a->source_package; break;
-    case RPMTAG_DESCRIPTION:
-      app_set (&a->description, s, sl, GBOX_STRING_MAX, db, "DESCRIPTION");
-      continue;
-    default:
-      continue;
-    }
-    set_small (field, s, sl, db, "header tag");
-  }
-  if (a->name[0] == '\0' || strcmp (a->name, "gpg-pubkey") == 0) {
-    /* Not a package (or a key): drop it. */
-    xdr_free ((xdrproc_t) xdr_gbox_application, (char *) a);
-    l->n--;
-  }
-  return 0;
-}
-
-static void
-rpm_apps (int rootfd, struct app_list *l)
-{
-  static const char *const paths[] = {
-    "/usr/lib/sysimage/rpm/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite", NULL
-  };
-  size_t i;
-
-  for (i = 0; paths[i]; ++i) {
-    CLEANUP_CLOSE int pfd = -1;
-    struct stat st;
-    char uri[128];
-    sqlite3 *dbh = NULL;
-    sqlite3_stmt *stmt = NULL;
-    int r;
-
-    pfd = open_in_root (rootfd, paths[i], O_PATH, 0);
-    if (pfd == -1 || fstat (pfd, &st) == -1 || !S_ISREG (st.st_mode))
-      continue;
-    /* immutable=1: read the file as it is, no journal, no locks (the
-     * guest tree is read-only). */
-    snprintf (uri, sizeof uri, "file:/proc/self/fd/%d?immutable=1", pfd);
-    r = sqlite3_open_v2 (uri, &dbh, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-                         NULL);
-    if (r == SQLITE_OK)
-      r = sqlite3_prepare_v2 (dbh, "SELECT blob FROM Packages", -1, &stmt,
-                              NULL);
-    while (r == SQLITE_OK && (r = sqlite3_step (stmt)) == SQLITE_ROW) {
-      const void *blob = sqlite3_column_blob (stmt, 0);
-      int bl = sqlite3_column_bytes (stmt, 0);
-      if (blob == NULL || bl <= 0 ||
-          parse_rpm_header (blob, bl, l) == -1)
-        inspect_warning ("%s: damaged package header skipped", paths[i]);
-      r = SQLITE_OK;
-    }
-    if (r != SQLITE_DONE)
-      inspect_warning ("%s: %s", paths[i],
-                       dbh ? sqlite3_errmsg (dbh) : "cannot open");
-    sqlite3_finalize (stmt);
-    sqlite3_close (dbh);
-    return;
-  }
-  {
-    struct stat st;
-    if (stat_in_root (rootfd, "/var/lib/rpm/Packages", &st) == 0)
-      inspect_warning ("/var/lib/rpm/Packages: Berkeley DB rpm databases "
-                       "are not read (only rpmdb.sqlite)");
-  }
 }
 
 int
@@ -556,8 +516,8 @@ linux_list_applications (int rootfd, const char *package_format,
   else if (strcmp (package_format, "pacman") == 0)
     pacman_apps (rootfd, l);
   else if (strcmp (package_format, "rpm") == 0)
-    rpm_apps (rootfd, l);
-  qsort (l->v, l->n, sizeof *l->v, compare_apps);
+    rpm_list_applications (rootfd, l);
+  app_list_sort (l);
   return 0;
 }
 
@@ -567,7 +527,7 @@ app_size (const gbox_application *a)
   return 128 + strlen (a->name) + strlen (a->display_name) +
     strlen (a->app_version) + strlen (a->release) + strlen (a->arch) +
     strlen (a->publisher) + strlen (a->url) + strlen (a->source_package) +
-    strlen (a->summary) + strlen (a->description);
+    strlen (a->summary) + strlen (a->description) + strlen (a->install_path);
 }
 
 int
@@ -584,7 +544,9 @@ app_copy (gbox_application *dst, const gbox_application *src)
   dst->source_package = strdup (src->source_package);
   dst->summary = strdup (src->summary);
   dst->description = strdup (src->description);
-  if (!dst->name || !dst->display_name || !dst->app_version ||
+  dst->install_path = strdup (src->install_path);
+  if (!dst->install_path ||
+      !dst->name || !dst->display_name || !dst->app_version ||
       !dst->release || !dst->arch || !dst->publisher || !dst->url ||
       !dst->source_package || !dst->summary || !dst->description)
     return -1;

@@ -554,6 +554,98 @@ add_swap_from_fstab (int rootfd, gbox_inspected_os *os,
   free (e);
 }
 
+/* fstab entries naming a /dev device that is not there (a swap on
+ * /dev/mapper/cryptswap1, a disk not attached): listed by name, with
+ * no type, as libguestfs lists them. */
+static bool
+ignored_spec (const char *spec, const char *mp)
+{
+  static const char *const mps[] = {
+    "/dev", "/media", "/proc", "/selinux", "/sys", NULL
+  };
+  size_t i;
+
+  if ((strncmp (spec, "/dev/fd", 7) == 0 || strncmp (spec, "/dev/cd", 7) == 0)
+      && spec[7] >= '0' && spec[7] <= '9')
+    return true;
+  if (strcmp (spec, "/dev/floppy") == 0 || strcmp (spec, "/dev/cdrom") == 0 ||
+      strncmp (spec, "/dev/iso9660/", 13) == 0 ||
+      strncmp (spec, "/dev/disk/", 10) == 0)
+    return true;
+  for (i = 0; mps[i]; ++i) {
+    size_t l = strlen (mps[i]);
+    if (strncmp (mp, mps[i], l) == 0 && (mp[l] == '\0' || mp[l] == '/'))
+      return true;
+  }
+  return false;
+}
+
+static int
+add_missing_from_fstab (int rootfd, gbox_inspected_os *os,
+                        const struct gbd_fs *fs, size_t nfs)
+{
+  CLEANUP_FREE char *text = NULL;
+  struct fstab_entry *e;
+  size_t len, i, j;
+  ssize_t n;
+  int ret = 0;
+
+  text = read_file_in_root (rootfd, "/etc/fstab", FSTAB_MAX_BYTES, &len);
+  if (text == NULL)
+    return 0;
+  e = calloc (FSTAB_MAX_ENTRIES, sizeof *e);
+  if (e == NULL)
+    return -1;
+  n = parse_fstab (text, len, e, FSTAB_MAX_ENTRIES);
+  for (i = 0; n > 0 && i < (size_t) n && ret == 0; ++i) {
+    struct gbd_fs missing = { 0 };
+    char *dev;
+    bool known = false;
+
+    if (strncmp (e[i].spec, "/dev/", 5) != 0 ||
+        strcmp (e[i].spec, "/dev/root") == 0 ||
+        ignored_spec (e[i].spec, e[i].file) ||
+        resolve_fstab_spec (e[i].spec, fs, nfs) >= 0)
+      continue;
+    dev = inspect_clean (e[i].spec, strlen (e[i].spec));
+    if (dev == NULL) {
+      ret = -1;
+      break;
+    }
+    missing.device = dev;
+    missing.type = missing.label = missing.uuid = (char *) "";
+    if (add_fs_named (os, &missing, dev) == -1)
+      ret = -1;
+    /* Its mountpoint too, unless "/" or not a path (swap). */
+    for (j = 0; j < os->mountpoints.mountpoints_len; ++j)
+      if (strcmp (os->mountpoints.mountpoints_val[j].mountpoint,
+                  e[i].file) == 0)
+        known = true;
+    if (ret == 0 && !known && e[i].file[0] == '/' && e[i].file[1] &&
+        os->mountpoints.mountpoints_len < FS_PER_OS_MAX) {
+      gbox_mountpoint *v = realloc (os->mountpoints.mountpoints_val,
+                                    (os->mountpoints.mountpoints_len + 1) *
+                                    sizeof *v);
+      if (v == NULL)
+        ret = -1;
+      else {
+        os->mountpoints.mountpoints_val = v;
+        v = &v[os->mountpoints.mountpoints_len];
+        v->mountpoint = inspect_clean (e[i].file, strlen (e[i].file));
+        v->device = strdup (dev);
+        os->mountpoints.mountpoints_len++;
+        if (!v->mountpoint || !v->device)
+          ret = -1;
+      }
+    }
+    free (dev);
+  }
+  if (n > 0)
+    free_fstab (e, n);
+  free (e);
+  return ret;
+}
+
 /* The roots found by the last inspect_full, for list_applications. */
 static gbox_inspect_full_ret last;
 static bool have_last;
@@ -642,6 +734,35 @@ btrfs_mountpoints (int rootfd, gbox_inspected_os *os, const struct gbd_fs *fs,
   free (e);
 }
 
+static bool
+is_dir_in (int rootfd, const char *path)
+{
+  struct stat st;
+  return stat_in_root (rootfd, path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+/* CoreOS: a root without fstab (/etc/coreos/update.conf) and a
+ * separate /usr (share/coreos) that holds the OS version, found as
+ * libguestfs finds them.  The first /usr found is taken. */
+static bool
+is_coreos_root (int rootfd)
+{
+  struct stat st;
+  return is_dir_in (rootfd, "/etc") && is_dir_in (rootfd, "/root") &&
+    is_dir_in (rootfd, "/home") && is_dir_in (rootfd, "/usr") &&
+    stat_in_root (rootfd, "/etc/coreos/update.conf", &st) == 0 &&
+    S_ISREG (st.st_mode);
+}
+
+static bool
+is_coreos_usr (int rootfd)
+{
+  return is_dir_in (rootfd, "/bin") && is_dir_in (rootfd, "/share") &&
+    is_dir_in (rootfd, "/local") && is_dir_in (rootfd, "/share/coreos");
+}
+
+static char *coreos_usr;
+
 /* Pass 1 on one mounted filesystem: is it a root?  Fills OS (left
  * zeroed when it is not). */
 static int
@@ -672,6 +793,18 @@ find_root (int rootfd, const char *name, const struct gbd_fs *fs,
     btrfs_mountpoints (rootfd, os, fs, nfs);
     return 1;
   }
+  if (is_coreos_root (rootfd)) {
+    free (os->root);
+    free (os->type);
+    os->root = strdup (name);
+    os->type = strdup ("linux");
+    if (os->root == NULL || os->type == NULL ||
+        add_mountpoint (os, "/", name) == -1)
+      goto error;
+    return 1;
+  }
+  if (coreos_usr == NULL && is_coreos_usr (rootfd))
+    coreos_usr = strdup (name);
   if (windows_find_systemroot (rootfd, systemroot, sizeof systemroot) == 1) {
     free (os->root);
     free (os->type);
@@ -706,6 +839,8 @@ fill_os (int rootfd, gbox_inspected_os *os, const struct gbd_fs *fs,
     if (inspect_linux_details (rootfd, os) == -1)
       return -1;
     add_swap_from_fstab (rootfd, os, fs, nfs);
+    if (add_missing_from_fstab (rootfd, os, fs, nfs) == -1)
+      return -1;
   }
   else if (inspect_windows_details (rootfd, os, fs, nfs) == -1)
     return -1;
@@ -801,18 +936,81 @@ btrfs_roots (const struct gbd_fs *f, const struct gbd_fs *fs, size_t nfs,
   return 0;
 }
 
+/* The disk index of a filesystem (an LV: of its PV), or -1. */
+static int
+disk_index_of (const struct gbd_fs *f)
+{
+  const char *base = strrchr (f->kdevice, '/');
+  size_t i;
+
+  base = base ? base + 1 : f->kdevice;
+  if (strncmp (base, "dm-", 3) == 0) {
+    for (i = 0; i < lvm_count (); ++i)
+      if (strcmp (f->device, lvm_user_name (i)) == 0)
+        return (int) device_kernel_disk_index (lvm_slave (i));
+    return -1;
+  }
+  return (int) device_kernel_disk_index (base);
+}
+
+/* Keep only the filesystems of disk DISK. */
+static void
+keep_disk (struct gbd_fs *fs, size_t *nfs, int disk)
+{
+  size_t i, n = 0;
+
+  for (i = 0; i < *nfs; ++i) {
+    if (disk_index_of (&fs[i]) == disk)
+      fs[n++] = fs[i];
+    else {
+      free (fs[i].device);
+      free (fs[i].kdevice);
+      free (fs[i].type);
+      free (fs[i].label);
+      free (fs[i].uuid);
+      free (fs[i].partuuid);
+      free (fs[i].partlabel);
+    }
+  }
+  *nfs = n;
+}
+
+static int inspect_full_int (gbox_inspect_full_ret *ret, int disk);
+
 int
 do_inspect_full (void *argsv, void *retv)
 {
-  gbox_inspect_full_ret *ret = retv;
+  return inspect_full_int (retv, -1);
+}
+
+int
+do_inspect_full_disk (void *argsv, void *retv)
+{
+  gbox_inspect_full_disk_args *args = argsv;
+
+  if (args->disk < 0 || (size_t) args->disk >= devices_count ()) {
+    reply_with_error_errno (EINVAL, "inspect_full_disk: %d: no such disk",
+                            args->disk);
+    return -1;
+  }
+  return inspect_full_int (retv, args->disk);
+}
+
+static int
+inspect_full_int (gbox_inspect_full_ret *ret, int disk)
+{
   struct gbd_fs *fs;
   size_t nfs, i;
   struct tree t;
 
   inspect_warnings_reset ();
+  free (coreos_usr);
+  coreos_usr = NULL;
   fs = inspect_begin ("inspect_full", INSPECT_DIR, &nfs);
   if (fs == NULL)
     return -1;
+  if (disk >= 0)
+    keep_disk (fs, &nfs, disk);
   ret->oses.oses_val = calloc (OSES_MAX, sizeof (gbox_inspected_os));
   if (ret->oses.oses_val == NULL) {
     reply_with_perror ("calloc");
@@ -852,6 +1050,23 @@ do_inspect_full (void *argsv, void *retv)
   for (i = 0; i < ret->oses.oses_len; ++i) {
     gbox_inspected_os *os = &ret->oses.oses_val[i];
     int rootfd, r;
+
+    /* A CoreOS root (its only mountpoint "/") gets its /usr. */
+    if (coreos_usr && strcmp (os->type, "linux") == 0 &&
+        os->mountpoints.mountpoints_len == 1 &&
+        strcmp (os->root, coreos_usr) != 0) {
+      rootfd = open_os_tree (&t, os, fs, nfs);
+      if (rootfd >= 0) {
+        bool coreos = is_coreos_root (rootfd);
+        close (rootfd);
+        tree_umount (&t);
+        if (coreos && add_mountpoint (os, "/usr", coreos_usr) == -1) {
+          reply_with_perror ("inspect_full: %s", os->root);
+          free_fs_list (fs, nfs);
+          return -1;
+        }
+      }
+    }
 
     rootfd = open_os_tree (&t, os, fs, nfs);
     if (rootfd == -1) {
@@ -986,5 +1201,57 @@ do_inspect_list_applications (void *argsv, void *retv)
     bytes += sz;
   }
   warnings_take (&ret->warnings.warnings_val, &ret->warnings.warnings_len);
+  return 0;
+}
+
+int
+do_inspect_get_icon (void *argsv, void *retv)
+{
+  gbox_inspect_get_icon_args *args = argsv;
+  gbox_inspect_get_icon_ret *ret = retv;
+  const gbox_inspected_os *os = NULL;
+  struct gbd_fs *fs;
+  size_t nfs, i, len = 0;
+  struct tree t;
+  char *buf = NULL;
+  int rootfd;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "inspect_get_icon: refusing to mount in "
+                            "host mode");
+    return -1;
+  }
+  for (i = 0; have_last && i < last.oses.oses_len; ++i)
+    if (strcmp (last.oses.oses_val[i].root, args->root) == 0)
+      os = &last.oses.oses_val[i];
+  if (os == NULL) {
+    reply_with_error_errno (ENOENT, "inspect_get_icon: %s: not an inspected "
+                            "root (call inspect_full first)", args->root);
+    return -1;
+  }
+  if (devices_rescan () == -1) {
+    reply_with_perror ("inspect_get_icon: /sys/block");
+    return -1;
+  }
+  fs = devices_list_filesystems (&nfs);
+  if (fs == NULL) {
+    reply_with_perror ("inspect_get_icon: list_filesystems");
+    return -1;
+  }
+  rootfd = open_os_tree (&t, os, fs, nfs);
+  free_fs_list (fs, nfs);
+  if (rootfd == -1) {
+    reply_with_perror ("inspect_get_icon: %s: mount", os->root);
+    return -1;
+  }
+  if (inspect_icon (rootfd, os, &buf, &len) == -1 || len > GBOX_ICON_MAX) {
+    free (buf);
+    buf = NULL;
+    len = 0;
+  }
+  close (rootfd);
+  tree_umount (&t);
+  ret->icon.icon_val = buf;
+  ret->icon.icon_len = len;
   return 0;
 }

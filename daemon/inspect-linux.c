@@ -45,6 +45,7 @@ static const struct {
   { "azurelinux", "azurelinux" },
   { "centos", "centos" },
   { "circle", "circle" },
+  { "coreos", "coreos" },
   { "debian", "debian" },
   { "fedora", "fedora" },
   { "frugalware", "frugalware" },

@@ -12,7 +12,7 @@
  * current control set, the hostname, the drive letters of
  * MountedDevices (MBR disk signature + offset, or GPT partition GUID)
  * and the installed programs of the Uninstall keys (64- and 32-bit
- * views).  A damaged hive gives a warning; hivex bounds its own reads.
+ * views, with their InstallLocation).  A damaged hive gives a warning; hivex bounds its own reads.
  */
 
 #include <config.h>
@@ -544,7 +544,9 @@ uninstall_key (hive_h *h, const char *path, struct app_list *l,
 {
   static const char *const names[] = {
     "DisplayName", "DisplayVersion", "Publisher", "URLInfoAbout", "Comments",
+    "InstallLocation",
   };
+#define NR_NAMES (sizeof names / sizeof names[0])
   hive_node_h node = get_node (h, path), *children;
   size_t i, big = 0;
 
@@ -555,7 +557,7 @@ uninstall_key (hive_h *h, const char *path, struct app_list *l,
     hive_node_h c = children[i];
     size_t nv = hivex_node_nr_values (h, c);
     CLEANUP_FREE char *name = NULL;
-    char *s[5];
+    char *s[NR_NAMES];
     gbox_application *a;
 
     if (nv > APP_VALUES_MAX) {
@@ -571,14 +573,14 @@ uninstall_key (hive_h *h, const char *path, struct app_list *l,
     name = hivex_node_name (h, c);
     if (name == NULL)
       continue;
-    get_strings (h, c, names, 5, s);
-    /* Programs without a DisplayName (or an empty one) are hidden
-     * updates. */
-    if (s[0] == NULL || s[0][0] == '\0' || (a = app_new (l)) == NULL) {
-      bool full = s[0] && s[0][0];
+    get_strings (h, c, names, NR_NAMES, s);
+    /* Programs without a DisplayName are hidden updates (an empty
+     * DisplayName still counts, as for libguestfs). */
+    if (s[0] == NULL || (a = app_new (l)) == NULL) {
+      bool full = s[0] != NULL;
       size_t j;
 
-      for (j = 0; j < 5; ++j)
+      for (j = 0; j < NR_NAMES; ++j)
         free (s[j]);
       if (full)
         break;                  /* app_new failed */
@@ -590,6 +592,7 @@ uninstall_key (hive_h *h, const char *path, struct app_list *l,
     take (&a->publisher, s[2]);
     take (&a->url, s[3]);
     take (&a->description, s[4]);
+    take (&a->install_path, s[5]);
   }
   free (children);
   if (big)
@@ -611,5 +614,6 @@ windows_list_applications (int rootfd, const gbox_inspected_os *os,
   uninstall_key (h, "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
                  l, &budget);
   hivex_close (h);
+  app_list_sort (l);
   return 0;
 }
