@@ -603,7 +603,7 @@ add_missing_from_fstab (int rootfd, gbox_inspected_os *os,
     bool known = false;
 
     if (strncmp (e[i].spec, "/dev/", 5) != 0 ||
-        strcmp (e[i].spec, "/dev/root") == 0 ||
+        strcmp (e[i].spec, "/dev/root") == 0 || strcmp (e[i].file, "/") == 0 ||
         ignored_spec (e[i].spec, e[i].file) ||
         resolve_fstab_spec (e[i].spec, fs, nfs) >= 0)
       continue;

@@ -373,6 +373,8 @@ package_info (int rootfd, gbox_inspected_os *os)
     set_field (&os->package_management, "yum", 3);
 }
 
+/* The osinfo short id, as libguestfs 1.48 derives it: a few
+ * distributions by name, then DISTRO + MAJOR.MINOR. */
 static void
 osinfo_id (gbox_inspected_os *os)
 {
@@ -380,28 +382,29 @@ osinfo_id (gbox_inspected_os *os)
   const char *d = os->distro;
   int ma = os->major_version, mi = os->minor_version;
 
-  if (strcmp (d, "debian") == 0 && ma >= 4)
-    snprintf (buf, sizeof buf, "debian%d", ma);
-  else if (strcmp (d, "ubuntu") == 0 && ma > 0)
-    snprintf (buf, sizeof buf, "ubuntu%d.%02d", ma, mi);
-  else if (strcmp (d, "fedora") == 0 && ma > 0)
-    snprintf (buf, sizeof buf, "fedora%d", ma);
-  else if ((strcmp (d, "rhel") == 0 || strcmp (d, "centos") == 0) && ma > 0)
-    snprintf (buf, sizeof buf, "%s%d.%d", d, ma, mi);
-  else if (strcmp (d, "rocky") == 0 && ma > 0)
+  if (strcmp (d, "centos") == 0 && ma >= 8)
+    snprintf (buf, sizeof buf, "centos%d", ma);
+  else if (strcmp (d, "centos") == 0 && ma == 7)
+    snprintf (buf, sizeof buf, "centos7.0");
+  else if (strcmp (d, "centos") == 0 && ma == 6)
+    snprintf (buf, sizeof buf, "centos6.%d", mi);
+  else if (strcmp (d, "rocky") == 0 && ma >= 8)
     snprintf (buf, sizeof buf, "rocky%d", ma);
-  else if (strcmp (d, "alma") == 0 && ma > 0)
-    snprintf (buf, sizeof buf, "almalinux%d", ma);
-  else if (strcmp (d, "alpinelinux") == 0 && ma > 0)
-    snprintf (buf, sizeof buf, "alpinelinux%d.%d", ma, mi);
-  else if (strcmp (d, "archlinux") == 0)
-    snprintf (buf, sizeof buf, "archlinux");
-  else if (strcmp (d, "opensuse") == 0 && ma >= 42)
-    snprintf (buf, sizeof buf, "opensuse%d.%d", ma, mi);
-  else if (strcmp (d, "opensuse") == 0 && ma > 0)
-    snprintf (buf, sizeof buf, "opensuse%d.%d", ma, mi);
-  else if (strcmp (d, "sles") == 0 && ma > 0)
+  else if (strcmp (d, "debian") == 0 && ma >= 4)
+    snprintf (buf, sizeof buf, "debian%d", ma);
+  else if (strcmp (d, "fedora") == 0 || strcmp (d, "mageia") == 0)
+    snprintf (buf, sizeof buf, "%s%d", d, ma);
+  else if (strcmp (d, "sles") == 0)
     snprintf (buf, sizeof buf, mi ? "sles%dsp%d" : "sles%d", ma, mi);
+  else if (strcmp (d, "ubuntu") == 0)
+    snprintf (buf, sizeof buf, "ubuntu%d.%02d", ma, mi);
+  else if (strcmp (d, "archlinux") == 0 || strcmp (d, "gentoo") == 0 ||
+           strcmp (d, "voidlinux") == 0)
+    snprintf (buf, sizeof buf, "%s", d);
+  else if (strcmp (d, "altlinux") == 0)
+    snprintf (buf, sizeof buf, ma >= 8 ? "alt%d.%d" : "altlinux%d.%d", ma, mi);
+  else if (d[0] && strcmp (d, "unknown") != 0 && (ma > 0 || mi > 0))
+    snprintf (buf, sizeof buf, "%s%d.%d", d, ma, mi);
   if (buf[0])
     set_field (&os->osinfo, buf, strlen (buf));
 }

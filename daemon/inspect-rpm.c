@@ -49,15 +49,15 @@ static const struct {
 
 static const char *rpm_db_name = "rpmdb";
 
-/* librpm's messages (errors and warnings only) as inspection
- * warnings. */
+/* librpm's error messages as inspection warnings (not its warnings
+ * about index files it does not need here). */
 static int
 log_callback (rpmlogRec rec, rpmlogCallbackData data)
 {
   const char *msg = rpmlogRecMessage (rec);
   size_t len = msg ? strlen (msg) : 0;
 
-  if (rpmlogRecPriority (rec) <= RPMLOG_WARNING && len > 0) {
+  if (rpmlogRecPriority (rec) <= RPMLOG_ERR && len > 0) {
     while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
       len--;
     inspect_warning ("%s: %.*s", rpm_db_name, (int) len, msg);

@@ -382,13 +382,9 @@ system_info (hive_h *h, gbox_inspected_os *os, const struct gbd_fs *fs,
 
     snprintf (path, sizeof path, "%s\\Services\\Tcpip\\Parameters", cs);
     node = get_node (h, path);
+    /* Only TCP/IP's Hostname, as libguestfs 1.48 reads it (not the
+     * NetBIOS ComputerName). */
     s = get_string (h, node, "Hostname");
-    if (s == NULL || s[0] == '\0') {
-      free (s);
-      snprintf (path, sizeof path,
-                "%s\\Control\\ComputerName\\ComputerName", cs);
-      s = get_string (h, get_node (h, path), "ComputerName");
-    }
     take (&os->hostname, s);
   }
 
@@ -453,36 +449,34 @@ compare_dm (const void *a, const void *b)
                  ((const gbox_drive_mapping *) b)->letter);
 }
 
+/* The osinfo short id, as libguestfs 1.48 derives it: from the
+ * version, the product variant ("Server") and, for 5.2 and 10.0, words
+ * of the product name. */
 static void
 windows_osinfo (gbox_inspected_os *os)
 {
-  bool server = strncasecmp (os->product_variant, "Server", 6) == 0 ||
-    strcasestr (os->product_name, "Server") != NULL;
-  long build = strtol (os->build_id, NULL, 10);
-  const char *id = NULL;
-  /* major.minor as one number (5.1 -> 51); a minor of 10 or more is no
-   * version below, and must not alias one (5.11 is not 6.1). */
-  int v = os->major_version >= 0 && os->major_version <= 1000 &&
-    os->minor_version >= 0 && os->minor_version <= 9 ?
-    os->major_version * 10 + os->minor_version : -1;
+  bool server = strstr (os->product_variant, "Server") != NULL;
+  const char *name = os->product_name, *id = NULL;
+  int ma = os->major_version, mi = os->minor_version;
 
-  if (v == 51)
+  if (ma == 5 && mi == 1)
     id = "winxp";
-  else if (v == 52)
-    id = server ? "win2k3" : "winxp";
-  else if (v == 60)
+  else if (ma == 5 && mi == 2)
+    id = strstr (name, "XP") ? "winxp" : strstr (name, "R2") ? "win2k3r2"
+      : "win2k3";
+  else if (ma == 6 && mi == 0)
     id = server ? "win2k8" : "winvista";
-  else if (v == 61)
+  else if (ma == 6 && mi == 1)
     id = server ? "win2k8r2" : "win7";
-  else if (v == 62)
+  else if (ma == 6 && mi == 2)
     id = server ? "win2k12" : "win8";
-  else if (v == 63)
+  else if (ma == 6 && mi == 3)
     id = server ? "win2k12r2" : "win8.1";
-  else if (v == 100 && !server)
-    id = build >= 22000 ? "win11" : "win10";
-  else if (v == 100 && server)
-    id = build >= 26100 ? "win2k25" : build >= 20348 ? "win2k22"
-      : build >= 17763 ? "win2k19" : "win2k16";
+  else if (ma == 10 && mi == 0 && server)
+    id = strstr (name, "2022") ? "win2k22" : strstr (name, "2019") ? "win2k19"
+      : "win2k16";
+  else if (ma == 10 && mi == 0)
+    id = "win10";
   if (id) {
     free (os->osinfo);
     os->osinfo = strdup (id);

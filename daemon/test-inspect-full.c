@@ -130,7 +130,7 @@ static const struct linux_case linux_cases[] = {
     "rpm", "yum", 20, 0 },
   { "centos",
     { { "/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n" } },
-    "centos", "CentOS Linux release 7.9.2009 (Core)", "", "centos7.9",
+    "centos", "CentOS Linux release 7.9.2009 (Core)", "", "centos7.0",
     "rpm", "yum", 7, 9 },
   { "rhel9",
     { { "/etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"9.2\"\n"

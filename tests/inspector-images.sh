@@ -17,8 +17,24 @@ base_tree () {
     > "$d/etc/fstab"
 }
 
-# debian_tree DIR: Debian 12.4 with a dpkg status of four paragraphs
-# (one package removed, so three installed).
+# make_png OUT W H: a valid PNG image of W x H pixels.
+make_png () {
+  python3 - "$@" <<'PYEOF'
+import struct, sys, zlib
+out, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+raw = b"".join(b"\0" + bytes([(x * 7 + y * 3) & 0xff for x in range(w)]) for y in range(h))
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+       chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+open(out, "wb").write(png)
+PYEOF
+}
+
+# debian_tree DIR: Debian 12.4 with a dpkg status of eight paragraphs
+# (one package removed, so seven installed, with "Status:" words in
+# several orders, multi-paragraph descriptions and an upstream version
+# with a hyphen) and the Debian logo.
 debian_tree () {
   local d=$1
   base_tree "$d" debhost
@@ -59,7 +75,37 @@ Architecture: amd64
 Source: vim (2:9.0.1378-2)
 Version: 2:9.0.1378-2
 Description: Vi IMproved - enhanced vi editor
+
+Package: libedit2
+Status: installed ok install
+Priority: optional
+Architecture: amd64
+Source: libedit
+Version: 3.1-20221030-2
+Description: BSD editline and history libraries
+ Command line editor library provides generic line editing,
+ history, and tokenization functions.
+ .
+ It slightly resembles GNU readline.
+ .
+ This is the third paragraph: <tags> & "quotes".
+Homepage: https://www.thrysoee.dk/editline/
+
+Package: held-pkg
+Status: hold ok installed
+Architecture: all
+Version: 0.9
+Description: a held package
+
+Package: odd-status
+Status: installed
+Architecture: all
+Version: 1:2.0~rc1-0.1
+Description: status with one word
+
 EOF
+  mkdir -p "$d/usr/share/pixmaps"
+  make_png "$d/usr/share/pixmaps/debian-logo.png" 32 32
 }
 
 # ubuntu_tree DIR: Ubuntu 22.04 (os-release + lsb-release), no dpkg
@@ -70,6 +116,31 @@ ubuntu_tree () {
   printf 'PRETTY_NAME="Ubuntu 22.04.3 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n' \
     > "$d/etc/os-release"
   printf 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n' > "$d/etc/lsb-release"
+}
+
+# ubuntu_missing_tree DIR ROOTDEV: Ubuntu whose fstab names devices
+# that are not there (an encrypted swap, a disk not attached).
+ubuntu_missing_tree () {
+  local d=$1
+  ubuntu_tree "$d"
+  mkdir -p "$d/data"
+  printf '%s / ext4 defaults 0 1\n/dev/mapper/cryptswap1 none swap sw 0 0\n/dev/sdz1 /data ext4 defaults 0 2\nUUID=0bad0bad-0000-4000-8000-000000000000 /srv ext4 defaults 0 2\n' \
+    "$2" > "$d/etc/fstab"
+}
+
+# coreos_trees ROOT USR: a CoreOS-style guest: the root has no fstab
+# and its /etc/os-release points into a separate /usr filesystem.
+coreos_trees () {
+  local r=$1 u=$2
+  mkdir -p "$r/etc/coreos" "$r/root" "$r/home" "$r/usr" "$r/var"
+  echo coreos.invalid > "$r/etc/hostname"
+  echo 'GROUP=stable' > "$r/etc/coreos/update.conf"
+  ln -s ../usr/share/coreos/os-release "$r/etc/os-release"
+  mkdir -p "$u/bin" "$u/share/coreos" "$u/local" "$u/lib"
+  cp /bin/ls "$u/bin/ls"
+  printf 'NAME=CoreOS\nID=coreos\nVERSION=899.13.0\nVERSION_ID=899.13.0\nBUILD_ID=2016-03-23-0120\nPRETTY_NAME="CoreOS 899.13.0"\n' \
+    > "$u/share/coreos/os-release"
+  ln -s ../share/coreos/os-release "$u/lib/os-release"
 }
 
 # alpine_tree DIR: Alpine 3.18.4 with an apk database of two packages.
@@ -99,8 +170,49 @@ arch_tree () {
     > "$d/var/lib/pacman/local/glibc-2.38-3/desc"
 }
 
+# rpm_packages: three small rpm packages built once with rpmbuild
+# into $T/rpms: bash (with a URL), shadow-utils (epoch 2, no URL) and a
+# gpg-pubkey entry.
+rpm_spec () {
+  local top=$T/rpmbuild name=$1 ver=$2 rel=$3 extra=$4 summary=$5
+  cat > "$top/SPECS/$name.spec" <<SPEC
+Name: $name
+Version: $ver
+Release: $rel
+Summary: $summary
+License: GPL-3.0-or-later
+BuildArch: noarch
+$extra
+%description
+$summary.
+
+Second paragraph of the description of $name.
+%files
+SPEC
+  rpmbuild -bb --quiet --define "_topdir $top" --define "_rpmdir $T/rpms" \
+    --define '_build_name_fmt %%{NAME}.rpm' "$top/SPECS/$name.spec" >/dev/null 2>&1
+}
+rpm_packages () {
+  [ -d "$T/rpms" ] && return 0
+  mkdir -p "$T/rpmbuild/SPECS" "$T/rpms"
+  rpm_spec bash 5.2.26 1.fc39 'URL: https://www.gnu.org/software/bash
+Vendor: Fedora Project' 'The GNU Bourne Again shell' &&
+  rpm_spec shadow-utils 4.14.0 2.fc39 'Epoch: 2' 'Utilities for managing accounts' &&
+  rpm_spec gpg-pubkey 18b8e74c 62f2920f '' 'Fedora (39) <fedora-39-primary@fedoraproject.org> public key'
+}
+
+# rpm_db ROOT DBPATH: the packages of rpm_packages installed (database
+# only) into ROOT's rpm database at DBPATH (sqlite, Debian's rpm).
+rpm_db () {
+  rpm_packages || return 1
+  rpm --root "$1" --dbpath "$2" --initdb 2>/dev/null &&
+  rpm --root "$1" --dbpath "$2" -i --justdb --nodeps --noscripts --nosignature \
+    --ignorearch --ignoreos "$T"/rpms/*.rpm 2>/dev/null
+}
+
 # fedora_tree DIR: Fedora 39 with an rpmdb.sqlite of two packages and a
-# gpg-pubkey entry (header blobs written here).
+# gpg-pubkey entry (written by rpm), rpm's own configuration as Fedora
+# has it, and the Fedora logo.
 fedora_tree () {
   local d=$1
   base_tree "$d" fedhost.example.org
@@ -112,35 +224,37 @@ fedora_tree () {
   echo 'Fedora release 39 (Thirty Nine)' > "$d/etc/fedora-release"
   printf '#!/usr/bin/python3\n' > "$d/usr/bin/dnf-3"
   ln -s dnf-3 "$d/usr/bin/dnf"
-  mkdir -p "$d/usr/lib/sysimage/rpm"
-  python3 - "$d/usr/lib/sysimage/rpm/rpmdb.sqlite" <<'EOF'
+  mkdir -p "$d/usr/lib/sysimage/rpm" "$d/usr/lib/rpm" "$d/var/lib"
+  printf '%%_dbpath\t\t/usr/lib/sysimage/rpm\n%%_db_backend\t\tsqlite\n' \
+    > "$d/usr/lib/rpm/macros"
+  : > "$d/usr/lib/rpm/rpmrc"
+  ln -s ../../usr/lib/sysimage/rpm "$d/var/lib/rpm"
+  rpm_db "$d" /usr/lib/sysimage/rpm || return 1
+  mkdir -p "$d/usr/share/icons/hicolor/96x96/apps"
+  make_png "$d/usr/share/icons/hicolor/96x96/apps/fedora-logo-icon.png" 96 96
+}
+
+# rhel7_tree DIR: RHEL 7.9 with a Berkeley DB rpm database
+# (/var/lib/rpm/Packages, a hash database of header blobs written by
+# db5.3_load from the blobs of an rpm-made sqlite database).
+rhel7_tree () {
+  local d=$1 tmp=$T/rhel7db
+  base_tree "$d" rhel7host
+  printf 'NAME="Red Hat Enterprise Linux Server"\nVERSION="7.9 (Maipo)"\nID="rhel"\nVERSION_ID="7.9"\nPRETTY_NAME="Red Hat Enterprise Linux Server 7.9 (Maipo)"\n' \
+    > "$d/etc/os-release"
+  echo 'Red Hat Enterprise Linux Server release 7.9 (Maipo)' > "$d/etc/redhat-release"
+  mkdir -p "$tmp" "$d/var/lib/rpm"
+  rpm_db "$tmp" /db || return 1
+  python3 - "$tmp/db/rpmdb.sqlite" > "$tmp/dump.txt" <<'PYEOF' || return 1
 import sqlite3, struct, sys
-def header(tags):
-    index, data = b"", b""
-    for tag, typ, val in tags:
-        if typ == 4:                        # INT32, aligned
-            while len(data) % 4: data += b"\0"
-            off = len(data); data += struct.pack(">i", val)
-        else:
-            off = len(data); data += val.encode() + b"\0"
-        index += struct.pack(">IIII", tag, typ, off, 1)
-    return struct.pack(">II", len(tags), len(data)) + index + data
 db = sqlite3.connect(sys.argv[1])
-db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
-pk = [
-  [(1000, 6, "bash"), (1001, 6, "5.2.26"), (1002, 6, "1.fc39"),
-   (1004, 9, "The GNU Bourne Again shell"), (1022, 6, "x86_64"),
-   (1020, 6, "https://www.gnu.org/software/bash"),
-   (1044, 6, "bash-5.2.26-1.fc39.src.rpm"), (1011, 6, "Fedora Project")],
-  [(1000, 6, "shadow-utils"), (1003, 4, 2), (1001, 6, "4.14.0"),
-   (1002, 6, "2.fc39"), (1022, 6, "x86_64"),
-   (1004, 9, "Utilities for managing accounts")],
-  [(1000, 6, "gpg-pubkey"), (1001, 6, "18b8e74c"), (1002, 6, "62f2920f")],
-]
-for p in pk:
-    db.execute("INSERT INTO Packages (blob) VALUES (?)", (header(p),))
-db.commit()
-EOF
+print("VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END")
+for hnum, blob in db.execute("SELECT hnum, blob FROM Packages ORDER BY hnum"):
+    print(" " + struct.pack("<I", hnum).hex())
+    print(" " + bytes(blob).hex())
+print("DATA=END")
+PYEOF
+  db5.3_load -f "$tmp/dump.txt" "$d/var/lib/rpm/Packages" || return 1
 }
 
 # split_trees ROOT USR BOOT: a root whose /usr and /boot are separate
@@ -202,6 +316,7 @@ Windows Registry Editor Version 5.00
 "DisplayVersion"="19.00"
 "Publisher"="Igor Pavlov"
 "URLInfoAbout"="https://www.7-zip.org/"
+"InstallLocation"="C:\\Program Files\\7-Zip\\"
 
 [HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KB123456]
 "Comments"="a hidden update (no DisplayName)"
@@ -220,6 +335,12 @@ Windows Registry Editor Version 5.00
 "DisplayName"="Notepad++ (32-bit x86)"
 "DisplayVersion"="8.5.8"
 "Publisher"="Notepad++ Team"
+"InstallLocation"="C:\\Program Files (x86)\\Notepad++"
+"Comments"="Notepad++ & <friends>"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\EmptyName]
+"DisplayName"=""
+"DisplayVersion"="1.0"
 EOF
   # MountedDevices data for an MBR partition: the disk signature and
   # the partition's byte offset, little-endian.
@@ -239,6 +360,13 @@ Windows Registry Editor Version 5.00
 
 [HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\ComputerName\\ComputerName]
 "ComputerName"="WIN-GBOXTEST"
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services]
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\Tcpip]
+
+[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\Tcpip\\Parameters]
+"Hostname"="WIN-GBOXTEST"
 
 [HKEY_LOCAL_MACHINE\\SYSTEM\\MountedDevices]
 "\\\\DosDevices\\\\C:"=hex:$sigle,$offle

@@ -2,10 +2,13 @@
 # guestbox - virt-inspector end to end: Debian, Alpine (two OSes on one
 # disk), Fedora (rpmdb.sqlite), Arch (pacman), Ubuntu (no dpkg
 # database), a root with /usr and /boot on their own partitions, a
-# Windows guest on NTFS (hives built here), a disk with no OS, hostile
-# guests (100 MB os-release, 1 MB dpkg field, /etc symlink loop, junk
-# hive); XML validated against the schema, --json, --no-applications,
-# --xpath.
+# Windows guest on NTFS (hives built here), RHEL 7 (Berkeley DB
+# rpmdb), CoreOS (os-release in a separate /usr), Ubuntu whose fstab
+# names devices that are not there, a disk with no OS, hostile guests
+# (100 MB os-release, 1 MB dpkg field, /etc symlink loop, junk hive);
+# every XML validated against our schema and libguestfs's, --json,
+# --no-applications, --no-icon, --extra, --xpath, --each over 50
+# images (some broken).
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -14,20 +17,30 @@ set -e
 . "$top_srcdir/tests/images.sh"
 . "$top_srcdir/tests/inspector-images.sh"
 requires_appliance
-requires mkfs.ext4 mkfs.vfat mcopy sfdisk xmllint python3 hivexregedit mkntfs
+requires mkfs.ext4 mkfs.vfat mcopy sfdisk xmllint python3 hivexregedit mkntfs \
+  rpm rpmbuild db5.3_load
 make_workdir
 [ -n "${KEEP_XML:-}" ] && cleanup_fn "cp $T/*.xml $KEEP_XML/ 2>/dev/null"
 
 VI=$top_builddir/inspect/virt-inspector
 RNG=$top_srcdir/inspect/virt-inspector.rng
+# The schema Debian's guestfs-tools ships: default reports validate
+# against it too.
+LGRNG=/usr/share/doc/guestfs-tools/virt-inspector.rng.gz
+[ -r "$LGRNG" ] || skip_or_fail "$LGRNG is not installed (guestfs-tools)"
+zcat "$LGRNG" > "$T/lg.rng"
 
 # q XML QUERY: run an XPath query over a saved report (no appliance).
-q () { "$VI" --xpath "$2" < "$1"; }
+# Attributes come out as libguestfs prints them (' dev="/dev/sda1"'):
+# only their values are compared.
+q () { "$VI" --xpath "$2" < "$1" | sed -E 's/^ [a-z_]+="(.*)"$/\1/'; }
 
 validate () {
   xmllint --noout --relaxng "$RNG" "$1" 2>"$T/xmllint.err" ||
     { cat "$T/xmllint.err"; fail "$1 does not validate against the schema"; }
-  ok "$(basename "$1") validates against virt-inspector.rng"
+  xmllint --noout --relaxng "$T/lg.rng" "$1" 2>"$T/xmllint.err" ||
+    { cat "$T/xmllint.err"; fail "$1 does not validate against libguestfs's schema"; }
+  ok "$(basename "$1") validates against our virt-inspector.rng and libguestfs's"
 }
 
 # check XML ROOT TABLE: each line "XPATH-under-the-OS|EXPECTED" (one
@@ -43,7 +56,14 @@ check () {
         query="${path%%(*}($base/${path#*(}" ;;
       *) query="$base/$path" ;;
     esac
-    expect_eq "$root: $path" "$exp" "$(q "$xml" "$query")"
+    if [ "$exp" = ">0" ]; then
+      local got
+      got=$(q "$xml" "$query")
+      [ "${got%.*}" -gt 0 ] 2>/dev/null || fail "$root: $path: got '$got', want > 0"
+      ok "$root: $path: $got"
+    else
+      expect_eq "$root: $path" "$exp" "$(q "$xml" "$query")"
+    fi
   done
 }
 
@@ -155,11 +175,21 @@ mountpoints/mountpoint[@dev='/dev/sda1']/text()|/
 count(filesystems/filesystem)|1
 filesystems/filesystem/@dev|/dev/sda1
 filesystems/filesystem/type/text()|ext4
-applications/application/name/text()|base-files\nlibc6\nvim
+applications/application/name/text()|base-files\nheld-pkg\nlibc6\nlibedit2\nodd-status\nvim
 applications/application[name='libc6']/version/text()|2.36
 applications/application[name='libc6']/release/text()|9+deb12u4
 applications/application[name='libc6']/source_package/text()|glibc
 applications/application[name='libc6']/summary/text()|GNU C Library: Shared libraries
+applications/application[name='libc6']/description/text()|Contains the standard libraries.\n.\nSecond paragraph.
+applications/application[name='libedit2']/version/text()|3.1
+applications/application[name='libedit2']/release/text()|20221030-2
+applications/application[name='libedit2']/source_package/text()|libedit
+applications/application[name='libedit2']/description/text()|Command line editor library provides generic line editing,\nhistory, and tokenization functions.\n.\nIt slightly resembles GNU readline.\n.\nThis is the third paragraph: <tags> & "quotes".
+applications/application[name='odd-status']/epoch/text()|1
+applications/application[name='odd-status']/version/text()|2.0~rc1
+applications/application[name='odd-status']/release/text()|0.1
+count(applications/application[name='held-pkg']/release)|0
+string-length(icon)|>0
 applications/application[name='vim']/epoch/text()|2
 applications/application[name='vim']/version/text()|9.0.1378
 applications/application[name='vim']/source_package/text()|vim
@@ -193,13 +223,17 @@ package_format/text()|rpm
 package_management/text()|dnf
 hostname/text()|fedhost.example.org
 osinfo/text()|fedora39
-applications/application/name/text()|bash\nshadow-utils
+applications/application/name/text()|bash\ngpg-pubkey\nshadow-utils
 applications/application[name='bash']/version/text()|5.2.26
 applications/application[name='bash']/release/text()|1.fc39
-applications/application[name='bash']/arch/text()|x86_64
-applications/application[name='bash']/publisher/text()|Fedora Project
-applications/application[name='bash']/source_package/text()|bash-5.2.26-1.fc39.src.rpm
+applications/application[name='bash']/arch/text()|noarch
+applications/application[name='bash']/url/text()|https://www.gnu.org/software/bash
+applications/application[name='shadow-utils']/url/text()|(none)
+count(applications/application/publisher)|0
+count(applications/application/source_package)|0
 applications/application[name='shadow-utils']/epoch/text()|2
+applications/application[name='gpg-pubkey']/version/text()|18b8e74c
+string-length(icon)|>0
 EOF
 
 check "$T/all.xml" /dev/sdc1 <<'EOF'
@@ -244,11 +278,11 @@ EOF
 check "$T/all.xml" /dev/vg0/root <<'EOF'
 distro/text()|debian
 hostname/text()|lvmhost
-mountpoints/mountpoint/text()|/\n/data\n/boot
-mountpoints/mountpoint/@dev|/dev/vg0/root\n/dev/vg0/data\n/dev/sdf1
+mountpoints/mountpoint/text()|/\n/boot\n/data
+mountpoints/mountpoint/@dev|/dev/vg0/root\n/dev/sdf1\n/dev/vg0/data
 filesystems/filesystem/@dev|/dev/sdf1\n/dev/vg0/data\n/dev/vg0/root
 filesystems/filesystem[@dev='/dev/vg0/root']/label/text()|LVROOT
-count(applications/application)|3
+count(applications/application)|6
 EOF
 
 if [ $have_windows = 1 ]; then
@@ -260,7 +294,7 @@ product_name/text()|Windows Server 2019 Datacenter
 product_variant/text()|Server
 major_version/text()|10
 minor_version/text()|0
-build_id/text()|17763
+count(build_id)|0
 windows_systemroot/text()|/Windows
 windows_current_control_set/text()|ControlSet001
 hostname/text()|WIN-GBOXTEST
@@ -269,7 +303,11 @@ filesystems/filesystem/type/text()|ntfs
 filesystems/filesystem/label/text()|WINSYS
 drive_mappings/drive_mapping/@name|C
 drive_mappings/drive_mapping[@name='C']/text()|/dev/sdg1
+applications/application/name/text()|7-Zip\nEmptyName\n{0F3C-NPP}
 applications/application/display_name/text()|7-Zip 19.00 (x64)\nNotepad++ (32-bit x86)
+applications/application[name='7-Zip']/install_path/text()|C:\\Program Files\\7-Zip\\
+applications/application[name='{0F3C-NPP}']/description/text()|Notepad++ & <friends>
+count(icon)|0
 applications/application[name='7-Zip']/version/text()|19.00
 applications/application[name='7-Zip']/publisher/text()|Igor Pavlov
 applications/application[name='7-Zip']/url/text()|https://www.7-zip.org/
@@ -296,7 +334,7 @@ for os in d["operatingsystems"]:
           ",".join(a["name"] for a in os["applications"]))
 EOF
 )
-expect_eq "--json" "/dev/sda1 debian 12 4 debhost /=/dev/sda1 base-files,libc6,vim
+expect_eq "--json" "/dev/sda1 debian 12 4 debhost /=/dev/sda1 base-files,held-pkg,libc6,libedit2,odd-status,vim
 /dev/sda2 alpinelinux 3 18 alphost /=/dev/sda2 busybox,musl" "$out"
 
 # --xpath with disks: the query runs over the report.
@@ -322,11 +360,141 @@ mountpoints/mountpoint/@dev|btrfsvol:/dev/sda1/root\nbtrfsvol:/dev/sda1/home
 filesystems/filesystem/@dev|btrfsvol:/dev/sda1/home\nbtrfsvol:/dev/sda1/root
 filesystems/filesystem/type/text()|btrfs\nbtrfs
 filesystems/filesystem/label/text()|fedora\nfedora
-count(applications/application)|2
+count(applications/application)|3
 EOF
 else
   echo "note: cannot loop-mount btrfs on this host: btrfs checks skipped"
 fi
+
+# --- RHEL 7 (Berkeley DB rpmdb), CoreOS, fstab devices not there ------
+rhel7_tree "$T/rh7"
+ext4_image "$T/rh7.img" 24 "$T/rh7"
+mbr_disk "$T/rh7-disk.img" 26 "$T/rh7.img"
+coreos_trees "$T/cor" "$T/cou"
+ext4_image "$T/cor.img" 8 "$T/cor" ROOT
+ext4_image "$T/cou.img" 8 "$T/cou" USR-A
+truncate -s 18M "$T/coreos.img"
+printf 'start=2048, size=16384, type=83\nstart=18432, size=16384, type=83\n' |
+  sfdisk -q -X dos "$T/coreos.img" >/dev/null
+dd if="$T/cou.img" of="$T/coreos.img" bs=512 seek=2048 conv=notrunc status=none
+dd if="$T/cor.img" of="$T/coreos.img" bs=512 seek=18432 conv=notrunc status=none
+ubuntu_missing_tree "$T/um" /dev/sdc1
+ext4_image "$T/um.img" 24 "$T/um"
+mbr_disk "$T/um-disk.img" 26 "$T/um.img"
+rm "$T/rh7.img" "$T/cor.img" "$T/cou.img" "$T/um.img"
+"$VI" -a "$T/rh7-disk.img" -a "$T/coreos.img" -a "$T/um-disk.img" \
+  > "$T/more.xml" 2> "$T/more.err" ||
+  { cat "$T/more.err"; fail "virt-inspector on RHEL 7, CoreOS, Ubuntu"; }
+check_no_qemu
+[ ! -s "$T/more.err" ] || { cat "$T/more.err"; fail "unexpected warnings"; }
+validate "$T/more.xml"
+check "$T/more.xml" /dev/sda1 <<'EOF'
+distro/text()|rhel
+major_version/text()|7
+minor_version/text()|9
+osinfo/text()|rhel7.9
+package_format/text()|rpm
+applications/application/name/text()|bash\ngpg-pubkey\nshadow-utils
+applications/application[name='bash']/url/text()|https://www.gnu.org/software/bash
+applications/application[name='shadow-utils']/epoch/text()|2
+applications/application[name='shadow-utils']/url/text()|(none)
+EOF
+check "$T/more.xml" /dev/sdb2 <<'EOF'
+name/text()|linux
+distro/text()|coreos
+product_name/text()|CoreOS 899.13.0
+major_version/text()|899
+minor_version/text()|13
+hostname/text()|coreos.invalid
+osinfo/text()|coreos899.13
+mountpoints/mountpoint/text()|/\n/usr
+mountpoints/mountpoint/@dev|/dev/sdb2\n/dev/sdb1
+filesystems/filesystem/@dev|/dev/sdb1\n/dev/sdb2
+filesystems/filesystem/label/text()|USR-A\nROOT
+count(applications/application)|0
+EOF
+check "$T/more.xml" /dev/sdc1 <<'EOF'
+distro/text()|ubuntu
+mountpoints/mountpoint/text()|/\n/data
+mountpoints/mountpoint/@dev|/dev/sdc1\n/dev/sdz1
+filesystems/filesystem/@dev|/dev/mapper/cryptswap1\n/dev/sdc1\n/dev/sdz1
+count(filesystems/filesystem[@dev='/dev/mapper/cryptswap1']/*)|0
+count(filesystems/filesystem[@dev='/dev/sdz1']/*)|0
+count(mountpoints/mountpoint[text()='/srv'])|0
+EOF
+expect_eq "operating systems: RHEL 7, CoreOS, Ubuntu" 3 \
+  "$(q "$T/more.xml" 'count(//operatingsystem)')"
+
+# --no-icon, --extra.
+"$VI" --no-icon --extra -a "$T/rh7-disk.img" > "$T/extra.xml"
+check_no_qemu
+xmllint --noout --relaxng "$RNG" "$T/extra.xml" 2>"$T/xmllint.err" ||
+  { cat "$T/xmllint.err"; fail "--extra does not validate against our schema"; }
+check "$T/extra.xml" /dev/sda1 <<'EOF'
+count(icon)|0
+applications/application[name='bash']/publisher/text()|Fedora Project
+applications/application[name='bash']/source_package/text()|bash-5.2.26-1.fc39.src.rpm
+EOF
+
+# --- --each: 50 images, some broken, one appliance ---------------------
+# Good images are sparse copies of three guests; broken ones are an
+# empty file, random bytes and a file that does not exist.
+mkdir -p "$T/each"
+each=()
+for i in $(seq -w 1 50); do
+  f=$T/each/img$i.img
+  case $i in
+    07) : > "$f" ;;
+    23) head -c 1M /dev/urandom > "$f" ;;
+    41) f=$T/each/missing$i.img ;;
+    *) case $((10#$i % 3)) in
+         0) cp --sparse=always "$T/rh7-disk.img" "$f" ;;
+         1) cp --sparse=always "$T/um-disk.img" "$f" ;;
+         2) cp --sparse=always "$T/disk1.img" "$f" 2>/dev/null ||
+              cp --sparse=always "$T/coreos.img" "$f" ;;
+       esac ;;
+  esac
+  each+=("$f")
+done
+rc=0
+"$VI" --json --no-applications --each "${each[@]}" > "$T/each.jsonl" 2> "$T/each.err" || rc=$?
+check_no_qemu
+expect_eq "--each: exit status with broken images" 1 "$rc"
+out=$(python3 - "$T/each.jsonl" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+print(len(recs))
+bad = [r["image"].rsplit("/", 1)[1] for r in recs if "error" in r]
+print(" ".join(bad))
+good = [r for r in recs if "error" not in r]
+print(len(good), sum(1 for r in good if len(r["operatingsystems"]) >= 1))
+print(sorted(set(o["root"] for r in good for o in r["operatingsystems"])))
+print(all(recs[i]["image"].endswith(("img%02d.img" % (i + 1), "missing%02d.img" % (i + 1))) for i in range(len(recs))))
+EOF
+)
+expect_eq "--each: one JSON line per image, in order, errors for the broken ones" \
+"50
+img07.img img23.img missing41.img
+47 47
+['/dev/sda1', '/dev/sda2']
+True" "$out"
+[ "$(grep -c '^virt-inspector: error: ' "$T/each.err")" = 3 ] ||
+  { cat "$T/each.err"; fail "--each: three error lines expected"; }
+ok "--each: three error lines on stderr"
+
+# XML: one document per image, each valid.
+"$VI" --each "${each[0]}" "${each[1]}" > "$T/each.xml"
+check_no_qemu
+csplit -s -z -f "$T/eachdoc" "$T/each.xml" '/^<?xml /' '{*}'
+expect_eq "--each: two XML documents" 2 "$(ls "$T"/eachdoc* | wc -l)"
+for d in "$T"/eachdoc*; do
+  validate "$d"
+done
+expect_eq "--each: the image named in a comment" "1" \
+  "$(grep -c "^<!-- image: ${each[1]} -->$" "$T/each.xml")"
+expect_eq "--each: every image sees its disk as /dev/sda" "/dev/sda1" \
+  "$(q "$T/eachdoc01" '//operatingsystem/root/text()')"
+rm -rf "$T/each"
 
 # --- No operating system ----------------------------------------------
 mkdir -p "$T/data/docs"
@@ -391,7 +559,7 @@ check "$T/hostile.xml" /dev/sda1 <<'EOF'
 distro/text()|debian
 major_version/text()|12
 minor_version/text()|1
-count(applications/application)|4
+count(applications/application)|7
 string-length(applications/application[name='big']/summary)|1023
 string-length(applications/application[name='big']/description)|0
 EOF
