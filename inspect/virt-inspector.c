@@ -995,19 +995,26 @@ each_error (const struct settings *st, const char *image, const char *msg)
 
   if (m)
     sanitize (m, false);
+  msg = m ? m : "failed";
   if (st->json) {
     fputs ("{\"image\":", stdout);
     json_string (stdout, image);
     fputs (",\"error\":", stdout);
-    json_string (stdout, m ? m : "failed");
+    json_string (stdout, msg);
     fputs ("}\n", stdout);
     fflush (stdout);
   }
-  fprintf (stderr, "%s: error: %s: %s\n", program, image, m ? m : "failed");
+  /* Most messages name the image already. */
+  if (strncmp (msg, image, strlen (image)) == 0)
+    fprintf (stderr, "%s: error: %s\n", program, msg);
+  else
+    fprintf (stderr, "%s: error: %s: %s\n", program, image, msg);
 }
 
 /* Inspect the images FIRST..FIRST+COUNT-1 with one appliance.
- * Returns the number of images that failed. */
+ * Returns the number of images that failed.  If qemu refuses one of
+ * them (the appliance does not start), the batch is split in halves
+ * until the image it refuses is alone. */
 static size_t
 each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
             size_t count)
@@ -1042,6 +1049,13 @@ each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
   }
   if (ndisks > 0 && gbox_launch (h) == -1) {
     const char *err = gbox_last_error (h);
+    if (count > 1) {
+      gbox_close (h);
+      h = NULL;
+      failed = each_batch (o, st, first, count / 2);
+      failed += each_batch (o, st, first + count / 2, count - count / 2);
+      goto out;
+    }
     for (k = 0; k < count; ++k) {
       each_error (st, o->drives[first + k].source,
                   add_error[k] ? add_error[k] : err);
@@ -1075,7 +1089,8 @@ each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
     free (add_error[k]);
   free (add_error);
   free (disk_of_image);
-  gbox_close (h);
+  if (h)
+    gbox_close (h);
   return failed;
 }
 

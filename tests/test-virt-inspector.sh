@@ -52,7 +52,7 @@ check () {
     exp=$(printf '%b' "$exp")
     local base="/operatingsystems/operatingsystem[root='$root']" query
     case $path in
-      count\(*|string-length\(*)       # f(PATH) -> f(BASE/PATH)
+      count\(*|string-length\(*|string\(*)   # f(PATH) -> f(BASE/PATH)
         query="${path%%(*}($base/${path#*(}" ;;
       *) query="$base/$path" ;;
     esac
@@ -184,7 +184,7 @@ applications/application[name='libc6']/description/text()|Contains the standard 
 applications/application[name='libedit2']/version/text()|3.1
 applications/application[name='libedit2']/release/text()|20221030-2
 applications/application[name='libedit2']/source_package/text()|libedit
-applications/application[name='libedit2']/description/text()|Command line editor library provides generic line editing,\nhistory, and tokenization functions.\n.\nIt slightly resembles GNU readline.\n.\nThis is the third paragraph: <tags> & "quotes".
+string(applications/application[name='libedit2']/description)|Command line editor library provides generic line editing,\nhistory, and tokenization functions.\n.\nIt slightly resembles GNU readline.\n.\nThis is the third paragraph: <tags> & "quotes".
 applications/application[name='odd-status']/epoch/text()|1
 applications/application[name='odd-status']/version/text()|2.0~rc1
 applications/application[name='odd-status']/release/text()|0.1
@@ -306,7 +306,7 @@ drive_mappings/drive_mapping[@name='C']/text()|/dev/sdg1
 applications/application/name/text()|7-Zip\nEmptyName\n{0F3C-NPP}
 applications/application/display_name/text()|7-Zip 19.00 (x64)\nNotepad++ (32-bit x86)
 applications/application[name='7-Zip']/install_path/text()|C:\\Program Files\\7-Zip\\
-applications/application[name='{0F3C-NPP}']/description/text()|Notepad++ & <friends>
+string(applications/application[name='{0F3C-NPP}']/description)|Notepad++ & <friends>
 count(icon)|0
 applications/application[name='7-Zip']/version/text()|19.00
 applications/application[name='7-Zip']/publisher/text()|Igor Pavlov
@@ -437,15 +437,17 @@ applications/application[name='bash']/source_package/text()|bash-5.2.26-1.fc39.s
 EOF
 
 # --- --each: 50 images, some broken, one appliance ---------------------
-# Good images are sparse copies of three guests; broken ones are an
-# empty file, random bytes and a file that does not exist.
+# Good images are sparse copies of three guests, and random bytes (no
+# OS: an empty report); broken ones are an empty file, a truncated
+# qcow2 header and a file that does not exist.
 mkdir -p "$T/each"
 each=()
 for i in $(seq -w 1 50); do
   f=$T/each/img$i.img
   case $i in
     07) : > "$f" ;;
-    23) head -c 1M /dev/urandom > "$f" ;;
+    23) { printf 'QFI\xfb\0\0\0\3'; head -c 56 /dev/zero; } > "$f" ;;
+    33) head -c 1M /dev/urandom > "$f" ;;
     41) f=$T/each/missing$i.img ;;
     *) case $((10#$i % 3)) in
          0) cp --sparse=always "$T/rh7-disk.img" "$f" ;;
@@ -475,7 +477,7 @@ EOF
 expect_eq "--each: one JSON line per image, in order, errors for the broken ones" \
 "50
 img07.img img23.img missing41.img
-47 47
+47 46
 ['/dev/sda1', '/dev/sda2']
 True" "$out"
 [ "$(grep -c '^virt-inspector: error: ' "$T/each.err")" = 3 ] ||
