@@ -494,7 +494,8 @@ for d in "$T"/eachdoc*; do
 done
 expect_eq "--each: the image named in a comment" "1" \
   "$(grep -c "^<!-- image: ${each[1]} -->$" "$T/each.xml")"
-expect_eq "--each: every image sees its disk as /dev/sda" "/dev/sda1" \
+expect_eq "--each: every image sees its disk as /dev/sda" "/dev/sda1
+/dev/sda2" \
   "$(q "$T/eachdoc01" '//operatingsystem/root/text()')"
 rm -rf "$T/each"
 
