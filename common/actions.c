@@ -1037,18 +1037,29 @@ gbox_resize_content (gbox_h *h, const char *device, uint64_t offset,
 }
 
 /* Issue 4: full inspection (virt-inspector). */
+static void clean_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret);
+
 int
 gbox_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret)
 {
-  u_int i;
-  size_t k;
-
   if (check_ready (h, GBOX_PROC_INSPECT_FULL) == -1)
     return -1;
   memset (ret, 0, sizeof *ret);
   if (gbox_int_call (h, GBOX_PROC_INSPECT_FULL, NULL, NULL,
                      (xdrproc_t) xdr_gbox_inspect_full_ret, ret) == -1)
     return -1;
+  clean_inspect_full (h, ret);
+  return 0;
+}
+
+/* What inspect_full and inspect_full_disk send: strings made valid,
+ * mountpoints checked. */
+static void
+clean_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret)
+{
+  u_int i;
+  size_t k;
+
   for (i = 0; i < ret->oses.oses_len; ++i) {
     gbox_inspected_os *os = &ret->oses.oses_val[i];
     char *fields[] = {
@@ -1075,7 +1086,6 @@ gbox_inspect_full (gbox_h *h, struct gbox_inspect_full_ret *ret)
   }
   for (i = 0; i < ret->warnings.warnings_len; ++i)
     sanitize_string (ret->warnings.warnings_val[i], false);
-  return 0;
 }
 
 int
@@ -1111,7 +1121,7 @@ gbox_inspect_list_applications (gbox_h *h, const char *root, uint64_t start,
     gbox_application *a = &ret->applications.applications_val[i];
     char *fields[] = {
       a->name, a->display_name, a->app_version, a->release, a->arch,
-      a->publisher, a->url, a->source_package, a->summary,
+      a->publisher, a->url, a->source_package, a->summary, a->install_path,
     };
     for (k = 0; k < sizeof fields / sizeof fields[0]; ++k)
       sanitize_string (fields[k], false);
@@ -1131,9 +1141,12 @@ gbox_inspect_full_disk (gbox_h *h, int disk,
   if (check_ready (h, GBOX_PROC_INSPECT_FULL_DISK) == -1)
     return -1;
   memset (ret, 0, sizeof *ret);
-  return gbox_int_call (h, GBOX_PROC_INSPECT_FULL_DISK,
-                        (xdrproc_t) xdr_gbox_inspect_full_disk_args, &args,
-                        (xdrproc_t) xdr_gbox_inspect_full_ret, ret);
+  if (gbox_int_call (h, GBOX_PROC_INSPECT_FULL_DISK,
+                     (xdrproc_t) xdr_gbox_inspect_full_disk_args, &args,
+                     (xdrproc_t) xdr_gbox_inspect_full_ret, ret) == -1)
+    return -1;
+  clean_inspect_full (h, ret);
+  return 0;
 }
 
 int

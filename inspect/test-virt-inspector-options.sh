@@ -98,7 +98,7 @@ check_xpath () {
 check_xpath '//root/text()' "/dev/sda2
 /dev/sdb1"
 check_xpath '//operatingsystem[name="windows"]/hostname/text()' "WIN-GBOX"
-check_xpath '//drive_mapping/@name' "C"
+check_xpath '//drive_mapping/@name' ' name="C"'
 check_xpath 'count(//application)' "3"
 check_xpath 'string(//operatingsystem[distro="debian"]/major_version)' "12"
 check_xpath 'count(//application) > 2' "true"
@@ -107,6 +107,26 @@ check_xpath '//filesystem[@dev="/dev/sdb1"]' '<filesystem dev="/dev/sdb1">
   <type>ext4</type>
   <label>root</label>
 </filesystem>'
+check_xpath '1 div 0' "Infinity"
+check_xpath 'string(//nothing)' ""
+# Byte for byte as libguestfs's virt-inspector --xpath prints them
+# (no appliance is started for --xpath over stdin).
+if [ -x /usr/bin/virt-inspector ]; then
+    for query in '//root/text()' '//drive_mapping/@name' '//mountpoint/@dev' \
+        'count(//application)' 'string(//nothing)' 'string(//hostname)' \
+        '//hostname=""' 'sum(//major_version) div 7' '0.5' '//nothing' \
+        '//operatingsystem[name="windows"]/drive_mappings' '//application/name' \
+        '//filesystem/label/text()' 'true()'; do
+        ref=$(/usr/bin/virt-inspector --xpath "$query" < "$example" | od -c)
+        ours=$($prog --xpath "$query" < "$example" | od -c)
+        [ "$ref" = "$ours" ] && echo "ok: --xpath $query: as libguestfs prints it" ||
+            fail "--xpath $query: libguestfs prints $ref, we print $ours"
+    done
+elif [ "${REQUIRE_APPLIANCE:-0}" = 1 ]; then
+    fail "/usr/bin/virt-inspector (guestfs-tools) is not installed"
+else
+    echo "note: libguestfs's virt-inspector is not installed: --xpath comparison skipped"
+fi
 # Errors at run time: exit 1, one line on stderr, nothing on stdout.
 expect_run_error () {
     local what=$1 want=$2 input=$3 out err r=0

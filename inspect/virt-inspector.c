@@ -201,8 +201,9 @@ get_applications (gbox_h *h, struct report_os *ro)
 }
 
 /* Replace what is not valid UTF-8, and control characters (but the
- * newlines of multi-line text), with '?': the appliance is not
- * trusted to have cleaned what it sends. */
+ * newlines of multi-line text), with '?' (error messages and image
+ * names before they go into a report; the library cleans what the
+ * appliance sends). */
 static void
 sanitize (char *s, bool multiline)
 {
@@ -236,48 +237,6 @@ sanitize (char *s, bool multiline)
       continue;
     }
     p += l;
-  }
-}
-
-static void
-sanitize_os (struct report_os *ro)
-{
-  gbox_inspected_os *os = ro->os;
-  char *f[] = {
-    os->root, os->type, os->distro, os->product_name, os->product_variant,
-    os->arch, os->hostname, os->build_id, os->osinfo, os->package_format,
-    os->package_management, os->windows_systemroot,
-    os->windows_current_control_set,
-  };
-  size_t i;
-
-  for (i = 0; i < sizeof f / sizeof f[0]; ++i)
-    sanitize (f[i], false);
-  for (i = 0; i < os->mountpoints.mountpoints_len; ++i) {
-    sanitize (os->mountpoints.mountpoints_val[i].mountpoint, false);
-    sanitize (os->mountpoints.mountpoints_val[i].device, false);
-  }
-  for (i = 0; i < os->filesystems.filesystems_len; ++i) {
-    gbox_filesystem *fs = &os->filesystems.filesystems_val[i];
-    sanitize (fs->device, false);
-    sanitize (fs->type, false);
-    sanitize (fs->label, false);
-    sanitize (fs->uuid, false);
-  }
-  for (i = 0; i < os->drive_mappings.drive_mappings_len; ++i) {
-    sanitize (os->drive_mappings.drive_mappings_val[i].letter, false);
-    sanitize (os->drive_mappings.drive_mappings_val[i].device, false);
-  }
-  for (i = 0; i < ro->nr_apps; ++i) {
-    gbox_application *a = &ro->apps[i];
-    char *af[] = {
-      a->name, a->display_name, a->app_version, a->release, a->arch,
-      a->publisher, a->url, a->source_package, a->summary, a->install_path,
-    };
-    size_t j;
-    for (j = 0; j < sizeof af / sizeof af[0]; ++j)
-      sanitize (af[j], false);
-    sanitize (a->description, true);
   }
 }
 
@@ -362,7 +321,6 @@ gather (gbox_h *h, struct report *r, const struct settings *st, int disk)
       return -1;
     if (st->icon && !st->json && get_icon (h, &r->oses[i]) == -1)
       return -1;
-    sanitize_os (&r->oses[i]);
     sort_os (r->oses[i].os);
   }
   return 0;
