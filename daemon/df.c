@@ -14,8 +14,8 @@
  * is left out (as the libguestfs virt-df does).
  *
  * Rows come in the order libguestfs lists filesystems: whole disks
- * without partitions, then partitions, then md devices, then logical
- * volumes; a btrfs filesystem is followed by one row per subvolume
+ * without partitions, then opened encrypted devices, then partitions,
+ * then md devices, then logical volumes; a btrfs filesystem is followed by one row per subvolume
  * (btrfsvol:DEVICE/PATH, by subvolume id, less the default one), whose
  * figures are those of the whole filesystem (statvfs of btrfs is
  * filesystem-wide).
@@ -72,22 +72,25 @@ mount_ro_private (const char *kdev, const char *type)
   return 0;
 }
 
-/* libguestfs's listing order: 0 whole disks, 1 partitions, 2 md
- * devices, 3 the rest (logical volumes). */
+/* libguestfs's listing order: 0 whole disks, 1 opened encrypted
+ * (device-mapper) devices, 2 partitions, 3 md devices, 4 the rest
+ * (logical volumes). */
 static int
 device_class (const char *dev)
 {
   const char *p;
 
   if (strncmp (dev, "/dev/md", 7) == 0)
-    return 2;
-  if (strncmp (dev, "/dev/sd", 7) != 0 && strncmp (dev, "/dev/vd", 7) != 0)
     return 3;
+  if (strncmp (dev, "/dev/mapper/luks-", 17) == 0)
+    return 1;
+  if (strncmp (dev, "/dev/sd", 7) != 0 && strncmp (dev, "/dev/vd", 7) != 0)
+    return 4;
   for (p = dev + 7; *p >= 'a' && *p <= 'z'; ++p)
     ;
   if (*p == '\0')
     return 0;
-  return 1;
+  return 2;
 }
 
 /* Append one row: DEVICE (taken), the type and uuid of F (copied). */
@@ -177,7 +180,7 @@ do_df (void *argsv, void *retv)
     free_fs_list (fs, nfs);
     return -1;
   }
-  for (c = 0; c < 4; ++c) {
+  for (c = 0; c < 5; ++c) {
     for (i = 0; i < nfs; ++i) {
       struct statvfs sv;
       char **vols = NULL;
