@@ -6,12 +6,13 @@
 /**
  * From the source table and the requests to the target table: the
  * partitions keep their order; the first one keeps its start (or moves
- * to 1 MiB with --align-first), each next one starts at the next 1 MiB
- * boundary; logical partitions are laid out inside the extended one,
- * each 1 MiB after its EBR, and the extended partition grows or shrinks
- * with them.  The surplus (or deficit) goes to the --expand (or
- * --shrink) partition, else an extra partition takes a surplus of at
- * least 10 MiB.  Partitions are renumbered in order (1-4 primary, 5..
+ * to the alignment with --align-first), each next one starts at the
+ * next alignment boundary (1 MiB, or --alignment sectors when that
+ * does not divide 1 MiB); logical partitions are laid out inside the
+ * extended one, each one alignment unit after its EBR, and the
+ * extended partition grows or shrinks with them.  The surplus (or
+ * deficit) goes to the --expand (or --shrink) partition, else an extra
+ * partition takes a surplus of at least 10 MiB.  Partitions are renumbered in order (1-4 primary, 5..
  * logical on MBR).  No I/O here.
  */
 
@@ -293,6 +294,13 @@ rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
   return 0;
 }
 
+uint64_t
+rz_plan_align (const struct rz_plan *p)
+{
+  return p->align_sectors == 0 || RZ_ALIGN / SECTOR % p->align_sectors == 0
+    ? RZ_ALIGN : (uint64_t) p->align_sectors * SECTOR;
+}
+
 struct rz_part *
 rz_plan_find (struct rz_plan *p, const char *name)
 {
@@ -309,6 +317,7 @@ rz_plan_find (struct rz_plan *p, const char *name)
 static uint64_t
 place (struct rz_plan *p, uint64_t first_start, int64_t ext_extra)
 {
+  uint64_t a = rz_plan_align (p);
   uint64_t pos = first_start, cursor = 0;
   bool first = true;
   struct rz_part *ext = NULL;
@@ -322,8 +331,8 @@ place (struct rz_plan *p, uint64_t first_start, int64_t ext_extra)
     if (r->logical) {
       if (!ext)
         continue;
-      r->new_ebr = first_logical ? ext->new_start : align_up (cursor, RZ_ALIGN);
-      r->new_start = r->new_ebr + RZ_ALIGN;
+      r->new_ebr = first_logical ? ext->new_start : align_up (cursor, a);
+      r->new_start = r->new_ebr + a;
       cursor = r->new_start + r->new_size;
       first_logical = false;
       ext->new_size = cursor - ext->new_start;
@@ -336,14 +345,14 @@ place (struct rz_plan *p, uint64_t first_start, int64_t ext_extra)
       pos = ext->new_start + ext->new_size;
       ext = NULL;
     }
-    r->new_start = first ? first_start : align_up (pos, RZ_ALIGN);
+    r->new_start = first ? first_start : align_up (pos, a);
     first = false;
     if (r->extended) {
       ext = r;
       first_logical = true;
       cursor = r->new_start;
       /* At least room for one EBR even when empty. */
-      r->new_size = RZ_ALIGN;
+      r->new_size = a;
       pos = r->new_start + r->new_size;
     }
     else
@@ -383,6 +392,7 @@ int
 rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
 {
   bool gpt = strcmp (p->src->label, "gpt") == 0;
+  uint64_t a = rz_plan_align (p);
   uint64_t usable_end, first_start, end;
   struct rz_part *expand = NULL, *shrink = NULL, *firstp = NULL;
   int64_t ext_extra = 0;
@@ -460,14 +470,14 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
   }
   first_start = firstp->src->start;
   if (p->align_first == RZ_ALIGN_ALWAYS ||
-      (p->align_first == RZ_ALIGN_AUTO && first_start % RZ_ALIGN != 0 &&
+      (p->align_first == RZ_ALIGN_AUTO && first_start % a != 0 &&
        p->src->bootcode.bootcode_len > 0 &&
        /* No boot code: nothing refers to the first partition's sector. */
        ({ bool z = true; unsigned k;
           for (k = 0; k < p->src->bootcode.bootcode_len; ++k)
             if (p->src->bootcode.bootcode_val[k]) z = false;
           z; })))
-    first_start = align_up (first_start, RZ_ALIGN);
+    first_start = align_up (first_start, a);
   p->first_moved = first_start != firstp->src->start;
 
   end = place (p, first_start, 0);
@@ -504,8 +514,8 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
       return -1;
     }
     if (followed) {
-      uint64_t next = align_up (s_end, RZ_ALIGN);
-      new_end = deficit < next ? (next - deficit) / RZ_ALIGN * RZ_ALIGN : 0;
+      uint64_t next = align_up (s_end, a);
+      new_end = deficit < next ? (next - deficit) / a * a : 0;
     }
     else
       new_end = deficit < s_end ? s_end - deficit : 0;
@@ -583,7 +593,7 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
   if (!expand && p->surplus >= RZ_MIN_EXTRA &&
       ((gpt && nprim < 128) || (!gpt && nprim < 4))) {
     p->extra = true;
-    p->extra_start = align_up (end, RZ_ALIGN);
+    p->extra_start = align_up (end, a);
     p->extra_size = (usable_end - p->extra_start) / SECTOR * SECTOR;
     if (p->extra_start >= usable_end || p->extra_size < RZ_ALIGN)
       p->extra = false;

@@ -63,6 +63,10 @@ struct rz_plan {
   const gbox_part_layout *src;
   uint64_t target_size;
   enum rz_align_first align_first;
+  /* --alignment in sectors (0: the default).  A divisor of 2048 keeps
+   * 1 MiB boundaries (multiples of it too); any other value puts each
+   * partition on a multiple of that many sectors, as libguestfs does. */
+  uint32_t align_sectors;
   bool expand_content;
   /* Partitions in source order of start (logicals after their
    * extended partition). */
@@ -91,6 +95,8 @@ extern int rz_layout_check (const gbox_part_layout *src, char *err,
 /* Build P->parts from SRC (names /dev/sdaN).  -1 on allocation failure. */
 extern int rz_plan_init (struct rz_plan *p, const gbox_part_layout *src,
                          uint64_t target_size);
+/* The alignment the plan uses, in bytes. */
+extern uint64_t rz_plan_align (const struct rz_plan *p);
 extern struct rz_part *rz_plan_find (struct rz_plan *p, const char *name);
 /* Compute the target.  -1 with a message in ERR when the requests cannot
  * be met (deficit, content does not fit, ...). */

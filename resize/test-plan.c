@@ -299,6 +299,7 @@ check_plan (const struct rz_plan *p, bool gpt, const char *what)
 {
   const gbox_part_layout *o = &p->out;
   uint64_t usable = p->target_size / S * S - (gpt ? 33 * S : 0);
+  uint64_t align = rz_plan_align (p);
   const gbox_partition *ext = NULL;
   size_t i, j;
   int bad = 0;
@@ -313,7 +314,7 @@ check_plan (const struct rz_plan *p, bool gpt, const char *what)
     uint64_t q0 = logical ? q->ebr : q->start, q1 = q->start + q->size;
 
     if (q->start % S || q->size % S || q->size == 0 || q1 > usable ||
-        (q0 != o->parts.parts_val[0].start && q0 % MiB)) {
+        (q0 != o->parts.parts_val[0].start && q0 % align)) {
       printf ("FAIL: %s: partition %d at %" PRIu64 " size %" PRIu64
               " (usable %" PRIu64 ")\n", what, q->num, q->start, q->size,
               usable);
@@ -368,11 +369,15 @@ test_random (unsigned runs)
     gbox_partition parts[RMAX];
     struct rz_plan p;
     bool gpt;
-    char err[1024] = "", what[128];
+    char err[1024] = "", what[160];
     int op = (int) rnd (5), r;
     size_t victim, i, nreal = 0;
-    uint64_t target, need = 0, overhead;
+    uint64_t target, need = 0, overhead, unit;
     struct rz_part *v;
+    /* --alignment: the default, divisors of 2048 (1 MiB kept) and
+     * values that are not (libguestfs's semantics). */
+    static const uint32_t aligns[] = { 0, 0, 0, 128, 2048, 1, 3000, 4096,
+                                       1000, 6144 };
 
     random_layout (&l, parts, &gpt);
     if (rz_layout_check (&l, err, sizeof err) == -1) {
@@ -385,6 +390,8 @@ test_random (unsigned runs)
       : l.disk_size - rnd (l.disk_size / 2);
     if (rz_plan_init (&p, &l, target) == -1)
       abort ();
+    p.align_sectors = aligns[rnd (sizeof aligns / sizeof aligns[0])];
+    unit = rz_plan_align (&p) > MiB ? 2 * rz_plan_align (&p) : MiB;
     for (i = 0; i < p.nparts; ++i) {
       strcpy (p.parts[i].type, p.parts[i].src->mbr_type == 0x82 ? "swap"
               : "ext4");
@@ -397,8 +404,9 @@ test_random (unsigned runs)
     while (p.parts[victim].extended && op != 0);
     v = &p.parts[victim];
     snprintf (what, sizeof what, "random %u (%s, %zu partitions, op %d on "
-              "%s, %" PRIu64 " -> %" PRIu64 ")", run, l.label, p.nparts, op,
-              v->name, l.disk_size, target);
+              "%s, %" PRIu64 " -> %" PRIu64 ", alignment %" PRIu32 ")", run,
+              l.label, p.nparts, op, v->name, l.disk_size, target,
+              p.align_sectors);
     switch (op) {
     case 0: v->expand = true; break;
     case 1: v->shrink = true; break;
@@ -409,10 +417,10 @@ test_random (unsigned runs)
     r = rz_plan_compute (&p, err, sizeof err);
     /* When must it succeed?  Expanding (or shrinking to content) with
      * room for every partition and a MiB of alignment for each. */
-    overhead = (nreal + 2) * MiB + (gpt ? 33 * S : 0) + 2 * MiB;
+    overhead = (nreal + 2) * unit + (gpt ? 33 * S : 0) + 2 * unit;
     for (i = 0; i < p.nparts; ++i)
       if (!p.parts[i].extended)
-        need += &p.parts[i] == v && op == 1 ? v->content_size + MiB
+        need += &p.parts[i] == v && op == 1 ? v->content_size + unit
           : p.parts[i].src->size;
     if (r == -1) {
       nerr++;
@@ -523,6 +531,67 @@ test_hostile (void)
   printf ("ok - hostile: huge output disk and percentage refused\n");
 }
 
+/* --alignment 3000 (not a divisor of 1 MiB): the partition after the
+ * expanded one starts on the next multiple of 3000 sectors; 2048 and
+ * 128 keep 1 MiB boundaries. */
+static void
+test_alignment (void)
+{
+  static const struct { uint32_t align; uint64_t size1, start2; } t[] = {
+    { 3000, 323640, 327000 },
+    { 128, 325632, 327680 },
+    { 0, 325632, 327680 },
+  };
+  gbox_partition parts[2];
+  gbox_part_layout l;
+  struct rz_plan p;
+  char err[1024];
+  size_t i;
+
+  for (i = 0; i < sizeof t / sizeof t[0]; ++i) {
+    memset (&l, 0, sizeof l);
+    memset (parts, 0, sizeof parts);
+    l.label = (char *) "dos";
+    l.disk_id = (char *) "";
+    l.disk_size = 100 * MiB;
+    l.sector_size = 512;
+    l.parts.parts_val = parts;
+    l.parts.parts_len = 2;
+    parts[0].num = 1;
+    parts[0].start = MiB;
+    parts[0].size = 20 * MiB;
+    parts[1].num = 2;
+    parts[1].start = 21 * MiB;
+    parts[1].size = 40 * MiB;
+    parts[0].mbr_type = parts[1].mbr_type = 0x83;
+    parts[0].type_guid = parts[0].part_guid = parts[0].name = (char *) "";
+    parts[1].type_guid = parts[1].part_guid = parts[1].name = (char *) "";
+    CHECK (rz_plan_init (&p, &l, 200 * MiB) == 0, "alignment: init");
+    p.align_sectors = t[i].align;
+    p.parts[0].expand = true;
+    strcpy (p.parts[0].type, "ext4");
+    strcpy (p.parts[1].type, "ext4");
+    CHECK (rz_plan_compute (&p, err, sizeof err) == 0, "alignment: %s", err);
+    CHECK (p.out.parts.parts_len == 2, "alignment: two partitions");
+    if (p.out.parts.parts_val[0].start != MiB ||
+        p.out.parts.parts_val[0].size != t[i].size1 * S ||
+        p.out.parts.parts_val[1].start != t[i].start2 * S ||
+        p.out.parts.parts_val[1].size != 40 * MiB) {
+      printf ("FAIL: --alignment %" PRIu32 ": sda1 %" PRIu64 "+%" PRIu64
+              ", sda2 %" PRIu64 "+%" PRIu64 " (sectors)\n", t[i].align,
+              p.out.parts.parts_val[0].start / S,
+              p.out.parts.parts_val[0].size / S,
+              p.out.parts.parts_val[1].start / S,
+              p.out.parts.parts_val[1].size / S);
+      failed = 1;
+    }
+    else
+      printf ("ok - --alignment %" PRIu32 ": sda2 starts at sector %" PRIu64
+              "\n", t[i].align, t[i].start2);
+    rz_plan_free (&p);
+  }
+}
+
 int
 main (void)
 {
@@ -531,6 +600,7 @@ main (void)
 
   test_sizes ();
   test_hostile ();
+  test_alignment ();
   test_random (getenv ("RZ_RANDOM_RUNS") ? (unsigned) atoi (getenv ("RZ_RANDOM_RUNS")) : 20000);
   for (i = 0; i < sizeof cases / sizeof cases[0]; ++i)
     run_case (&cases[i]);

@@ -108,10 +108,11 @@ for o in --lv-expand --LV-expand --lvexpand --LVexpand --resize-force \
     fail "$o is not an option"
 done
 expect_error "--alignment 0" "alignment cannot be < 1" ./virt-resize --alignment 0 a b
-expect_error "--alignment 4096" "only alignments that divide 2048" ./virt-resize --alignment=4096 a b
+expect_error "--alignment 2^31+1" "the alignment cannot be more than 2147483648 sectors" \
+  ./virt-resize --alignment=2147483649 a b
 expect_error "--unknown-filesystems" "unknown --unknown-filesystems: sometimes" \
   ./virt-resize --unknown-filesystems sometimes a b
-for o in "--alignment 128" "--alignment=2048" "--unknown-filesystems=error" "--dryrun" "-n"; do
+for o in "--alignment 128" "--alignment=2048" "--alignment=3000" "--alignment 4096" "--unknown-filesystems=error" "--dryrun" "-n"; do
   r=0; ./virt-resize $o a.img b.img >/dev/null 2>"$T/err" || r=$?
   grep -q "Try 'virt-resize --help'" "$T/err" && fail "$o refused: $(cat "$T/err")" ||
     echo "ok: $o accepted"

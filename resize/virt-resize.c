@@ -85,6 +85,7 @@ struct settings {
   struct request *reqs;
   size_t nreqs;
   enum rz_align_first align_first;
+  uint32_t alignment;           /* --alignment sectors, 0: the default */
   bool dry_run, quiet, machine, sparse, expand_content, ntfs_force;
   bool no_extra, copy_boot_loader;
   enum unknown_fs unknown_fs;
@@ -105,7 +106,7 @@ usage (int status)
             "Options:\n"
             "  --align-first auto|never|always\n"
             "                       Align the first partition (default auto)\n"
-            "  --alignment sectors  Partition alignment (a divisor of 2048)\n"
+            "  --alignment sectors  Partition alignment (default: 1 MiB)\n"
             "  --color|--colours    Accepted (no colours are used)\n"
             "  -d|--debug           Debug messages (as -v)\n"
             "  --delete part        Delete partition\n"
@@ -616,6 +617,7 @@ do_resize (gbox_h *h, const struct settings *s)
     goto out;
   }
   plan.align_first = s->align_first;
+  plan.align_sectors = s->alignment;
   plan.expand_content = s->expand_content;
   for (i = 0; i < plan.nparts; ++i) {
     struct rz_part *p = &plan.parts[i];
@@ -907,14 +909,13 @@ main (int argc, char *argv[])
                  "be < 1\n", program, optarg);
         usage (EXIT_FAILURE);
       }
-      /* Partitions start on 1 MiB boundaries (2048 sectors), which are
-       * boundaries of every divisor too. */
-      if (2048 % n != 0) {
-        fprintf (stderr, "%s: error: --alignment %ld: only alignments "
-                 "that divide 2048 sectors (1 MiB) are supported\n",
-                 program, n);
+      /* Up to 1 TiB: the planner's sizes stay far from overflow. */
+      if (n > (1L << 31)) {
+        fprintf (stderr, "%s: error: --alignment %ld: the alignment cannot "
+                 "be more than %ld sectors\n", program, n, 1L << 31);
         usage (EXIT_FAILURE);
       }
+      s.alignment = (uint32_t) n;
       break;
     }
     case OPT_NO_EXTRA_PARTITION:

@@ -2,7 +2,8 @@
 # guestbox - virt-resize's libguestfs options on a real disk: the extra
 # partition and --no-extra-partition (dry runs), --unknown-filesystems
 # error on a vfat partition that would grow (nothing written), and the
-# closing message with its "virt-resize:" prefix.
+# closing message with its "virt-resize:" prefix; --alignment 3000 (not
+# a divisor of 1 MiB) on a real resize.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -52,4 +53,19 @@ grep -q "^virt-resize: warning: unknown/unavailable method for expanding the vfa
 expect_eq "closing message" \
   "virt-resize: Resize operation completed with no errors.  Before deleting the old disk, carefully check that the resized disk boots and works correctly." \
   "$(tail -n 1 "$T/out")"
+# --alignment that does not divide 1 MiB: sda2 goes to the next multiple
+# of 3000 sectors after the grown sda1 (libguestfs's rule), its bytes
+# intact; sda1 moves to sector 3000 (--align-first auto: no boot code)
+# and its file still reads.
+truncate -s 128M "$T/out3.img"
+"$VIRT_RESIZE" -q --alignment 3000 --expand /dev/sda1 "$T/in.img" "$T/out3.img" \
+  2>"$T/err" || fail "--alignment 3000: $(cat "$T/err")"
+expect_eq "--alignment 3000: the layout" \
+  "start=3000 size=240000 start=243000 size=16384" \
+  "$(sfdisk -d "$T/out3.img" | sed -n 's/^[^:]*: *\(start= *[0-9]*\), *\(size= *[0-9]*\).*/\1 \2/p' | tr -d ' ' | sed 's/size/ size/' | paste -sd' ')"
+expect_eq "--alignment 3000: sda2's bytes" \
+  "$(dd if="$T/in.img" bs=512 skip=34816 count=16384 status=none | sha256sum)" \
+  "$(dd if="$T/out3.img" bs=512 skip=243000 count=16384 status=none | sha256sum)"
+expect_eq "--alignment 3000: sda1's file" data \
+  "$("$top_builddir/cat/virt-cat" -a "$T/out3.img" -m /dev/sda1 /file)"
 check_no_qemu
