@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <rpc/types.h>
 #include <rpc/xdr.h>
 
@@ -133,13 +134,15 @@ extern int gbox_int_call_fileout (gbox_h *h, int proc,
 extern int gbox_int_call_filein (gbox_h *h, int proc,
                                  xdrproc_t xdr_args, void *args, int fd,
                                  xdrproc_t xdr_ret, void *ret);
+/* Mark the appliance dead (qemu gone, channel broken). */
+extern void gbox_int_set_dead (gbox_h *h, const char *why);
+
+/* console.c: qemu's output, as log events and a ring for errors. */
 /* Drain pending console output (non-blocking); called from poll loops. */
 extern void gbox_int_read_console (gbox_h *h);
 /* The last console lines, for error messages (static buffer in h). */
 extern const char *gbox_int_console_tail (gbox_h *h, size_t maxlines,
                                           char *buf, size_t buflen);
-/* Mark the appliance dead (qemu gone, channel broken). */
-extern void gbox_int_set_dead (gbox_h *h, const char *why);
 
 /* actions.c: the procedure table (proc number -> name -> action), used
  * by tracing and by the test proving every procedure has an action. */
@@ -156,8 +159,38 @@ extern const char *gbox_int_proc_name (int proc);
 extern void gbox_int_proc_args (int proc, const void *args,
                                 char *buf, size_t len);
 
-/* launch.c */
+/* sigcleanup.c: the qemu children and temp dirs of live handles,
+ * killed and removed on a fatal signal. */
+extern void gbox_int_register_child (gbox_h *h);  /* h->qemu_pid, h->tmpdir */
+/* Forget the entries of PID (if > 0) and of TMPDIR (if not NULL). */
+extern void gbox_int_unregister_child (pid_t pid, const char *tmpdir);
+/* Kill and reap qemu; close our ends; remove the temp dir. */
 extern void gbox_int_kill_qemu (gbox_h *h);
+
+/* cmdline.c: the qemu command line. */
+struct gbox_argv {
+  char **v;                     /* NULL-terminated */
+  size_t n, alloc;
+};
+extern void gbox_int_free_argv (struct gbox_argv *a);
+/* How this launch uses the machine. */
+enum gbox_launch_mode {
+  LAUNCH_PLAIN,                 /* cold boot, anonymous RAM */
+  LAUNCH_CREATE,                /* cold boot saved as a snapshot */
+  LAUNCH_RESTORE,               /* restore a snapshot */
+};
+/* The per-launch parts of the command line.  The snapshot key is the
+ * command line built with placeholders here. */
+struct gbox_machine {
+  enum gbox_launch_mode mode;
+  const char *tmpdir;           /* sockets */
+  const char *ram;              /* RAM file (CREATE, RESTORE) */
+  const char *share;            /* "on" (CREATE) or "off" (RESTORE) */
+};
+extern int gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a,
+                                   const char *accel, const char *kernel,
+                                   const char *initrd,
+                                   const struct gbox_machine *m);
 
 /* qmp.c: a minimal QMP client on h->qmp_fd.  CMD is a full JSON object;
  * on success *RETURN (if not NULL) gets the "return" member's JSON text. */
@@ -242,5 +275,7 @@ extern char *gbox_int_asprintf (gbox_h *h, const char *fs, ...)
 extern int gbox_int_rmtree (const char *dir);
 extern uint64_t gbox_int_now_ms (void);
 extern char *gbox_int_json_quote (const char *s); /* "..." with escapes */
+/* In a child before exec: close every descriptor from FIRST up. */
+extern void gbox_int_close_fds_from (int first);
 
 #endif /* GUESTBOX_INTERNAL_H */

@@ -81,7 +81,7 @@ extern int gbox_drive_set_discard (gbox_h *h, size_t i, int discard);
 
 /* launch.c */
 extern int gbox_launch (gbox_h *h);
-/* Commands call this once at start: on SIGINT/SIGTERM/SIGHUP/SIGQUIT the
+/* sigcleanup.c: commands call this once at start: on SIGINT/SIGTERM/SIGHUP/SIGQUIT the
  * qemu processes and temp dirs of every handle are removed before the
  * process dies of the signal. */
 extern void gbox_install_signal_handlers (void);

@@ -4,9 +4,11 @@
  */
 
 /**
- * Builds the qemu command line, starts qemu, waits for the daemon and
- * hot-adds the user's disks; kills and reaps qemu on close, on error and
- * (through gbox_install_signal_handlers) on fatal signals.
+ * Chooses the accelerator, starts qemu with the command line of
+ * cmdline.c, waits for the daemon (or restores a saved appliance, with
+ * snapshot.c) and hot-adds the user's disks.  The qemu child is
+ * registered with sigcleanup.c, which kills and reaps it on close, on
+ * error and on fatal signals.
  *
  * The machine is the same for every launch (so a booted appliance can be
  * saved and restored later): microvm with ACPI (the Debian kernel finds
@@ -39,177 +41,6 @@
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
-
-static void close_fds_from (int first);
-
-/*----------------------------------------------------------------------
- * Cleanup on fatal signals.  This is the one process-wide table in the
- * library: the qemu children and temp dirs of live handles, so that a
- * signal handler (which cannot reach the handles) can kill and remove
- * them.  Fixed size, no allocation, async-signal-safe to read.
- */
-
-#define MAX_CHILDREN 256
-
-struct child_slot {
-  volatile pid_t pid;
-  char tmpdir[PATH_MAX];
-  volatile sig_atomic_t used;
-};
-
-static struct child_slot children[MAX_CHILDREN];
-static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-register_child (gbox_h *h)
-{
-  size_t i;
-
-  pthread_mutex_lock (&children_lock);
-  for (i = 0; i < MAX_CHILDREN; ++i) {
-    if (!children[i].used) {
-      children[i].pid = h->qemu_pid;
-      snprintf (children[i].tmpdir, sizeof children[i].tmpdir, "%s",
-                h->tmpdir ? h->tmpdir : "");
-      children[i].used = 1;
-      break;
-    }
-  }
-  pthread_mutex_unlock (&children_lock);
-}
-
-static void
-unregister_child (pid_t pid, const char *tmpdir)
-{
-  size_t i;
-
-  pthread_mutex_lock (&children_lock);
-  for (i = 0; i < MAX_CHILDREN; ++i) {
-    if (children[i].used &&
-        ((pid > 0 && children[i].pid == pid) ||
-         (tmpdir && strcmp (children[i].tmpdir, tmpdir) == 0))) {
-      children[i].used = 0;
-      children[i].pid = 0;
-      children[i].tmpdir[0] = '\0';
-    }
-  }
-  pthread_mutex_unlock (&children_lock);
-}
-
-/* Remove the (flat) temp dir: only async-signal-safe calls. */
-static void
-remove_flat_dir (const char *dir)
-{
-  static const char *const names[] = {
-    "channel.sock", "qmp.sock", NULL
-  };
-  char path[PATH_MAX + 32];
-  size_t i, n;
-
-  n = strlen (dir);
-  if (n == 0 || n >= PATH_MAX)
-    return;
-  for (i = 0; names[i]; ++i) {
-    memcpy (path, dir, n);
-    path[n] = '/';
-    strcpy (path + n + 1, names[i]);
-    unlink (path);
-  }
-  for (i = 0; i < GBOX_MAX_DRIVES; ++i) {
-    memcpy (path, dir, n);
-    memcpy (path + n, "/overlay", 8);
-    path[n + 8] = '0' + i / 100;
-    path[n + 9] = '0' + i / 10 % 10;
-    path[n + 10] = '0' + i % 10;
-    strcpy (path + n + 11, ".qcow2");
-    unlink (path);
-  }
-  rmdir (dir);
-}
-
-/* The commands' own temp files and directories (gbox_register_temp_path),
- * removed in reverse order on a fatal signal. */
-#define MAX_TEMP_PATHS 16
-static struct {
-  volatile sig_atomic_t used;
-  char path[PATH_MAX];
-} temp_paths[MAX_TEMP_PATHS];
-
-int
-gbox_register_temp_path (const char *path)
-{
-  size_t i, n = strlen (path);
-  int r = -1;
-
-  if (n == 0 || n >= PATH_MAX)
-    return -1;
-  pthread_mutex_lock (&children_lock);
-  for (i = 0; i < MAX_TEMP_PATHS; ++i)
-    if (!temp_paths[i].used) {
-      memcpy (temp_paths[i].path, path, n + 1);
-      temp_paths[i].used = 1;
-      r = 0;
-      break;
-    }
-  pthread_mutex_unlock (&children_lock);
-  return r;
-}
-
-void
-gbox_unregister_temp_path (const char *path)
-{
-  size_t i;
-
-  pthread_mutex_lock (&children_lock);
-  for (i = 0; i < MAX_TEMP_PATHS; ++i)
-    if (temp_paths[i].used && strcmp (temp_paths[i].path, path) == 0)
-      temp_paths[i].used = 0;
-  pthread_mutex_unlock (&children_lock);
-}
-
-static void
-fatal_signal (int sig)
-{
-  size_t i;
-  int saved_errno = errno;
-
-  for (i = MAX_TEMP_PATHS; i-- > 0; )
-    if (temp_paths[i].used) {
-      if (unlink (temp_paths[i].path) == -1)
-        rmdir (temp_paths[i].path);
-    }
-
-  for (i = 0; i < MAX_CHILDREN; ++i) {
-    if (children[i].used) {
-      if (children[i].pid > 0)
-        kill (children[i].pid, SIGKILL);
-      remove_flat_dir (children[i].tmpdir);
-    }
-  }
-  errno = saved_errno;
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-void
-gbox_install_signal_handlers (void)
-{
-  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-  struct sigaction sa;
-  size_t i;
-
-  memset (&sa, 0, sizeof sa);
-  sa.sa_handler = fatal_signal;
-  sigemptyset (&sa.sa_mask);
-  for (i = 0; i < sizeof sigs / sizeof sigs[0]; ++i) {
-    struct sigaction old;
-
-    /* Keep a signal the caller ignores ignored (nohup). */
-    if (sigaction (sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-      continue;
-    sigaction (sigs[i], &sa, NULL);
-  }
-}
 
 /*----------------------------------------------------------------------
  * Choosing the accelerator.
@@ -247,280 +78,6 @@ choose_accel (gbox_h *h)
   return kvm_usable (h) ? "kvm" : "tcg";
 }
 
-/* The host TSC frequency in kHz, or 0.  Passing it to the guest
- * (tsc_early_khz) avoids timer calibration, which can hang microvm on a
- * loaded host. */
-static unsigned long
-host_tsc_khz (void)
-{
-  CLEANUP_FCLOSE FILE *fp = NULL;
-  char line[256];
-  unsigned long khz = 0;
-
-  fp = fopen ("/sys/devices/system/cpu/cpu0/tsc_freq_khz", "re");
-  if (fp && fgets (line, sizeof line, fp))
-    return strtoul (line, NULL, 10);
-  if (fp) {
-    fclose (fp);
-    fp = NULL;
-  }
-  fp = fopen ("/proc/cpuinfo", "re");
-  if (!fp)
-    return 0;
-  while (fgets (line, sizeof line, fp)) {
-    double mhz;
-
-    if (sscanf (line, "cpu MHz : %lf", &mhz) == 1 ||
-        sscanf (line, "cpu MHz\t: %lf", &mhz) == 1) {
-      khz = (unsigned long) (mhz * 1000.0 + 0.5);
-      break;
-    }
-  }
-  return khz;
-}
-
-/*----------------------------------------------------------------------
- * The command line.
- */
-
-struct argv {
-  char **v;
-  size_t n, alloc;
-};
-
-static int
-add_arg (gbox_h *h, struct argv *a, const char *s)
-{
-  if (a->n + 2 > a->alloc) {
-    size_t na = a->alloc ? a->alloc * 2 : 64;
-    char **nv = realloc (a->v, na * sizeof (char *));
-    if (!nv) {
-      gbox_int_perror (h, "realloc");
-      return -1;
-    }
-    a->v = nv;
-    a->alloc = na;
-  }
-  a->v[a->n] = s ? strdup (s) : NULL;
-  if (s && !a->v[a->n]) {
-    gbox_int_perror (h, "strdup");
-    return -1;
-  }
-  a->n++;
-  a->v[a->n] = NULL;
-  return 0;
-}
-
-static void
-free_argv (struct argv *a)
-{
-  size_t i;
-
-  for (i = 0; i < a->n; ++i)
-    free (a->v[i]);
-  free (a->v);
-  a->v = NULL;
-  a->n = a->alloc = 0;
-}
-
-#define ADD(s) do { if (add_arg (h, a, (s)) == -1) return -1; } while (0)
-#define ADDF(...) do {                                        \
-    CLEANUP_FREE char *s_ = gbox_int_asprintf (h, __VA_ARGS__); \
-    if (!s_ || add_arg (h, a, s_) == -1) return -1;            \
-  } while (0)
-
-/* How this launch uses the machine. */
-enum launch_mode {
-  LAUNCH_PLAIN,                 /* cold boot, anonymous RAM */
-  LAUNCH_CREATE,                /* cold boot saved as a snapshot */
-  LAUNCH_RESTORE,               /* restore a snapshot */
-};
-
-/* The per-launch parts of the command line.  The snapshot key is the
- * command line built with placeholders here. */
-struct machine {
-  enum launch_mode mode;
-  const char *tmpdir;           /* sockets */
-  const char *ram;              /* RAM file (CREATE, RESTORE) */
-  const char *share;            /* "on" (CREATE) or "off" (RESTORE) */
-};
-
-/* S with every ',' doubled, for a qemu option value. */
-static char *
-opt_escape (gbox_h *h, const char *s)
-{
-  size_t n = strlen (s), i, j;
-  char *r = malloc (2 * n + 1);
-
-  if (!r) {
-    gbox_int_perror (h, "malloc");
-    return NULL;
-  }
-  for (i = j = 0; i < n; ++i) {
-    r[j++] = s[i];
-    if (s[i] == ',')
-      r[j++] = ',';
-  }
-  r[j] = '\0';
-  return r;
-}
-
-/* qemu's seccomp filter: no obsolete system calls, no setuid/setgid,
- * no fork/exec, no scheduler or CPU-affinity changes.  The snapshot
- * code migrates to and from file descriptors passed over QMP, never
- * through "exec:", so spawn=deny costs nothing. */
-#define SANDBOX_OPTS \
-  "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
-
-/* Does this qemu take -sandbox (built with seccomp)?  Asked once per
- * process and qemu binary: "QEMU -sandbox OPTS -version" fails when it
- * does not. */
-static bool
-qemu_has_sandbox (const char *qemu)
-{
-  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-  static char *probed;
-  static bool result;
-  bool r;
-
-  pthread_mutex_lock (&lock);
-  if (!probed || strcmp (probed, qemu) != 0) {
-    pid_t pid;
-    int status = 0;
-
-    result = false;
-    pid = fork ();
-    if (pid == 0) {
-      int nullfd = open ("/dev/null", O_RDWR);
-
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
-      if (nullfd >= 0) {
-        dup2 (nullfd, 0);
-        dup2 (nullfd, 1);
-        dup2 (nullfd, 2);
-      }
-      close_fds_from (3);
-      execlp (qemu, qemu, "-sandbox", SANDBOX_OPTS, "-version",
-              (char *) NULL);
-      _exit (127);
-    }
-    if (pid > 0) {
-      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-        ;
-      result = WIFEXITED (status) && WEXITSTATUS (status) == 0;
-    }
-    free (probed);
-    probed = strdup (qemu);
-  }
-  r = result;
-  pthread_mutex_unlock (&lock);
-  return r;
-}
-
-static int
-build_cmdline (gbox_h *h, struct argv *a, const char *accel,
-               const char *kernel, const char *initrd,
-               const struct machine *m)
-{
-  unsigned long khz = host_tsc_khz ();
-  CLEANUP_FREE char *append = NULL, *tmpdir = NULL, *ram = NULL;
-  bool snap = m->mode != LAUNCH_PLAIN;
-  char tsc[64] = "";
-
-  tmpdir = opt_escape (h, m->tmpdir);
-  if (!tmpdir)
-    return -1;
-
-  ADD (h->qemu);
-  ADD ("-no-user-config");
-  ADD ("-nodefaults");
-  ADD ("-display");
-  ADD ("none");
-  ADD ("-no-reboot");
-  if (qemu_has_sandbox (h->qemu)) {
-    ADD ("-sandbox");
-    ADD (SANDBOX_OPTS);
-  }
-  if (snap) {
-    /* The RAM in a file: shared while the snapshot is made, mapped
-     * privately (copy-on-write) by every restore. */
-    ram = opt_escape (h, m->ram);
-    if (!ram)
-      return -1;
-    ADD ("-object");
-    ADDF ("memory-backend-file,id=mem,size=%dM,mem-path=%s,share=%s",
-          h->memsize, ram, m->share);
-  }
-  ADD ("-M");
-  ADDF ("microvm,acpi=on,pit=on,pic=on,rtc=on,isa-serial=on%s",
-        snap ? ",memory-backend=mem" : "");
-  ADD ("-accel");
-  if (strcmp (accel, "kvm") == 0)
-    ADD ("kvm");
-  else
-    ADD ("tcg,tb-size=256");
-  ADD ("-cpu");
-  ADD (strcmp (accel, "kvm") == 0 ? "host" : "qemu64");
-  ADD ("-smp");
-  ADD ("1");
-  ADD ("-m");
-  ADDF ("%d", h->memsize);
-  ADD ("-kernel");
-  ADD (kernel);
-  ADD ("-initrd");
-  ADD (initrd);
-
-  if (khz)
-    snprintf (tsc, sizeof tsc, " tsc_early_khz=%lu", khz);
-  append = gbox_int_asprintf
-    (h, "console=ttyS0 %s panic=-1 reboot=t cryptomgr.notests "
-     "8250.nr_uarts=1 i8042.noaux i8042.nokbd i8042.nopnp "
-     "random.trust_cpu=on tsc=reliable%s%s%s%s",
-     h->verbose ? "loglevel=7 guestbox.verbose=1" : "quiet loglevel=3",
-     tsc, snap ? " guestbox.snapshot=1" : "",
-     h->append ? " " : "", h->append ? h->append : "");
-  if (!append)
-    return -1;
-  ADD ("-append");
-  ADD (append);
-
-  /* Console: ttyS0 -> qemu's stdout, read by the library. */
-  ADD ("-serial");
-  ADD ("stdio");
-
-  /* The protocol channel and the QMP monitor: qemu connects to the
-   * sockets we listen on.  Their paths are not part of a migration
-   * stream, so a restored appliance uses fresh ones. */
-  ADD ("-chardev");
-  ADDF ("socket,id=channel,path=%s/channel.sock", tmpdir);
-  ADD ("-device");
-  ADD ("virtio-serial-device");
-  ADD ("-device");
-  ADD ("virtserialport,chardev=channel,name=org.guestbox.channel.0");
-  ADD ("-chardev");
-  ADDF ("socket,id=qmp,path=%s/qmp.sock", tmpdir);
-  ADD ("-mon");
-  ADD ("chardev=qmp,mode=control");
-
-  /* The controller user disks are hot-added to. */
-  ADD ("-device");
-  ADD ("virtio-scsi-device,id=scsi0");
-
-  /* Entropy for the guest (mkfs/mkswap UUIDs). */
-  ADD ("-object");
-  ADD ("rng-random,id=rng0,filename=/dev/urandom");
-  ADD ("-device");
-  ADD ("virtio-rng-device,rng=rng0");
-
-  if (m->mode == LAUNCH_RESTORE) {
-    ADD ("-incoming");
-    ADD ("defer");
-  }
-  return 0;
-}
-
-#undef ADD
-#undef ADDF
 
 /*----------------------------------------------------------------------
  * Sockets.
@@ -565,7 +122,7 @@ qemu_alive (gbox_h *h, int *status)
   r = waitpid (h->qemu_pid, status, WNOHANG);
   if (r == 0)
     return true;
-  unregister_child (h->qemu_pid, NULL);
+  gbox_int_unregister_child (h->qemu_pid, NULL);
   h->qemu_pid = 0;
   return false;
 }
@@ -647,25 +204,10 @@ accept_from_qemu (gbox_h *h, int lfd, const char *what, uint64_t deadline)
   }
 }
 
-/* Close every descriptor from FIRST up, in a child before exec:
- * close_range where the kernel has it, else one by one. */
-static void
-close_fds_from (int first)
-{
-  long max, fd;
-
-  if (close_range ((unsigned) first, ~0U, 0) == 0)
-    return;
-  max = sysconf (_SC_OPEN_MAX);
-  if (max < 0 || max > 1024 * 1024)
-    max = 1024 * 1024;
-  for (fd = first; fd < max; ++fd)
-    close ((int) fd);
-}
 
 /* Start qemu with stdout/stderr on a pipe.  Returns 0 or -1. */
 static int
-spawn_qemu (gbox_h *h, struct argv *a)
+spawn_qemu (gbox_h *h, struct gbox_argv *a)
 {
   int pfd[2];
   pid_t pid;
@@ -704,7 +246,7 @@ spawn_qemu (gbox_h *h, struct argv *a)
     dup2 (pfd[1], 2);
     /* qemu gets its disks over QMP (SCM_RIGHTS): nothing above 2 of
      * ours, or of our caller's, is inherited. */
-    close_fds_from (3);
+    gbox_int_close_fds_from (3);
     execvp (a->v[0], a->v);
     fprintf (stderr, "%s: %s\n", a->v[0], strerror (errno));
     _exit (127);
@@ -713,7 +255,7 @@ spawn_qemu (gbox_h *h, struct argv *a)
   fcntl (pfd[0], F_SETFL, O_NONBLOCK);
   h->console_fd = pfd[0];
   h->qemu_pid = pid;
-  register_child (h);
+  gbox_int_register_child (h);
   return 0;
 }
 
@@ -777,12 +319,12 @@ static void
 remove_tmpdir (gbox_h *h)
 {
   if (h->tmpdir) {
-    unregister_child (0, h->tmpdir);
+    gbox_int_unregister_child (0, h->tmpdir);
     gbox_int_rmtree (h->tmpdir);
     free (h->tmpdir);
     h->tmpdir = NULL;
     if (h->qemu_pid > 0)
-      register_child (h);
+      gbox_int_register_child (h);
   }
 }
 
@@ -790,11 +332,16 @@ remove_tmpdir (gbox_h *h)
  * something is wrong and a cold boot is better. */
 #define RESTORE_TIMEOUT_S 20
 
-/* Launch results besides 0 and -1. */
-#define LAUNCH_SNAPSHOT_FAILED (-2) /* restore failed: cold boot instead */
-#define LAUNCH_NOT_SAVED 1          /* CREATE: launched, but not saved */
-#define LAUNCH_DISKS_FAILED (-3)    /* restored, but the disks never became
-                                       ready: cold boot, keep the snapshot */
+/* What launch_once, try_restore and launch_with_snapshot return. */
+enum launch_result {
+  LAUNCH_OK = 0,                /* launched */
+  LAUNCH_ERROR = -1,            /* a real error: stop (why is on h) */
+  LAUNCH_SNAPSHOT_FAILED = -2,  /* restore failed: cold boot instead */
+  LAUNCH_DISKS_FAILED = -3,     /* restored, but the disks never became
+                                   ready: cold boot, keep the snapshot */
+  LAUNCH_NOT_SAVED = 1,         /* CREATE: launched, but not saved */
+  LAUNCH_COLD_BOOT = 2,         /* not launched: do a plain cold boot */
+};
 
 /* Restore: load the state, then refresh the daemon before any user
  * work.  Any failure here means "cold boot instead". */
@@ -846,19 +393,19 @@ create_phase (gbox_h *h, struct gbox_snapshot *snap, const char *greeting,
   return 0;
 }
 
-static int
+static enum launch_result
 launch_once (gbox_h *h, const char *accel, const char *kernel,
-             const char *initrd, enum launch_mode mode,
+             const char *initrd, enum gbox_launch_mode mode,
              struct gbox_snapshot *snap, bool *retry_tcg)
 {
   static const char *const names[] = { "cold boot", "cold boot (saved)",
                                        "restore" };
-  struct argv argv = { 0 };
-  struct machine m = { .mode = mode };
+  struct gbox_argv argv = { 0 };
+  struct gbox_machine m = { .mode = mode };
   CLEANUP_FREE char *chpath = NULL, *qmppath = NULL, *greeting = NULL;
   CLEANUP_CLOSE int chl = -1, qmpl = -1;
   uint64_t t0 = gbox_int_now_ms (), deadline;
-  int ret = -1;
+  enum launch_result ret = LAUNCH_ERROR;
   size_t i;
 
   *retry_tcg = false;
@@ -867,7 +414,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
     deadline = t0 + RESTORE_TIMEOUT_S * 1000;
 
   if (make_tmpdir (h) == -1)
-    return -1;
+    return LAUNCH_ERROR;
   chpath = gbox_int_asprintf (h, "%s/channel.sock", h->tmpdir);
   qmppath = gbox_int_asprintf (h, "%s/qmp.sock", h->tmpdir);
   if (!chpath || !qmppath)
@@ -888,7 +435,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
     m.ram = snap->ram;
     m.share = "off";
   }
-  if (build_cmdline (h, &argv, accel, kernel, initrd, &m) == -1)
+  if (gbox_int_build_cmdline (h, &argv, accel, kernel, initrd, &m) == -1)
     goto error;
   if (h->verbose) {
     char line[8192];
@@ -902,7 +449,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   }
   if (spawn_qemu (h, &argv) == -1)
     goto error;
-  free_argv (&argv);
+  gbox_int_free_argv (&argv);
 
   /* While qemu boots, make the overlays of read-only drives (a launch
    * that is saved attaches none: the restore after it does). */
@@ -927,7 +474,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
     if (restore_phase (h, snap, greeting, deadline) == -1)
       goto error;
     h->restored = true;
-    ret = -1;
+    ret = LAUNCH_ERROR;
   }
   else {
     uint64_t now = gbox_int_now_ms ();
@@ -944,7 +491,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
 
     if (r == 0) {
       remove_tmpdir (h);
-      return 0;
+      return LAUNCH_OK;
     }
     if (r == -2)                /* qemu is gone */
       goto error;
@@ -972,7 +519,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   remove_tmpdir (h);
   gbox_int_debug (h, "launch done in %" PRIu64 " ms",
                   gbox_int_now_ms () - t0);
-  return ret == LAUNCH_NOT_SAVED ? LAUNCH_NOT_SAVED : 0;
+  return ret == LAUNCH_NOT_SAVED ? LAUNCH_NOT_SAVED : LAUNCH_OK;
 
  fail_early:
   /* qemu refused KVM at start-up: try again under TCG (auto only). */
@@ -981,66 +528,68 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
       h->qemu_pid == 0 && gbox_int_now_ms () - t0 < 10000)
     *retry_tcg = true;
  error:
-  free_argv (&argv);
+  gbox_int_free_argv (&argv);
   gbox_int_kill_qemu (h);
   h->state = GBOX_STATE_CONFIG;
   h->restored = false;
   return ret == LAUNCH_SNAPSHOT_FAILED || ret == LAUNCH_DISKS_FAILED ?
-    ret : -1;
+    ret : LAUNCH_ERROR;
 }
 
-/* Restore S (found by lookup).  0, -1 (a real error: stop),
- * LAUNCH_SNAPSHOT_FAILED (why is on the handle), or 1 (restored, but the
- * disks never became ready: a plain cold boot, keeping the snapshot). */
-static int
+/* Restore S (found by lookup).  LAUNCH_OK, LAUNCH_ERROR (stop),
+ * LAUNCH_SNAPSHOT_FAILED (why is on the handle), or LAUNCH_COLD_BOOT
+ * (restored, but the disks never became ready: a plain cold boot,
+ * keeping the snapshot). */
+static enum launch_result
 try_restore (gbox_h *h, const char *accel, const char *kernel,
              const char *initrd, struct gbox_snapshot *s)
 {
   uint64_t t0 = gbox_int_now_ms ();
   bool retry;
-  int r;
+  enum launch_result r;
 
   gbox_int_debug (h, "snapshot: restoring %s", s->found);
   r = launch_once (h, accel, kernel, initrd, LAUNCH_RESTORE, s, &retry);
-  if (r == 0)
+  if (r == LAUNCH_OK)
     gbox_int_debug (h, "snapshot: restored in %" PRIu64 " ms",
                     gbox_int_now_ms () - t0);
   if (r == LAUNCH_DISKS_FAILED) {
     gbox_int_debug (h, "snapshot: restored, but the disks never became "
                     "ready (%s): cold boot", gbox_last_error (h));
-    return 1;
+    return LAUNCH_COLD_BOOT;
   }
   return r;
 }
 
-/* The snapshot paths.  0: launched; -1: error; 1: not launched, do a
- * plain cold boot. */
-static int
+/* The snapshot paths: LAUNCH_OK, LAUNCH_ERROR, or LAUNCH_COLD_BOOT (not
+ * launched, do a plain cold boot). */
+static enum launch_result
 launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
                       const char *initrd, const char *cachedir)
 {
   struct gbox_snapshot s;
-  struct argv canon = { 0 };
-  struct machine m = {
+  struct gbox_argv canon = { 0 };
+  struct gbox_machine m = {
     .mode = LAUNCH_CREATE, .tmpdir = "@TMPDIR@", .ram = "@RAM@",
     .share = "@SHARE@"
   };
   CLEANUP_FREE char *why = NULL;
   bool replace = false, retry;
-  int r, ret = 1;
+  enum launch_result ret = LAUNCH_COLD_BOOT;
+  int r;
   uint64_t t0;
 
   if (!h->snapshot) {
     gbox_int_debug (h, "snapshot: disabled (GBOX_SNAPSHOT=0): cold boot");
-    return 1;
+    return LAUNCH_COLD_BOOT;
   }
   if (!cachedir) {
     gbox_int_debug (h, "snapshot: not used with a prebuilt appliance "
                     "(GBOX_PATH): cold boot");
-    return 1;
+    return LAUNCH_COLD_BOOT;
   }
   gbox_int_snapshot_init (&s);
-  if (build_cmdline (h, &canon, accel, kernel, initrd, &m) == -1 ||
+  if (gbox_int_build_cmdline (h, &canon, accel, kernel, initrd, &m) == -1 ||
       gbox_int_snapshot_setup (h, &s, cachedir,
                                (const char *const *) canon.v,
                                kernel, initrd) == -1) {
@@ -1095,14 +644,14 @@ launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
   r = launch_once (h, accel, kernel, initrd, LAUNCH_CREATE, &s, &retry);
   gbox_int_snapshot_end (h, &s);
   if (r == LAUNCH_NOT_SAVED) {
-    ret = 0;
+    ret = LAUNCH_OK;
     goto out;
   }
-  if (r == -1) {
+  if (r == LAUNCH_ERROR) {
     /* The snapshot set-up may be what failed: a plain cold boot, unless
      * this one took long (a timeout would double). */
     gbox_int_debug (h, "snapshot: boot failed (%s)", gbox_last_error (h));
-    ret = gbox_int_now_ms () - t0 < 10000 ? 1 : -1;
+    ret = gbox_int_now_ms () - t0 < 10000 ? LAUNCH_COLD_BOOT : LAUNCH_ERROR;
     goto out;
   }
   gbox_int_debug (h, "snapshot: made in %" PRIu64 " ms; restoring it",
@@ -1123,7 +672,7 @@ launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
                   "cold boot", gbox_last_error (h));
 
  out:
-  free_argv (&canon);
+  gbox_int_free_argv (&canon);
   gbox_int_snapshot_free (&s);
   return ret;
 }
@@ -1134,7 +683,7 @@ gbox_launch (gbox_h *h)
   CLEANUP_FREE char *kernel = NULL, *initrd = NULL, *cachedir = NULL;
   const char *accel;
   bool retry_tcg;
-  int r;
+  enum launch_result r;
 
   if (h->state != GBOX_STATE_CONFIG || h->fd >= 0 || h->qemu_pid > 0) {
     gbox_int_error (h, "launch: the appliance is already launched");
@@ -1147,16 +696,16 @@ gbox_launch (gbox_h *h)
 
   accel = choose_accel (h);
   r = launch_with_snapshot (h, accel, kernel, initrd, cachedir);
-  if (r != 1)
-    return r;
+  if (r != LAUNCH_COLD_BOOT)
+    return r == LAUNCH_OK ? 0 : -1;
   r = launch_once (h, accel, kernel, initrd, LAUNCH_PLAIN, NULL, &retry_tcg);
-  if (r == -1 && retry_tcg) {
+  if (r == LAUNCH_ERROR && retry_tcg) {
     gbox_int_debug (h, "KVM failed to start (%s); retrying with tcg",
                     gbox_last_error (h));
     r = launch_once (h, "tcg", kernel, initrd, LAUNCH_PLAIN, NULL,
                      &retry_tcg);
   }
-  return r;
+  return r == LAUNCH_OK ? 0 : -1;
 }
 
 int
@@ -1171,54 +720,4 @@ gbox_shutdown (gbox_h *h)
   gbox_int_kill_qemu (h);
   h->state = GBOX_STATE_CONFIG;
   return r;
-}
-
-/* Kill and reap qemu; close our ends; remove the temp dir.  After an
- * orderly shutdown qemu exits by itself (the guest reboots and qemu runs
- * with -no-reboot): give it a moment, then insist. */
-void
-gbox_int_kill_qemu (gbox_h *h)
-{
-  if (h->qemu_pid > 0) {
-    pid_t pid = h->qemu_pid;
-    int status, i;
-    pid_t r = 0;
-
-    /* Closing the channel makes a healthy daemon exit at once. */
-    if (h->fd >= 0) {
-      close (h->fd);
-      h->fd = -1;
-    }
-    for (i = 0; i < 50; ++i) {
-      r = waitpid (pid, &status, WNOHANG);
-      if (r != 0)
-        break;
-      if (i == 20)
-        kill (pid, SIGTERM);
-      gbox_int_read_console (h);
-      usleep (10000);
-    }
-    if (r == 0) {
-      kill (pid, SIGKILL);
-      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-        ;
-    }
-    unregister_child (pid, NULL);
-    h->qemu_pid = 0;
-  }
-  if (h->qmp_fd >= 0) {
-    close (h->qmp_fd);
-    h->qmp_fd = -1;
-  }
-  if (h->console_fd >= 0) {
-    gbox_int_read_console (h);
-    close (h->console_fd);
-    h->console_fd = -1;
-  }
-  if (h->tmpdir) {
-    unregister_child (0, h->tmpdir);
-    gbox_int_rmtree (h->tmpdir);
-    free (h->tmpdir);
-    h->tmpdir = NULL;
-  }
 }

@@ -163,3 +163,19 @@ gbox_int_json_quote (const char *s)
   r[j] = '\0';
   return r;
 }
+
+/* Close every descriptor from FIRST up, in a child before exec:
+ * close_range where the kernel has it, else one by one. */
+void
+gbox_int_close_fds_from (int first)
+{
+  long max, fd;
+
+  if (close_range ((unsigned) first, ~0U, 0) == 0)
+    return;
+  max = sysconf (_SC_OPEN_MAX);
+  if (max < 0 || max > 1024 * 1024)
+    max = 1024 * 1024;
+  for (fd = first; fd < max; ++fd)
+    close ((int) fd);
+}
