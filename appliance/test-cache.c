@@ -311,5 +311,5 @@ main (void)
   free (base);
   free (c1);
   free (c2);
-  return test_finish ("test-cache");
+  return check_finish ("test-cache");
 }

@@ -300,5 +300,5 @@ main (void)
   free (archgz);
   free (ex);
   free (bigdata);
-  return test_finish ("test-cpio");
+  return check_finish ("test-cpio");
 }

@@ -174,7 +174,7 @@ main (void)
     printf ("test-kernel: no readable kernel (%s): real-kernel tests "
             "skipped\n", err);
     gbox_app_rmtree (dir);
-    return test_failures ? EXIT_FAILURE : 77;
+    return check_failures ? EXIT_FAILURE : 77;
   }
   printf ("kernel: %s\n", kernel);
   CHECK (gbox_app_kernel_version (&cx, kernel, &version) == 0 &&
@@ -247,13 +247,13 @@ main (void)
              strstr (err, "chmod 0644") && strstr (err, p) &&
              strstr (err, "GBOX_KERNEL"),
              "an unreadable kernel names the file and the fix: %s", err);
-      _exit (test_failures ? 1 : 0);
+      _exit (check_failures ? 1 : 0);
     }
     waitpid (pid, &status, 0);
     if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
       printf ("SKIP: unreadable kernel: cannot drop privileges\n");
     else if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-      test_failures++;
+      check_failures++;
     chmod (dir, 0700);
     free (p);
   }
@@ -344,5 +344,5 @@ main (void)
   free (version);
   gbox_app_rmtree (dir);
   free (dir);
-  return test_finish ("test-kernel");
+  return check_finish ("test-kernel");
 }

@@ -359,5 +359,5 @@ main (void)
   test_real ();
   gbox_app_rmtree (dir);
   free (dir);
-  return test_finish ("test-kmod");
+  return check_finish ("test-kmod");
 }

@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-/** Helpers shared by the appliance unit tests: a CHECK macro that prints
- * what it checks, temporary directories, running a host tool with argv
+/** Helpers shared by the appliance unit tests: CHECK (common/check.h),
+ * temporary directories, running a host tool with argv
  * (no shell) and capturing its output, and small file helpers. */
 
 #ifndef GBOX_APPLIANCE_TESTS_H
@@ -20,19 +20,8 @@
 #include <unistd.h>
 
 #include "appliance-internal.h"
+#include "check.h"
 
-static int test_failures;
-
-#define CHECK(cond, ...)                                                \
-  do {                                                                  \
-    bool ok_ = (cond);                                                  \
-    printf ("%s: ", ok_ ? "PASS" : "FAIL");                             \
-    printf (__VA_ARGS__);                                               \
-    printf ("\n");                                                      \
-    fflush (stdout);                                                    \
-    if (!ok_)                                                           \
-      test_failures++;                                                  \
-  } while (0)
 
 static inline struct gbox_app_ctx
 test_ctx (char *err, size_t errlen)
@@ -152,17 +141,6 @@ test_copy_prefix (const char *src, const char *dst, size_t max)
   r = test_write_file (dst, data, len < max ? len : max);
   free (data);
   return r;
-}
-
-static inline int
-test_finish (const char *name)
-{
-  if (test_failures) {
-    printf ("%s: %d check(s) failed\n", name, test_failures);
-    return EXIT_FAILURE;
-  }
-  printf ("%s: all checks passed\n", name);
-  return EXIT_SUCCESS;
 }
 
 #endif /* GBOX_APPLIANCE_TESTS_H */

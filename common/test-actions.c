@@ -223,5 +223,5 @@ main (int argc, char *argv[])
   check_protocol_x ();
   check_not_launched ();
   check_arguments ();
-  return test_finish ("test-actions");
+  return check_finish ("test-actions");
 }

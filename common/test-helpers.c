@@ -22,39 +22,6 @@
 
 #include "test-helpers.h"
 
-unsigned test_failures;
-
-bool
-test_check (bool ok, const char *file, int line, const char *fs, ...)
-{
-  va_list args;
-
-  flockfile (stdout);
-  printf ("%s: ", ok ? "ok" : "FAIL");
-  va_start (args, fs);
-  vprintf (fs, args);
-  va_end (args);
-  if (!ok)
-    printf (" (%s:%d)", file, line);
-  putchar ('\n');
-  fflush (stdout);
-  funlockfile (stdout);
-  if (!ok)
-    __atomic_add_fetch (&test_failures, 1, __ATOMIC_SEQ_CST);
-  return ok;
-}
-
-int
-test_finish (const char *name)
-{
-  if (test_failures > 0) {
-    printf ("%s: %u check(s) FAILED\n", name, test_failures);
-    return EXIT_FAILURE;
-  }
-  printf ("%s: all checks passed\n", name);
-  return EXIT_SUCCESS;
-}
-
 char *
 test_mkdtemp (void)
 {

@@ -4,7 +4,7 @@
  */
 
 /**
- * Checks that print what they verify, temporary directories, and a
+ * CHECK (check.h), temporary directories, and a
  * host-mode daemon (guestboxd --channel fd:N --sysroot DIR) connected
  * to a handle over a socketpair.
  */
@@ -18,17 +18,7 @@
 #include <sys/types.h>
 
 #include "guestbox-internal.h"
-
-extern unsigned test_failures;
-
-/* Print "ok: WHAT" or "FAIL: WHAT (file:line)" and count failures. */
-extern bool test_check (bool ok, const char *file, int line,
-                        const char *fs, ...)
-  __attribute__((format (printf, 4, 5)));
-#define CHECK(cond, ...) test_check ((cond), __FILE__, __LINE__, __VA_ARGS__)
-
-/* Print the summary; the exit status of the test. */
-extern int test_finish (const char *name);
+#include "check.h"
 
 /* A fresh temporary directory (exits on failure). */
 extern char *test_mkdtemp (void);

@@ -722,5 +722,5 @@ main (void)
   for (i = 0; i < sizeof cases / sizeof cases[0]; ++i)
     if (only == NULL || strcmp (only, cases[i].name) == 0)
       cases[i].fn ();
-  return test_finish ("test-hostile-daemon");
+  return check_finish ("test-hostile-daemon");
 }

@@ -591,5 +591,5 @@ main (int argc, char *argv[])
 
   gbox_int_rmtree (sysroot);
   free (sysroot);
-  return test_finish ("test-proto-daemon");
+  return check_finish ("test-proto-daemon");
 }

@@ -1276,5 +1276,5 @@ main (int argc, char *argv[])
     }
   }
   fuzz ();
-  return test_finish ("test-proto-frames");
+  return check_finish ("test-proto-frames");
 }

@@ -146,5 +146,5 @@ main (int argc, char *argv[])
     gbox_int_rmtree (w[i].sysroot);
     free (w[i].sysroot);
   }
-  return test_finish ("test-threads");
+  return check_finish ("test-threads");
 }

@@ -293,5 +293,5 @@ main (int argc, char *argv[])
   check_rmtree ();
   check_console ();
   check_cleanups ();
-  return test_finish ("test-utils");
+  return check_finish ("test-utils");
 }

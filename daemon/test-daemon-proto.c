@@ -33,21 +33,10 @@
 #include <sys/wait.h>
 
 #include "protocol.h"
+#define CHECK_QUIET
+#include "check.h"
 
-static int failures;
-static int checks;
 static char tmpdir[] = "/tmp/gbox-test-proto-XXXXXX";
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    checks++;                                                   \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      printf ("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf (__VA_ARGS__);                                     \
-      printf ("\n");                                            \
-    }                                                           \
-  } while (0)
 
 struct daemon {
   pid_t pid;
@@ -303,7 +292,7 @@ call (struct daemon *d, int proc, xdrproc_t xa, void *args,
       rep->hdr.serial != d->serial - 1 || rep->hdr.direction != GBOX_REPLY) {
     printf ("FAIL: reply header mismatch (proc %d serial %u)\n",
             (int) rep->hdr.proc, rep->hdr.serial);
-    failures++;
+    check_failures++;
   }
   return rep->hdr.status == GBOX_STATUS_OK ? 0 : 1;
 }
@@ -1266,6 +1255,5 @@ main (void)
   test_hostile ();
 
   rmtree (tmpdir);
-  printf ("%d checks, %d failures\n", checks, failures);
-  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_finish ("test-daemon-proto");
 }

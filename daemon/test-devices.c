@@ -19,20 +19,10 @@
 #include <sys/sysmacros.h>
 
 #include "daemon.h"
+#define CHECK_QUIET
+#include "check.h"
 
-static int failures, checks;
 static char tmpdir[] = "/tmp/gbox-test-devices-XXXXXX";
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    checks++;                                                   \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      printf ("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf (__VA_ARGS__);                                     \
-      printf ("\n");                                            \
-    }                                                           \
-  } while (0)
 
 static void
 xmkdir (const char *rel, const char *name)
@@ -200,6 +190,5 @@ main (void)
     if (system (cmd) != 0)
       printf ("warning: could not remove %s\n", tmpdir);
   }
-  printf ("%d checks, %d failures\n", checks, failures);
-  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_finish ("test-devices");
 }

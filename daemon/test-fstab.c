@@ -14,19 +14,9 @@
 #include <string.h>
 
 #include "daemon.h"
+#define CHECK_QUIET
+#include "check.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    checks++;                                                   \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      printf ("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf (__VA_ARGS__);                                     \
-      printf ("\n");                                            \
-    }                                                           \
-  } while (0)
 
 struct parse_case {
   const char *name;
@@ -217,6 +207,5 @@ main (void)
   test_mountable ();
   test_remap ();
   test_resolve ();
-  printf ("%d checks, %d failures\n", checks, failures);
-  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_finish ("test-fstab");
 }

@@ -22,20 +22,10 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#define CHECK_QUIET
+#include "check.h"
 
-static int failures, checks;
 static char tmpdir[] = "/tmp/gbox-test-inspect-full-XXXXXX";
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    checks++;                                                   \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      printf ("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf (__VA_ARGS__);                                     \
-      printf ("\n");                                            \
-    }                                                           \
-  } while (0)
 
 #define CHECK_STR(got, want, what)                                      \
   CHECK (strcmp ((got), (want)) == 0, "%s: got '%s', want '%s'",        \
@@ -527,6 +517,5 @@ main (void)
   snprintf (cmd, sizeof cmd, "rm -rf %s", tmpdir);
   if (system (cmd) != 0)
     fprintf (stderr, "warning: cannot remove %s\n", tmpdir);
-  printf ("%d checks, %d failures\n", checks, failures);
-  return failures ? 1 : 0;
+  return check_finish ("test-inspect-full");
 }

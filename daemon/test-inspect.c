@@ -17,20 +17,10 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#define CHECK_QUIET
+#include "check.h"
 
-static int failures, checks;
 static char tmpdir[] = "/tmp/gbox-test-inspect-XXXXXX";
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    checks++;                                                   \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      printf ("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf (__VA_ARGS__);                                     \
-      printf ("\n");                                            \
-    }                                                           \
-  } while (0)
 
 static struct gbd_fs fs[] = {
   { "/dev/sda1", "/dev/sdc1", "ext4", "root", "1111-aaaa", "", "" },
@@ -226,6 +216,5 @@ main (void)
     if (system (cmd) != 0)
       printf ("warning: could not remove %s\n", tmpdir);
   }
-  printf ("%d checks, %d failures\n", checks, failures);
-  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_finish ("test-inspect");
 }

@@ -14,19 +14,8 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "check.h"
 
-static int failed;
-
-#define CHECK(cond, ...)                                                \
-  do {                                                                  \
-    if (cond)                                                           \
-      printf ("ok: " __VA_ARGS__);                                      \
-    else {                                                              \
-      printf ("FAIL: " __VA_ARGS__);                                    \
-      failed = 1;                                                       \
-    }                                                                   \
-    printf ("\n");                                                      \
-  } while (0)
 
 int
 main (void)
@@ -73,5 +62,5 @@ main (void)
     CHECK (r == specs[i].want, "fstab spec %s -> %zd (got %zd)",
            specs[i].spec, specs[i].want, r);
   }
-  return failed;
+  return check_finish ("test-lvm");
 }

@@ -20,19 +20,9 @@
 #include <unistd.h>
 
 #include "modload.h"
+#define CHECK_QUIET
+#include "check.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    checks++;                                                   \
-    if (!(cond)) {                                              \
-      failures++;                                               \
-      printf ("FAIL %s:%d: ", __FILE__, __LINE__);              \
-      printf (__VA_ARGS__);                                     \
-      printf ("\n");                                            \
-    }                                                           \
-  } while (0)
 
 static const char modules_dep[] =
   "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko "
@@ -180,6 +170,5 @@ main (void)
   else
     printf ("no /lib/modules/6.1.0-56-amd64: real closures not checked\n");
 
-  printf ("%d checks, %d failures\n", checks, failures);
-  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_finish ("test-modload");
 }

@@ -21,19 +21,8 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "check.h"
 
-static int failed;
-
-#define CHECK(cond, ...)                                                \
-  do {                                                                  \
-    if (cond)                                                           \
-      printf ("ok: " __VA_ARGS__);                                      \
-    else {                                                              \
-      printf ("FAIL: " __VA_ARGS__);                                    \
-      failed = 1;                                                       \
-    }                                                                   \
-    printf ("\n");                                                      \
-  } while (0)
 
 static bool
 has (const char **names, size_t n, const char *name)
@@ -102,5 +91,5 @@ main (void)
   snprintf (path, sizeof path, "%s/Dir", tmpl);
   rmdir (path);
   rmdir (tmpl);
-  return failed;
+  return check_finish ("test-mount");
 }

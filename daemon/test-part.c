@@ -25,20 +25,12 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#define CHECK_QUIET
+#include "check.h"
 
 #define MiB (1024 * 1024)
 
-static int failed;
 static char dir[] = "/tmp/gbtestpartXXXXXX";
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      printf ("FAIL: " __VA_ARGS__);                            \
-      printf ("\n");                                            \
-      failed = 1;                                               \
-    }                                                           \
-  } while (0)
 
 static int
 sh (const char *fs, ...)
@@ -261,7 +253,8 @@ test_content (void)
   CHECK (part_content_fd (fd, 0, size, &ci, err, sizeof err) == 0 &&
          strcmp (ci.type, "swap") == 0 && strcmp (ci.label, "SW") == 0 &&
          strcmp (ci.uuid, "fedcba98-7654-3210-fedc-ba9876543210") == 0,
-         "swap: %s %s %s", ci.type, ci.label, ci.uuid);
+         "swap: %s %s %s", ci.type ? ci.type : "(null)",
+         ci.label ? ci.label : "(null)", ci.uuid ? ci.uuid : "(null)");
   close (fd);
   xdr_free ((xdrproc_t) xdr_gbox_content_info_ret, (char *) &ci);
   printf ("ok - content: swap label and UUID\n");
@@ -301,5 +294,5 @@ main (void)
             "beyond the end of the disk");
   test_content ();
   sh ("rm -rf %s", dir);
-  return failed;
+  return check_finish ("test-part");
 }

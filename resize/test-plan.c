@@ -17,19 +17,11 @@
 #include <inttypes.h>
 
 #include "resize.h"
+#define CHECK_QUIET
+#include "check.h"
 
 #define MiB ((uint64_t) 1024 * 1024)
 
-static int failed;
-
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      printf ("FAIL: " __VA_ARGS__);                            \
-      printf ("\n");                                            \
-      failed = 1;                                               \
-    }                                                           \
-  } while (0)
 
 static void
 test_sizes (void)
@@ -145,7 +137,8 @@ run_case (const struct tcase *t)
   struct rz_plan p;
   char err[1024] = "";
   size_t i, n = 0;
-  int r, before;
+  int r;
+  unsigned before;
 
   memset (&l, 0, sizeof l);
   memset (boot, 0, sizeof boot);
@@ -173,8 +166,7 @@ run_case (const struct tcase *t)
   l.parts.parts_len = n;
 
   if (rz_plan_init (&p, &l, t->target * MiB) == -1) {
-    printf ("FAIL: %s: init\n", t->what);
-    failed = 1;
+    CHECK (0, "%s: init", t->what);
     return;
   }
   for (i = 0; i < p.nparts; ++i) {
@@ -188,8 +180,7 @@ run_case (const struct tcase *t)
       rz_parse_size_req (t->resize_to, &q->req);
   }
   r = rz_plan_compute (&p, err, sizeof err);
-  before = failed;
-  failed = 0;
+  before = check_failures;
   if (t->error) {
     CHECK (r == -1 && strstr (err, t->error), "%s: expected error '%s', "
            "got %d '%s'", t->what, t->error, r, err);
@@ -215,9 +206,8 @@ run_case (const struct tcase *t)
     CHECK (p.out.parts.parts_len == i, "%s: %u partitions", t->what,
            p.out.parts.parts_len);
   }
-  if (!failed)
+  if (check_failures == before)
     printf ("ok - %s%s%s\n", t->what, err[0] ? ": " : "", err);
-  failed |= before;
   rz_plan_free (&p);
 }
 
@@ -441,9 +431,8 @@ test_random (unsigned runs)
     }
     rz_plan_free (&p);
   }
-  printf ("%s - %u random layouts: %u planned and checked, %u refused\n",
-          bad ? "FAIL" : "ok", runs, nok, nerr);
-  failed |= bad;
+  CHECK (!bad, "%u random layouts: %u planned and checked, %u refused",
+         runs, nok, nerr);
 }
 
 /* Hostile layouts, as a compromised appliance could report them. */
@@ -583,7 +572,7 @@ test_alignment (void)
               p.out.parts.parts_val[0].size / S,
               p.out.parts.parts_val[1].start / S,
               p.out.parts.parts_val[1].size / S);
-      failed = 1;
+      check_failures++;
     }
     else
       printf ("ok - --alignment %" PRIu32 ": sda2 starts at sector %" PRIu64
@@ -606,5 +595,5 @@ main (void)
     run_case (&cases[i]);
   CHECK (strcmp (rz_human (20 * MiB, buf, sizeof buf), "20.0M") == 0, "human");
   CHECK (strcmp (rz_human (1000, buf, sizeof buf), "1000") == 0, "human");
-  return failed;
+  return check_finish ("test-plan");
 }

@@ -3,10 +3,11 @@
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-: "${top_builddir:=..}"
-: "${top_srcdir:=..}"
-top_builddir=$(cd "$top_builddir" && pwd)
+: "${top_srcdir:=$(dirname "${BASH_SOURCE[0]}")/..}"
 top_srcdir=$(cd "$top_srcdir" && pwd)
+# Run straight from a checkout: the build tree is the source tree.
+: "${top_builddir:=$top_srcdir}"
+top_builddir=$(cd "$top_builddir" && pwd)
 
 VIRT_CAT=$top_builddir/cat/virt-cat
 VIRT_LS=$top_builddir/ls/virt-ls

@@ -29,7 +29,7 @@
 #     partition moves to the next 1 MiB boundary, byte-identical.
 
 set -e
-. "${top_srcdir:-..}/tests/functions.sh"
+. "${top_srcdir:=$(dirname "$0")/..}/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
 requires sfdisk mkfs.ext4 e2fsck dumpe2fs mkswap blkid qemu-img md5sum

@@ -9,7 +9,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set -e
-. "$top_srcdir/tests/functions.sh"
+. "${top_srcdir:=$(dirname "$0")/../..}/tests/functions.sh"
 requires clang python3 hivexregedit
 : "${FUZZ_SMOKE_TIME:=3}"
 make_workdir

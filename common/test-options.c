@@ -27,23 +27,7 @@
 
 #include "guestbox.h"
 #include "options.h"
-
-static int failures, checks;
-
-static void __attribute__((format (printf, 2, 3)))
-check (int ok, const char *fs, ...)
-{
-  va_list args;
-
-  checks++;
-  if (!ok)
-    failures++;
-  printf ("%s: ", ok ? "ok" : "FAIL");
-  va_start (args, fs);
-  vprintf (fs, args);
-  va_end (args);
-  putchar ('\n');
-}
+#include "check.h"
 
 static int
 streq_null (const char *a, const char *b)
@@ -168,7 +152,7 @@ test_drives (void)
         memcpy (p + 1, "(null)", 6);
       }
     }
-    check (r == drive_tests[i].result && strcmp (got, expected) == 0,
+    CHECK (r == drive_tests[i].result && strcmp (got, expected) == 0,
            "args [%s] -> drives [%s]", desc, got);
     if (r != drive_tests[i].result)
       printf ("  result %d, expected %d\n", r, drive_tests[i].result);
@@ -221,12 +205,12 @@ test_mount_parsing (void)
                 S (mount_tests[i].options), S (mount_tests[i].fstype));
     else
       snprintf (expected, sizeof expected, "error");
-    check (strcmp (got, expected) == 0, "-m '%s' -> %s",
+    CHECK (strcmp (got, expected) == 0, "-m '%s' -> %s",
            mount_tests[i].arg, got);
     if (r == -1)
       printf ("  (message: %s)\n", err);
     if (r == -1 && err[0] == '\0') {
-      failures++;
+      check_failures++;
       printf ("FAIL: no error message\n");
     }
     if (r == 0)
@@ -243,7 +227,7 @@ test_mount_options (void)
   struct gbox_opts o;
   int r = parse (&o, args);
 
-  check (r == 0 && o.nr_mounts == 2 &&
+  CHECK (r == 0 && o.nr_mounts == 2 &&
          strcmp (o.mounts[0].device, "/dev/sda2") == 0 &&
          strcmp (o.mounts[0].mountpoint, "/") == 0 &&
          strcmp (o.mounts[1].mountpoint, "/boot") == 0 &&
@@ -264,7 +248,7 @@ test_flags (void)
 
   snprintf (got, sizeof got, "verbose=%d trace=%d inspect=%d",
             o.verbose, o.trace, o.inspect);
-  check (r == 0 && strcmp (got, "verbose=4 trace=1 inspect=1") == 0,
+  CHECK (r == 0 && strcmp (got, "verbose=4 trace=1 inspect=1") == 0,
          "-v --verbose -vv -x -i -> %s", got);
   gbox_opts_free (&o);
 }
@@ -289,17 +273,17 @@ test_keys (void)
   size_t i;
   int r = parse (&o, good);
 
-  check (r == 0 && o.nr_keys == 2 &&
+  CHECK (r == 0 && o.nr_keys == 2 &&
          strcmp (o.keys[0].id, "/dev/sda2") == 0 && !o.keys[0].is_file &&
          strcmp (o.keys[0].value, "secret") == 0 &&
          strcmp (o.keys[1].id, "1234-abcd") == 0 && o.keys[1].is_file &&
          strcmp (o.keys[1].value, "/tmp/k") == 0 &&
          o.keys_from_stdin && o.echo_keys, "--key selectors parsed");
   gbox_opts_free (&o);
-  check (o.keys == NULL && o.nr_keys == 0, "keys freed");
+  CHECK (o.keys == NULL && o.nr_keys == 0, "keys freed");
   for (i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
     r = parse (&o, bad[i]);
-    check (r == -2, "--key %s refused", bad[i][3]);
+    CHECK (r == -2, "--key %s refused", bad[i][3]);
     gbox_opts_free (&o);
   }
 }
@@ -324,7 +308,7 @@ test_option_lists (void)
   FILE *fp;
 
   buf = capture_long (long_options);
-  check (strcmp (buf, "--add\n--blocksize\n--format\n--help\n--inspector\n"
+  CHECK (strcmp (buf, "--add\n--blocksize\n--format\n--help\n--inspector\n"
                  "--mount\n--verbose\n--version\n--echo-keys\n--key\n"
                  "--keys-from-stdin\n--long\n") == 0,
          "--long-options lists every long option but itself:\n%s", buf);
@@ -333,7 +317,7 @@ test_option_lists (void)
   fp = open_memstream (&buf, &len);
   gbox_opts_print_short_options (fp, short_options);
   fclose (fp);
-  check (strcmp (buf, "-a\n-i\n-m\n-v\n-V\n-x\n-l\n-R\n") == 0,
+  CHECK (strcmp (buf, "-a\n-i\n-m\n-v\n-V\n-x\n-l\n-R\n") == 0,
          "--short-options lists each letter:\n%s", buf);
   free (buf);
 }
@@ -364,7 +348,7 @@ test_add_drives (void)
     exit (EXIT_FAILURE);
   }
   r = gbox_opts_add_drives (h, &o, 1);
-  check (r == 0 && gbox_nr_drives (h) == 2,
+  CHECK (r == 0 && gbox_nr_drives (h) == 2,
          "add_drives adds both -a (%s)",
          r == -1 ? gbox_last_error (h) : "ok");
   gbox_close (h);
@@ -377,7 +361,7 @@ test_add_drives (void)
     exit (EXIT_FAILURE);
   }
   r = gbox_opts_add_drives (h, &o, 1);
-  check (r == -1 && gbox_last_error (h) != NULL &&
+  CHECK (r == -1 && gbox_last_error (h) != NULL &&
          strstr (gbox_last_error (h), "/nonexistent/disk.img") != NULL,
          "add_drives of a missing file fails naming it (%s)",
          S (gbox_last_error (h)));
@@ -397,6 +381,5 @@ main (void)
   test_option_lists ();
   test_add_drives ();
 
-  printf ("%d checks, %d failures\n", checks, failures);
-  exit (failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+  return check_finish ("test-options");
 }

@@ -27,20 +27,13 @@
 #include <sys/time.h>
 
 #include "output.h"
-
-static int failures, checks;
+#include "check.h"
 
 static void
 check_str (const char *what, const char *got, const char *expected)
 {
-  checks++;
-  if (strcmp (got, expected) != 0) {
-    failures++;
-    printf ("FAIL: %s:\n  expected: [%s]\n  got:      [%s]\n",
-            what, expected, got);
-  }
-  else
-    printf ("ok: %s -> [%s]\n", what, got);
+  if (!CHECK (strcmp (got, expected) == 0, "%s -> [%s]", what, got))
+    printf ("  expected: [%s]\n", expected);
 }
 
 /* Human sizes, round to nearest (virt-ls -h).  The first entries are
@@ -143,7 +136,7 @@ test_human_against_ls (void)
     if (fp == NULL || fgets (line, sizeof line, fp) == NULL ||
         sscanf (line, "%*s %*s %*s %*s %63s", field) != 1) {
       printf ("FAIL: cannot run: %s\n", cmd);
-      failures++;
+      check_failures++;
     }
     if (fp)
       pclose (fp);
@@ -609,6 +602,5 @@ main (void)
   test_ls_la_reference ();
   test_ls_la_against_host_ls ();
 
-  printf ("%d checks, %d failures\n", checks, failures);
-  exit (failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+  return check_finish ("test-output");
 }

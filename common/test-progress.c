@@ -17,19 +17,13 @@
 #include <unistd.h>
 
 #include "progress.h"
-
-static int failed;
+#include "check.h"
 
 static void
 check (const char *what, const char *expected, const char *actual)
 {
-  if (strcmp (expected, actual) != 0) {
-    printf ("FAIL: %s:\n  expected '%s'\n  actual   '%s'\n",
-            what, expected, actual);
-    failed = 1;
-  }
-  else
-    printf ("ok: %s: '%s'\n", what, actual);
+  if (!CHECK (strcmp (expected, actual) == 0, "%s: '%s'", what, actual))
+    printf ("  expected '%s'\n", expected);
 }
 
 int
@@ -107,5 +101,5 @@ main (void)
     free (out);
   }
 
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_finish ("test-progress");
 }
