@@ -6,9 +6,8 @@
 /**
  * The gbox_* calls of guestbox.h that talk to the daemon: each checks
  * the handle is launched, validates and fills the arguments and runs
- * one RPC (proto.c).  Also the procedure table (number, name, action)
- * used for tracing, and gbox_readdir_stat_all which pages through a
- * directory.
+ * one RPC (proto.c).  Also gbox_readdir_stat_all, which pages through
+ * a directory, and the table of calls made from procs.def.
  */
 
 #include <config.h>
@@ -131,151 +130,16 @@ drop_bad_mountpoints (gbox_h *h, gbox_mountpoint *mps, u_int *n)
   *n = k;
 }
 
-#define ACTION(proc, name) \
-  { GBOX_PROC_##proc, #name, (void (*) (void)) gbox_##name }
-
-const struct gbox_int_proc gbox_int_procs[] = {
-  ACTION (VERSION, version),
-  { GBOX_PROC_SHUTDOWN, "shutdown",
-    (void (*) (void)) gbox_internal_shutdown },
-  ACTION (SYNC, sync),
-  ACTION (DISKS_READY, disks_ready),
-  ACTION (REFRESH, refresh),
-  ACTION (LIST_DEVICES, list_devices),
-  ACTION (LIST_PARTITIONS, list_partitions),
-  ACTION (LIST_FILESYSTEMS, list_filesystems),
-  ACTION (MOUNT, mount),
-  ACTION (MOUNT_RO, mount_ro),
-  ACTION (UMOUNT_ALL, umount_all),
-  ACTION (EXISTS, exists),
-  ACTION (IS_FILE, is_file),
-  ACTION (IS_DIR, is_dir),
-  ACTION (LSTAT, lstat),
-  { GBOX_PROC_STAT, "stat", (void (*) (void)) gbox_stat_path },
-  ACTION (READLINK, readlink),
-  ACTION (READDIR_STAT, readdir_stat),
-  { GBOX_PROC_STATVFS, "statvfs", (void (*) (void)) gbox_statvfs_path },
-  ACTION (DOWNLOAD, download),
-  ACTION (UPLOAD, upload),
-  /* 100-199: read-only commands. */
-  ACTION (PVCREATE, pvcreate),
-  ACTION (VGCREATE, vgcreate),
-  ACTION (LVCREATE, lvcreate),
-  ACTION (DF, df),
-  ACTION (CHECKSUMS, checksums),
-  ACTION (REPLACE_FILE, replace_file),
-  /* 200-299: inspection. */
-  ACTION (INSPECT_FULL, inspect_full),
-  ACTION (INSPECT_LIST_APPLICATIONS, inspect_list_applications),
-  ACTION (INSPECT_GET_ICON, inspect_get_icon),
-  ACTION (INSPECT_FULL_DISK, inspect_full_disk),
-  /* 300-399: conversion. */
-  ACTION (ZEROFREE, zerofree),
-  ACTION (E2FSCK, e2fsck),
-  ACTION (ZERO_FREE_SPACE, zero_free_space),
-  ACTION (FSTRIM, fstrim),
-  ACTION (ZERO_SWAP, zero_swap),
-  ACTION (LIST_VGS, list_vgs),
-  ACTION (ZERO_VG_FREE, zero_vg_free),
-  /* virt-resize. */
-  ACTION (PART_GET_LAYOUT, part_get_layout),
-  ACTION (PART_SET_LAYOUT, part_set_layout),
-  ACTION (PART_WIPE, part_wipe),
-  ACTION (COPY_RANGE, copy_range),
-  ACTION (CONTENT_INFO, content_info),
-  ACTION (RESIZE_CONTENT, resize_content),
-  ACTION (DEVICE_SIZE, device_size),
-  ACTION (LV_EXPAND, lv_expand),
-  ACTION (ZERO_DEVICE, zero_device),
-  /* 500-549: virt-filesystems, virt-tar-*, virt-copy-*. */
-  ACTION (LIST_STORAGE, list_storage),
-  ACTION (TAR_OUT, tar_out),
-  ACTION (TAR_IN, tar_in),
-  /* 420-439: the storage stack. */
-  ACTION (STORAGE_OPEN, storage_open),
-  ACTION (LUKS_OPEN, luks_open),
-  ACTION (MD_CREATE, md_create),
+/* The gbox_* call of every procedure, from procs.def: the test that
+ * proves each procedure has one reads it. */
+#define PROC(num, name, args, ret, kind, call, trace) \
+  { GBOX_PROC_##num, (void (*) (void)) call },
+const struct gbox_int_proc_call gbox_int_proc_calls[] = {
+#include "procs.def"
 };
-const size_t gbox_int_nr_procs = sizeof gbox_int_procs / sizeof gbox_int_procs[0];
-
-const char *
-gbox_int_proc_name (int proc)
-{
-  size_t i;
-
-  for (i = 0; i < gbox_int_nr_procs; ++i)
-    if (gbox_int_procs[i].proc == proc)
-      return gbox_int_procs[i].name;
-  return "unknown_procedure";
-}
-
-void
-gbox_int_proc_args (int proc, const void *args, char *buf, size_t len)
-{
-  const char *name = gbox_int_proc_name (proc);
-
-  if (args == NULL) {
-    snprintf (buf, len, "%s", name);
-    return;
-  }
-
-  switch (proc) {
-  case GBOX_PROC_DISKS_READY: {
-    const struct gbox_disks_ready_args *a = args;
-    snprintf (buf, len, "%s %u %u", name, a->count, a->timeout_ms);
-    break;
-  }
-  case GBOX_PROC_REFRESH: {
-    const struct gbox_refresh_args *a = args;
-    snprintf (buf, len, "%s %" PRId64 ".%09u <%u bytes of seed>", name,
-              (int64_t) a->sec, a->nsec, a->seed.seed_len);
-    break;
-  }
-  case GBOX_PROC_MOUNT: {
-    const struct gbox_mount_args *a = args;
-    snprintf (buf, len, "%s \"%s\" \"%s\" \"%s\" \"%s\"", name,
-              a->device, a->mountpoint, a->options, a->fstype);
-    break;
-  }
-  case GBOX_PROC_MOUNT_RO: {
-    const struct gbox_mount_ro_args *a = args;
-    snprintf (buf, len, "%s \"%s\" \"%s\"", name, a->device, a->mountpoint);
-    break;
-  }
-  case GBOX_PROC_READDIR_STAT: {
-    const struct gbox_readdir_stat_args *a = args;
-    snprintf (buf, len, "%s \"%s\" %" PRIu64, name, a->path,
-              (uint64_t) a->start);
-    break;
-  }
-  case GBOX_PROC_UPLOAD: {
-    const struct gbox_upload_args *a = args;
-    snprintf (buf, len, "%s \"%s\" %d", name, a->path, a->mode);
-    break;
-  }
-  case GBOX_PROC_DOWNLOAD: {
-    const struct gbox_download_args *a = args;
-    snprintf (buf, len, "%s \"%s\"", name, a->path);
-    break;
-  }
-  case GBOX_PROC_EXISTS: case GBOX_PROC_IS_FILE: case GBOX_PROC_IS_DIR:
-  case GBOX_PROC_LSTAT: case GBOX_PROC_STAT: case GBOX_PROC_READLINK:
-  case GBOX_PROC_STATVFS: {
-    const struct gbox_path_args *a = args;
-    snprintf (buf, len, "%s \"%s\"", name, a->path);
-    break;
-  }
-  case GBOX_PROC_LUKS_OPEN: {
-    /* Never the key. */
-    const struct gbox_luks_open_args *a = args;
-    snprintf (buf, len, "%s \"%s\" <key hidden> \"%s\" %s", name,
-              a->device, a->mapname, a->readonly ? "ro" : "rw");
-    break;
-  }
-  default:
-    snprintf (buf, len, "%s ...", name);
-  }
-}
+#undef PROC
+const size_t gbox_int_nr_proc_calls =
+  sizeof gbox_int_proc_calls / sizeof gbox_int_proc_calls[0];
 
 /* Every call starts here: the appliance must be up. */
 static int

@@ -144,20 +144,29 @@ extern void gbox_int_read_console (gbox_h *h);
 extern const char *gbox_int_console_tail (gbox_h *h, size_t maxlines,
                                           char *buf, size_t buflen);
 
-/* actions.c: the procedure table (proc number -> name -> action), used
- * by tracing and by the test proving every procedure has an action. */
+/* procs.c: the procedures of procs.def, their names and trace lines. */
 struct gbox_int_proc {
   int proc;
   const char *name;             /* "mount_ro" */
-  void (*action) (void);        /* the gbox_* call (type erased) */
+  /* "NAME ARGS..." for GBOX_TRACE into BUF (ARGS not NULL). */
+  void (*trace) (const char *name, const void *args, char *buf, size_t len);
 };
 extern const struct gbox_int_proc gbox_int_procs[];
 extern const size_t gbox_int_nr_procs;
-/* The procedure's name, or "proc#N" (static storage) if unknown. */
+/* The procedure's name, or "unknown_procedure". */
 extern const char *gbox_int_proc_name (int proc);
 /* "NAME ARGS..." for tracing a call, truncated to fit BUF. */
 extern void gbox_int_proc_args (int proc, const void *args,
                                 char *buf, size_t len);
+
+/* actions.c: the gbox_* call of every procedure (procs.def), read by
+ * the test proving every procedure has one. */
+struct gbox_int_proc_call {
+  int proc;
+  void (*call) (void);          /* the gbox_* call (type erased) */
+};
+extern const struct gbox_int_proc_call gbox_int_proc_calls[];
+extern const size_t gbox_int_nr_proc_calls;
 
 /* sigcleanup.c: the qemu children and temp dirs of live handles,
  * killed and removed on a fatal signal. */

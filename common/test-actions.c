@@ -5,9 +5,10 @@
 
 /**
  * Proves that every procedure in protocol.x (parsed here from
- * $srcdir/protocol.x) has a name and an action in actions.c, that the
- * table lists nothing else, and that every action refuses to run on a
- * handle that was never launched.
+ * $srcdir/protocol.x) has a line in procs.def (a name, a trace
+ * formatter and a gbox_* call), that the tables list nothing else,
+ * and that every call refuses to run on a handle that was never
+ * launched.
  */
 
 #include <config.h>
@@ -40,6 +41,7 @@ check_protocol_x (void)
     char name[128], lower[128];
     int num;
     const struct gbox_int_proc *e = NULL;
+    const struct gbox_int_proc_call *c = NULL;
 
     if (strncmp (line, "enum gbox_procedure", 19) == 0) {
       in_enum = true;
@@ -61,16 +63,20 @@ check_protocol_x (void)
     for (i = 0; i < gbox_int_nr_procs; ++i)
       if (gbox_int_procs[i].proc == num)
         e = &gbox_int_procs[i];
-    CHECK (e != NULL && strcmp (e->name, lower) == 0 && e->action != NULL,
-           "procedure %d (%s) has the name \"%s\" and an action",
+    for (i = 0; i < gbox_int_nr_proc_calls; ++i)
+      if (gbox_int_proc_calls[i].proc == num)
+        c = &gbox_int_proc_calls[i];
+    CHECK (e != NULL && strcmp (e->name, lower) == 0 && e->trace != NULL &&
+           c != NULL && c->call != NULL,
+           "procedure %d (%s) has the name \"%s\", a trace and a call",
            num, name, lower);
     CHECK (strcmp (gbox_int_proc_name (num), lower) == 0,
            "gbox_int_proc_name (%d) is \"%s\"", num, lower);
   }
   CHECK (found >= 20, "protocol.x lists %zu procedures", found);
-  CHECK (found == gbox_int_nr_procs,
-         "the table has exactly those %zu procedures (it has %zu)",
-         found, gbox_int_nr_procs);
+  CHECK (found == gbox_int_nr_procs && found == gbox_int_nr_proc_calls,
+         "the tables have exactly those %zu procedures (they have %zu, %zu)",
+         found, gbox_int_nr_procs, gbox_int_nr_proc_calls);
   CHECK (strcmp (gbox_int_proc_name (9999), "unknown_procedure") == 0,
          "an unknown procedure number has a safe name");
 }

@@ -317,47 +317,6 @@ extern size_t fs_modules (const char *fstype, const char **out);
 extern int load_all_modules (void);
 extern int umount_all_int (void);
 
-/* Handlers: do_PROC (args, ret), see dispatch.c. */
-extern int do_version (void *args, void *ret);
-extern int do_shutdown (void *args, void *ret);
-extern int do_sync (void *args, void *ret);
-extern int do_disks_ready (void *args, void *ret);
-extern int do_refresh (void *args, void *ret);
-extern int do_list_devices (void *args, void *ret);
-extern int do_list_partitions (void *args, void *ret);
-extern int do_list_filesystems (void *args, void *ret);
-extern int do_mount (void *args, void *ret);
-extern int do_mount_ro (void *args, void *ret);
-extern int do_umount_all (void *args, void *ret);
-extern int do_exists (void *args, void *ret);
-extern int do_is_file (void *args, void *ret);
-extern int do_is_dir (void *args, void *ret);
-extern int do_lstat (void *args, void *ret);
-extern int do_stat (void *args, void *ret);
-extern int do_readlink (void *args, void *ret);
-extern int do_readdir_stat (void *args, void *ret);
-extern int do_statvfs (void *args, void *ret);
-extern int do_download (void *args, void *ret);
-extern int do_upload (void *args, void *ret);
-extern int do_inspect_full (void *args, void *ret);
-extern int do_inspect_list_applications (void *args, void *ret);
-extern int do_inspect_get_icon (void *args, void *ret);
-extern int do_inspect_full_disk (void *args, void *ret);
-/* zero.c (virt-zerofree, virt-sparsify) */
-extern int do_zerofree (void *args, void *ret);
-extern int do_e2fsck (void *args, void *ret);
-extern int do_zero_free_space (void *args, void *ret);
-extern int do_fstrim (void *args, void *ret);
-extern int do_zero_swap (void *args, void *ret);
-extern int do_list_vgs (void *args, void *ret);
-extern int do_zero_vg_free (void *args, void *ret);
-extern int do_pvcreate (void *args, void *ret);
-extern int do_vgcreate (void *args, void *ret);
-extern int do_lvcreate (void *args, void *ret);
-extern int do_df (void *args, void *ret);
-extern int do_checksums (void *args, void *ret);
-extern int do_replace_file (void *args, void *ret);
-
 /* part.c (virt-resize): partition tables and content on a file
  * descriptor (unit-tested on image files); ERR gets the reason. */
 extern int part_read_fd (int fd, uint64_t disk_size, gbox_part_layout *l,
@@ -367,29 +326,19 @@ extern int part_write_fd (int fd, uint64_t disk_size,
 extern int part_content_fd (int fd, uint64_t off, uint64_t size,
                             gbox_content_info_ret *ret, char *err,
                             size_t errlen);
-extern int do_part_get_layout (void *args, void *ret);
-extern int do_part_set_layout (void *args, void *ret);
-extern int do_part_wipe (void *args, void *ret);
-extern int do_copy_range (void *args, void *ret);
-extern int do_content_info (void *args, void *ret);
-extern int do_resize_content (void *args, void *ret);
-extern int do_device_size (void *args, void *ret);
-extern int do_lv_expand (void *args, void *ret);
-/* zero.c: virt-sparsify --zero */
-extern int do_zero_device (void *args, void *ret);
-/* md.c, luks.c: the storage stack. */
-extern int do_storage_open (void *args, void *ret);
-extern int do_luks_open (void *args, void *ret);
-extern int do_md_create (void *args, void *ret);
 
 /* Set by shutdown: the main loop exits after sending the reply. */
 extern bool exit_after_reply;
 
-/* storage.c, tar.c (virt-filesystems, virt-tar-*, virt-copy-*). */
+/* storage.c */
 extern char *lvm_report (const char *proc, const char *sub,
                          const char *const *args);
-extern int do_list_storage (void *args, void *ret);
-extern int do_tar_out (void *args, void *ret);
-extern int do_tar_in (void *args, void *ret);
+
+/* The handlers, do_NAME (args, ret), one per line of procs.def; each in
+ * the file of its family. */
+#define PROC(num, name, args_type, ret_type, kind, call, trace) \
+  extern int do_##name (void *args, void *ret);
+#include "procs.def"
+#undef PROC
 
 #endif /* GUESTBOXD_H */
