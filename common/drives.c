@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -38,9 +40,17 @@
 #include "guestbox-internal.h"
 #include "cleanups.h"
 
+/* The fdset ids (qemu's add-fd) of drive I: its source, its overlay,
+ * the backing files of its chain. */
+#define FDSET_SRC(i) (16 * (int) (i) + 1)
+#define FDSET_OVL(i) (16 * (int) (i) + 2)
+#define FDSET_CHAIN(i, j) (16 * (int) (i) + 3 + (int) (j))
+
 static void
 free_drive (struct gbox_drive *d)
 {
+  size_t j;
+
   free (d->source);
   free (d->format);
   free (d->nbd_json);
@@ -48,6 +58,18 @@ free_drive (struct gbox_drive *d)
     unlink (d->overlay);
     free (d->overlay);
   }
+  if (d->fd >= 0)
+    close (d->fd);
+  if (d->fd_rw >= 0)
+    close (d->fd_rw);
+  for (j = 0; j < d->nr_chain; ++j) {
+    free (d->chain[j].name);
+    free (d->chain[j].format);
+    if (d->chain[j].fd >= 0)
+      close (d->chain[j].fd);
+  }
+  free (d->chain);
+  d->fd = d->fd_rw = -1;
 }
 
 void
@@ -204,18 +226,28 @@ int
 gbox_int_probe_format (gbox_h *h, const char *filename,
                        char **format, char **backing)
 {
-  unsigned char hdr[512];
   CLEANUP_CLOSE int fd = -1;
+
+  *format = NULL;
+  *backing = NULL;
+  fd = open (filename, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd == -1) {
+    gbox_int_perror (h, "%s", filename);
+    return -1;
+  }
+  return gbox_int_probe_format_fd (h, fd, filename, format, backing);
+}
+
+int
+gbox_int_probe_format_fd (gbox_h *h, int fd, const char *filename,
+                          char **format, char **backing)
+{
+  unsigned char hdr[512];
   ssize_t n;
   const char *fmt = "raw";
 
   *format = NULL;
   *backing = NULL;
-  fd = open (filename, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) {
-    gbox_int_perror (h, "%s", filename);
-    return -1;
-  }
   memset (hdr, 0, sizeof hdr);
   n = pread (fd, hdr, sizeof hdr, 0);
   if (n == -1) {
@@ -299,8 +331,22 @@ gbox_int_probe_format (gbox_h *h, const char *filename,
       *backing = strdup ("(VHD differencing image: its parent is another "
                          "file)");
   }
-  else if (n >= 4 && memcmp (hdr, "QED\0", 4) == 0)
+  else if (n >= 4 && memcmp (hdr, "QED\0", 4) == 0) {
     fmt = "qed";
+    /* Feature bit 0: a backing file, named at the offset and size
+     * that follow the image size. */
+    if (n >= 64 && (le64 (hdr + 16) & 1)) {
+      char name[1024];
+      uint32_t off = le32 (hdr + 56), len = le32 (hdr + 60);
+      size_t l = len < sizeof name - 1 ? len : sizeof name - 1;
+      ssize_t r = off ? pread (fd, name, l, (off_t) off) : 0;
+
+      if (r < 0)
+        r = 0;
+      name[r] = '\0';
+      *backing = strdup (r > 0 && name[0] ? name : "(QED backing file)");
+    }
+  }
 
   *format = strdup (fmt);
   if (!*format) {
@@ -513,6 +559,276 @@ valid_format (const char *f)
   return true;
 }
 
+/* Open the image NAME once, without blocking on a FIFO: the descriptor
+ * that is probed is the one qemu gets (no second open by name that a
+ * swapped file could redirect).  FLAGS is O_RDONLY or O_RDWR.  Only a
+ * regular file or a block device is accepted.  -1 on error. */
+static int
+open_image (gbox_h *h, const char *name, int flags, struct stat *st)
+{
+  int fd;
+
+  /* No open at all of what is not an image (a FIFO's writer would see
+   * it); the descriptor's own fstat below is what counts. */
+  if (stat (name, st) == 0 && !S_ISREG (st->st_mode) &&
+      !S_ISBLK (st->st_mode) && !S_ISDIR (st->st_mode)) {
+    gbox_int_error (h, "%s: not a regular file or block device", name);
+    return -1;
+  }
+  fd = open (name, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd == -1) {
+    if (errno == EISDIR)
+      gbox_int_error (h, "%s: is a directory, not a disk image", name);
+    else
+      gbox_int_perror (h, "%s", name);
+    h->last_errno = errno;
+    return -1;
+  }
+  if (fstat (fd, st) == -1) {
+    gbox_int_perror (h, "%s: fstat", name);
+    close (fd);
+    return -1;
+  }
+  if (S_ISDIR (st->st_mode)) {
+    gbox_int_error (h, "%s: is a directory, not a disk image", name);
+    h->last_errno = EISDIR;
+    close (fd);
+    return -1;
+  }
+  if (!S_ISREG (st->st_mode) && !S_ISBLK (st->st_mode)) {
+    gbox_int_error (h, "%s: not a regular file or block device", name);
+    close (fd);
+    return -1;
+  }
+  if (fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+    gbox_int_perror (h, "%s: fcntl", name);
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* The virtual size of the image on FD as our header reader knows it
+ * (raw and qcow2), rounded up to a sector; 0 when qemu-img must say. */
+static uint64_t
+header_size (int fd, const char *format, const struct stat *st)
+{
+  uint64_t size = 0;
+  unsigned char b[8];
+
+  if (strcmp (format, "raw") == 0) {
+    if (S_ISBLK (st->st_mode)) {
+      if (ioctl (fd, BLKGETSIZE64, &size) == -1)
+        size = 0;
+    }
+    else
+      size = (uint64_t) st->st_size;
+  }
+  else if (strcmp (format, "qcow2") == 0 &&
+           pread (fd, b, 8, 24) == 8)
+    size = be64 (b);
+  if (size > UINT64_MAX / 2)
+    return 0;
+  return (size + 511) & ~UINT64_C(511);
+}
+
+/* The backing file name of the qcow2 header on FD: 1 (*NAME set), 0
+ * none, -1 unreadable.  *DATAFILE: it names an external data file. */
+static int
+qcow2_backing (int fd, char **name, bool *datafile)
+{
+  unsigned char hdr[80];
+  ssize_t n = pread (fd, hdr, sizeof hdr, 0);
+  uint64_t off;
+  uint32_t len;
+  char buf[1024];
+
+  *name = NULL;
+  *datafile = false;
+  if (n < 72 || memcmp (hdr, "QFI\xfb", 4) != 0)
+    return -1;
+  if (be32 (hdr + 4) >= 3 && n >= 80 && (be64 (hdr + 72) & 4))
+    *datafile = true;
+  off = be64 (hdr + 8);
+  len = be32 (hdr + 16);
+  if (off == 0 || len == 0)
+    return 0;
+  if (len >= sizeof buf || off > INT64_MAX ||
+      pread (fd, buf, len, (off_t) off) != (ssize_t) len)
+    return -1;
+  buf[len] = '\0';
+  if (strlen (buf) != len)
+    return -1;
+  *name = strdup (buf);
+  return *name ? 1 : -1;
+}
+
+/* --format=qcow2 on an image with a backing file: follow the chain
+ * ourselves, each backing file found relative to the image naming it,
+ * opened once and probed with the same rules as a disk given without
+ * --format (its own header may not name other files, except a qcow2
+ * naming its own backing file), and named under -v.  qemu gets every
+ * file of the chain as a descriptor. */
+static int
+follow_chain (gbox_h *h, struct gbox_drive *d, const struct stat *top)
+{
+  int cur_fd = d->fd;
+  const char *cur_name = d->source;
+  dev_t seen_dev[GBOX_MAX_CHAIN + 1];
+  ino_t seen_ino[GBOX_MAX_CHAIN + 1];
+  size_t nseen = 0;
+
+  seen_dev[nseen] = top->st_dev;
+  seen_ino[nseen++] = top->st_ino;
+  for (;;) {
+    CLEANUP_FREE char *bname = NULL, *path = NULL, *probed = NULL;
+    CLEANUP_FREE char *bbacking = NULL;
+    struct gbox_backing *nc;
+    struct stat st;
+    bool datafile;
+    size_t k;
+    int r, fd;
+
+    r = qcow2_backing (cur_fd, &bname, &datafile);
+    if (r == -1) {
+      gbox_int_error (h, "%s: cannot read the qcow2 header's backing file "
+                      "name", cur_name);
+      return -1;
+    }
+    if (datafile) {
+      gbox_int_error (h, "%s: the qcow2 image keeps its data in an "
+                      "external data file, which is not supported",
+                      cur_name);
+      return -1;
+    }
+    if (r == 0)
+      return 0;
+    if (d->nr_chain == GBOX_MAX_CHAIN) {
+      gbox_int_error (h, "%s: the backing chain is longer than %d files",
+                      d->source, GBOX_MAX_CHAIN);
+      return -1;
+    }
+    /* A protocol ("nbd:", "json:", "http:") is not a local file. */
+    if (strncmp (bname, "json:", 5) == 0 ||
+        (strchr (bname, ':') &&
+         strchr (bname, ':') < (strchr (bname, '/') ? strchr (bname, '/')
+                                : bname + strlen (bname)))) {
+      gbox_int_error (h, "%s: the backing file '%s' is not a local file "
+                      "name; not opened", cur_name, bname);
+      return -1;
+    }
+    if (bname[0] == '/' || strchr (cur_name, '/') == NULL)
+      path = strdup (bname);
+    else
+      path = gbox_int_asprintf (h, "%.*s/%s",
+                                (int) (strrchr (cur_name, '/') - cur_name),
+                                cur_name, bname);
+    if (!path) {
+      gbox_int_perror (h, "malloc");
+      return -1;
+    }
+    fd = open_image (h, path, O_RDONLY, &st);
+    if (fd == -1) {
+      char *msg = gbox_int_strdup (h, gbox_last_error (h));
+      gbox_int_error (h, "%s: its backing file: %s", cur_name,
+                      msg ? msg : path);
+      free (msg);
+      return -1;
+    }
+    for (k = 0; k < nseen; ++k)
+      if (seen_dev[k] == st.st_dev && seen_ino[k] == st.st_ino) {
+        gbox_int_error (h, "%s: the backing chain loops (at %s)",
+                        d->source, path);
+        close (fd);
+        return -1;
+      }
+    seen_dev[nseen] = st.st_dev;
+    seen_ino[nseen++] = st.st_ino;
+    if (gbox_int_probe_format_fd (h, fd, path, &probed, &bbacking) == -1) {
+      close (fd);
+      return -1;
+    }
+    if (bbacking && strcmp (probed, "qcow2") != 0) {
+      gbox_int_error (h, "%s: the backing file %s (probed as %s) refers to "
+                      "another file '%s'; not opened", d->source, path,
+                      probed, bbacking);
+      close (fd);
+      return -1;
+    }
+    gbox_int_debug (h, "%s: backing file %s (probed as %s)", cur_name, path,
+                    probed);
+    nc = realloc (d->chain, (d->nr_chain + 1) * sizeof *nc);
+    if (!nc) {
+      gbox_int_perror (h, "realloc");
+      close (fd);
+      return -1;
+    }
+    d->chain = nc;
+    nc[d->nr_chain].name = path;
+    nc[d->nr_chain].format = probed;
+    nc[d->nr_chain].fd = fd;
+    d->nr_chain++;
+    path = probed = NULL;
+    if (strcmp (nc[d->nr_chain - 1].format, "qcow2") != 0)
+      return 0;
+    cur_fd = fd;
+    cur_name = nc[d->nr_chain - 1].name;
+  }
+}
+
+/* qemu's image locking, on a disk we lock ourselves (the write-later
+ * disks, whose nodes qemu opens with locking off, since it could not
+ * reopen them read-write through a descriptor set otherwise): the
+ * bytes qemu's file driver locks, 100 + permission (held) and 200 +
+ * permission (not shared with others).  We hold "consistent read" and
+ * "write" and share neither "write" nor, for a writer, with a writer:
+ * a running virtual machine's disk is refused, and a virtual machine
+ * started on the disk meanwhile fails to get its lock, as with qemu's
+ * own locks. */
+#define QEMU_LOCK_PERM 100
+#define QEMU_LOCK_SHARED 200
+#define QEMU_PERM_READ 0
+#define QEMU_PERM_WRITE 1
+
+static int
+lock_byte (int fd, off_t off, short type, int cmd)
+{
+  struct flock fl;
+
+  memset (&fl, 0, sizeof fl);
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = off;
+  fl.l_len = 1;
+  if (fcntl (fd, cmd, &fl) == -1)
+    return -1;
+  return cmd == F_OFD_GETLK && fl.l_type != F_UNLCK ? 1 : 0;
+}
+
+static int
+lock_for_writing (gbox_h *h, struct gbox_drive *d)
+{
+  if (lock_byte (d->fd_rw, QEMU_LOCK_PERM + QEMU_PERM_WRITE, F_WRLCK,
+                 F_OFD_GETLK) != 0 ||
+      lock_byte (d->fd_rw, QEMU_LOCK_SHARED + QEMU_PERM_WRITE, F_WRLCK,
+                 F_OFD_GETLK) != 0) {
+    gbox_int_error (h, "%s: the disk image is in use (a process such as a "
+                    "running virtual machine writes to it or forbids "
+                    "writing to it)", d->source);
+    return -1;
+  }
+  if (lock_byte (d->fd_rw, QEMU_LOCK_PERM + QEMU_PERM_READ, F_RDLCK,
+                 F_OFD_SETLK) == -1 ||
+      lock_byte (d->fd_rw, QEMU_LOCK_PERM + QEMU_PERM_WRITE, F_RDLCK,
+                 F_OFD_SETLK) == -1 ||
+      lock_byte (d->fd_rw, QEMU_LOCK_SHARED + QEMU_PERM_WRITE, F_RDLCK,
+                 F_OFD_SETLK) == -1) {
+    gbox_int_perror (h, "%s: locking the disk image", d->source);
+    return -1;
+  }
+  return 0;
+}
+
 int
 gbox_add_drive (gbox_h *h, const char *source, const char *format,
                 int readonly)
@@ -520,6 +836,7 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
   struct gbox_drive d = { 0 };
   struct gbox_drive *nd;
 
+  d.fd = d.fd_rw = -1;
   if (h->state != GBOX_STATE_CONFIG) {
     gbox_int_error (h, "add_drive: drives must be added before launch");
     return -1;
@@ -540,14 +857,22 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
     return -1;
   }
 
-  d.readonly = readonly != 0;
+  d.source = strdup (source);
+  if (!d.source) {
+    gbox_int_perror (h, "strdup");
+    return -1;
+  }
+  d.write_later = readonly == GBOX_DRIVE_WRITE_LATER;
+  d.readonly = readonly != 0 && !d.write_later;
   d.format_explicit = format != NULL;
 
   if (is_nbd_uri (source)) {
     d.is_nbd = true;
     d.nbd_json = gbox_int_nbd_json (h, source);
-    if (!d.nbd_json)
+    if (!d.nbd_json) {
+      free_drive (&d);
       return -1;
+    }
     /* An NBD export is raw unless the user says otherwise: its contents
      * are not probed. */
     d.format = strdup (format ? format : "raw");
@@ -556,43 +881,69 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
     struct stat st;
     CLEANUP_FREE char *probed = NULL, *backing = NULL;
 
-    if (stat (source, &st) == -1) {
-      gbox_int_perror (h, "%s", source);
+    /* Opened once: the descriptor probed here is the one qemu-img and
+     * qemu read (a write-later disk is opened read-write, so that an
+     * image we may not write is refused now, and read-only through the
+     * same inode). */
+    d.fd = open_image (h, source, d.readonly ? O_RDONLY : O_RDWR, &st);
+    if (d.fd == -1) {
+      free_drive (&d);
       return -1;
     }
-    if (S_ISDIR (st.st_mode)) {
-      gbox_int_error (h, "%s: is a directory, not a disk image", source);
-      h->last_errno = EISDIR;
-      return -1;
-    }
-    if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
-      gbox_int_error (h, "%s: not a regular file or block device", source);
-      return -1;
-    }
-    if (access (source, readonly ? R_OK : R_OK | W_OK) == -1) {
-      gbox_int_perror (h, "%s", source);
-      return -1;
+    if (d.write_later) {
+      char self[64];
+
+      d.fd_rw = d.fd;
+      snprintf (self, sizeof self, "/proc/self/fd/%d", d.fd_rw);
+      d.fd = open (self, O_RDONLY | O_CLOEXEC);
+      if (d.fd == -1) {
+        gbox_int_perror (h, "%s: reopening read-only", source);
+        free_drive (&d);
+        return -1;
+      }
     }
     if (S_ISREG (st.st_mode) && st.st_size == 0) {
       gbox_int_error (h, "%s: the disk image is empty (0 bytes)", source);
+      free_drive (&d);
+      return -1;
+    }
+    if (gbox_int_probe_format_fd (h, d.fd, source, &probed, &backing) == -1) {
+      free_drive (&d);
       return -1;
     }
     if (!format) {
-      if (gbox_int_probe_format (h, source, &probed, &backing) == -1)
-        return -1;
       if (backing) {
         gbox_int_error (h, "%s: the image (probed as %s) refers to another "
                         "file '%s'; it is not opened unless you give the "
-                        "format explicitly (--format=%s)",
-                        source, probed, backing, probed);
+                        "format explicitly (--format=%s): %s --format=%s "
+                        "-a %s ...",
+                        source, probed, backing, probed,
+                        h->program ? h->program : "virt-...", probed,
+                        source);
+        free_drive (&d);
         return -1;
       }
       gbox_int_debug (h, "%s: probed format %s", source, probed);
     }
+    else if (strcmp (format, "qcow2") == 0 && strcmp (probed, "qcow2") == 0) {
+      if (follow_chain (h, &d, &st) == -1) {
+        free_drive (&d);
+        return -1;
+      }
+    }
+    else if (backing && strcmp (format, probed) == 0)
+      /* Explicit, naming other files that qemu finds by name (vmdk
+       * extents): the user vouched for them. */
+      d.by_name = true;
     d.format = strdup (format ? format : probed);
+    if (d.format)
+      d.size = header_size (d.fd, d.format, &st);
+    if (d.write_later && lock_for_writing (h, &d) == -1) {
+      free_drive (&d);
+      return -1;
+    }
   }
-  d.source = strdup (source);
-  if (!d.source || !d.format) {
+  if (!d.format) {
     gbox_int_perror (h, "strdup");
     free_drive (&d);
     return -1;
@@ -609,13 +960,46 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
   return 0;
 }
 
+/* Does FORMAT take a "backing" option? */
+static bool
+has_backing (const char *format)
+{
+  return strcmp (format, "qcow2") == 0 || strcmp (format, "qcow") == 0 ||
+    strcmp (format, "qed") == 0 || strcmp (format, "vmdk") == 0;
+}
+
+/* How the nodes name the local files: by descriptor set (qemu), by the
+ * descriptor qemu-img inherits as 3 (qemu-img), or by name. */
+enum file_naming { NAME_FDSET, NAME_INHERITED };
+
+/* Append the "file" node of a local file. */
+static int
+append_file_node (gbox_h *h, char **json, const char *filename,
+                  const char *ro, bool discard, bool nolock)
+{
+  if (append_str (h, json, "{\"driver\":\"file\",\"filename\":") == -1 ||
+      append_quoted (h, json, filename) == -1 ||
+      /* A write-later node inherits "read-only" from its format node,
+       * so that a commit can reopen it read-write. */
+      (!nolock && (append_str (h, json, ",\"read-only\":") == -1 ||
+                   append_str (h, json, ro) == -1)) ||
+      (discard && append_str (h, json, ",\"discard\":\"unmap\"") == -1) ||
+      (nolock && append_str (h, json, ",\"locking\":\"off\"") == -1) ||
+      append_str (h, json, "}") == -1)
+    return -1;
+  return 0;
+}
+
 /* The JSON of the node reading the user's image (format layer over the
- * protocol layer). */
+ * protocol layer, and the backing chain we opened). */
 static char *
-source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
+source_node_json (gbox_h *h, struct gbox_drive *d, size_t i, bool readonly,
+                  enum file_naming naming)
 {
   char *json = NULL;
   const char *ro = readonly ? "true" : "false";
+  bool discard = d->discard && !readonly;
+  size_t j;
 
   if (append_str (h, &json, "{\"driver\":") == -1 ||
       append_quoted (h, &json, d->format) == -1)
@@ -624,7 +1008,7 @@ source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
       append_str (h, &json, ro) == -1)
     goto err;
   /* Discards and zero writes free space all the way down. */
-  if (d->discard && !readonly &&
+  if (discard &&
       append_str (h, &json, ",\"discard\":\"unmap\","
                   "\"detect-zeroes\":\"unmap\"") == -1)
     goto err;
@@ -635,21 +1019,39 @@ source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
       goto err;
   }
   else {
-    if (append_str (h, &json, "{\"driver\":\"file\",\"filename\":") == -1 ||
-        append_quoted (h, &json, d->source) == -1 ||
-        append_str (h, &json, ",\"read-only\":") == -1 ||
-        append_str (h, &json, ro) == -1 ||
-        (d->discard && !readonly &&
-         append_str (h, &json, ",\"discard\":\"unmap\"") == -1) ||
-        append_str (h, &json, "}") == -1)
+    char name[64];
+
+    if (d->by_name || naming == NAME_INHERITED)
+      snprintf (name, sizeof name, "/proc/self/fd/3");
+    else
+      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_SRC (i));
+    if (append_file_node (h, &json, d->by_name ? d->source : name, ro,
+                          discard, d->write_later) == -1)
       goto err;
   }
-  /* A probed image never gets a backing file (see the top of file);
-   * the formats that have none (vdi, vhdx, vpc) take no such option. */
-  if (!d->format_explicit &&
-      (strcmp (d->format, "qcow2") == 0 || strcmp (d->format, "qcow") == 0 ||
-       strcmp (d->format, "qed") == 0 || strcmp (d->format, "vmdk") == 0) &&
-      append_str (h, &json, ",\"backing\":null") == -1)
+  /* The chain we followed, every file by descriptor; a probed image
+   * never gets a backing file (see the top of file). */
+  if (naming == NAME_FDSET) {
+    for (j = 0; j < d->nr_chain; ++j) {
+      char name[64];
+
+      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_CHAIN (i, j));
+      if (append_str (h, &json, ",\"backing\":{\"driver\":") == -1 ||
+          append_quoted (h, &json, d->chain[j].format) == -1 ||
+          append_str (h, &json, ",\"read-only\":true,\"file\":") == -1 ||
+          append_file_node (h, &json, name, "true", false, false) == -1)
+        goto err;
+    }
+    if (!d->by_name && has_backing (j > 0 ? d->chain[j - 1].format
+                                    : d->format) &&
+        append_str (h, &json, ",\"backing\":null") == -1)
+      goto err;
+    for (j = 0; j < d->nr_chain; ++j)
+      if (append_str (h, &json, "}") == -1)
+        goto err;
+  }
+  else if (has_backing (d->format) &&
+           append_str (h, &json, ",\"backing\":null") == -1)
     goto err;
   if (append_str (h, &json, "}") == -1)
     goto err;
@@ -659,13 +1061,16 @@ source_node_json (gbox_h *h, struct gbox_drive *d, bool readonly)
   return NULL;
 }
 
-/* Run qemu-img with ARGV, returning 0 or -1 with its stderr in the error. */
+/* Run qemu-img with ARGV, returning 0 or -1 with its stderr in the error.
+ * INHERIT (>= 0) is given to qemu-img as its descriptor 3; with OUTPUT,
+ * its stdout goes there too (OUTPUT gets all it printed). */
 static int
-run_qemu_img (gbox_h *h, char *const argv[])
+run_qemu_img_fd (gbox_h *h, char *const argv[], int inherit, char *output,
+                 size_t outlen)
 {
   int pfd[2];
   pid_t pid;
-  char out[2048];
+  char out[4096];
   size_t len = 0;
   int status;
 
@@ -686,7 +1091,18 @@ run_qemu_img (gbox_h *h, char *const argv[])
       dup2 (nullfd, 0);
       dup2 (nullfd, 1);
     }
+    if (output)
+      dup2 (pfd[1], 1);
     dup2 (pfd[1], 2);
+    if (inherit >= 0) {
+      if (inherit == 3)
+        fcntl (3, F_SETFD, 0);
+      else
+        dup2 (inherit, 3);
+      close_range (4, ~0U, 0);
+    }
+    else
+      close_range (3, ~0U, 0);
     execvp (argv[0], argv);
     fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
     _exit (127);
@@ -708,6 +1124,9 @@ run_qemu_img (gbox_h *h, char *const argv[])
   }
   close (pfd[0]);
   out[len] = '\0';
+  if (output) {
+    snprintf (output, outlen, "%s", out);
+  }
   while (len > 0 && (out[len-1] == '\n' || out[len-1] == ' '))
     out[--len] = '\0';
   /* One line: "a\nb" -> "a; b". */
@@ -729,8 +1148,54 @@ run_qemu_img (gbox_h *h, char *const argv[])
   return 0;
 }
 
-/* A qcow2 overlay for each read-only drive.  qemu-img reads the source
- * (in the format we decided, never probing) to learn its size. */
+static int
+run_qemu_img (gbox_h *h, char *const argv[])
+{
+  return run_qemu_img_fd (h, argv, -1, NULL, 0);
+}
+
+/* The virtual size of drive I from qemu-img, reading the descriptor we
+ * opened (as its descriptor 3), for the formats our header reader does
+ * not size. */
+static int
+qemu_img_size (gbox_h *h, const char *qemu_img, struct gbox_drive *d,
+               size_t i)
+{
+  CLEANUP_FREE char *src = source_node_json (h, d, i, true, NAME_INHERITED);
+  CLEANUP_FREE char *opt = NULL;
+  char out[4096];
+  const char *p;
+  unsigned long long v;
+
+  if (!src)
+    return -1;
+  opt = gbox_int_asprintf (h, "json:%s", src);
+  if (!opt)
+    return -1;
+  {
+    char *const argv[] = {
+      (char *) qemu_img, (char *) "info", (char *) "--output=json", opt, NULL
+    };
+    if (run_qemu_img_fd (h, argv, d->by_name ? -1 : d->fd, out,
+                         sizeof out) == -1)
+      return -1;
+  }
+  p = strstr (out, "\"virtual-size\":");
+  if (!p || sscanf (p + 15, " %llu", &v) != 1 || v == 0 ||
+      v > UINT64_MAX / 2) {
+    gbox_int_error (h, "qemu-img info gave no size");
+    return -1;
+  }
+  d->size = ((uint64_t) v + 511) & ~UINT64_C(511);
+  return 0;
+}
+
+/* A qcow2 overlay for each read-only and write-later drive: an empty
+ * image of the source's virtual size that names no backing file (qemu
+ * gets its backing node from us), so qemu-img never opens the user's
+ * image by name.  The size comes from our header reader, or from
+ * qemu-img reading the descriptor we probed; an NBD source is read by
+ * qemu-img (it names no local file). */
 int
 gbox_int_prepare_drives (gbox_h *h)
 {
@@ -743,46 +1208,240 @@ gbox_int_prepare_drives (gbox_h *h)
   for (i = 0; i < h->nr_drives; ++i) {
     struct gbox_drive *d = &h->drives[i];
     CLEANUP_FREE char *src = NULL, *opt = NULL;
+    char size[32];
+    int r;
 
-    if (!d->readonly)
+    if (!d->readonly && !d->write_later)
       continue;
     free (d->overlay);
     d->overlay = gbox_int_asprintf (h, "%s/overlay%03zu.qcow2",
                                     h->tmpdir, i);
     if (!d->overlay)
       return -1;
-    src = source_node_json (h, d, true);
-    if (!src)
-      return -1;
-    /* The "json:" pseudo-protocol carries exactly the node we use, so
-     * qemu-img cannot interpret the source in any other way. */
-    opt = gbox_int_asprintf (h, "json:%s", src);
-    if (!opt)
-      return -1;
-    {
-      char *const argv[] = {
-        (char *) qemu_img, (char *) "create", (char *) "-q",
-        (char *) "-f", (char *) "qcow2", (char *) "-b", opt,
-        (char *) "-F", d->format, d->overlay, NULL
-      };
-      if (run_qemu_img (h, argv) == -1) {
-        char *msg = gbox_int_strdup (h, gbox_last_error (h));
-        const char *m = msg ? msg : "";
-        size_t ol = strlen (d->overlay);
-
-        /* Drop "qemu-img: OVERLAY: ": the overlay is ours, not the
-         * user's. */
-        if (strncmp (m, "qemu-img: ", 10) == 0)
-          m += 10;
-        if (strncmp (m, d->overlay, ol) == 0 && strncmp (m + ol, ": ", 2) == 0)
-          m += ol + 2;
-        gbox_int_error (h, "%s: cannot open the disk image (format %s): %s",
-                        d->source, d->format, m);
-        free (msg);
+    if (d->is_nbd) {
+      src = source_node_json (h, d, i, true, NAME_FDSET);
+      if (!src)
         return -1;
+      /* The "json:" pseudo-protocol carries exactly the node we use, so
+       * qemu-img cannot interpret the source in any other way. */
+      opt = gbox_int_asprintf (h, "json:%s", src);
+      if (!opt)
+        return -1;
+      {
+        char *const argv[] = {
+          (char *) qemu_img, (char *) "create", (char *) "-q",
+          (char *) "-f", (char *) "qcow2", (char *) "-b", opt,
+          (char *) "-F", d->format, d->overlay, NULL
+        };
+        r = run_qemu_img (h, argv);
       }
     }
+    else {
+      if (d->size == 0 && qemu_img_size (h, qemu_img, d, i) == -1)
+        r = -1;
+      else {
+        char *const argv[] = {
+          (char *) qemu_img, (char *) "create", (char *) "-q",
+          (char *) "-f", (char *) "qcow2", d->overlay, size, NULL
+        };
+        snprintf (size, sizeof size, "%" PRIu64, d->size);
+        r = run_qemu_img (h, argv);
+      }
+    }
+    if (r == -1) {
+      char *msg = gbox_int_strdup (h, gbox_last_error (h));
+      const char *m = msg ? msg : "";
+      size_t ol = strlen (d->overlay);
+
+      /* Drop "qemu-img: OVERLAY: ": the overlay is ours, not the
+       * user's. */
+      if (strncmp (m, "qemu-img: ", 10) == 0)
+        m += 10;
+      if (strncmp (m, d->overlay, ol) == 0 && strncmp (m + ol, ": ", 2) == 0)
+        m += ol + 2;
+      gbox_int_error (h, "%s: cannot open the disk image (format %s): %s",
+                      d->source, d->format, m);
+      free (msg);
+      return -1;
+    }
   }
+  return 0;
+}
+
+/* Give qemu FD in descriptor set SET. */
+static int
+add_fd (gbox_h *h, int fd, int set)
+{
+  char cmd[128];
+
+  snprintf (cmd, sizeof cmd, "{\"execute\":\"add-fd\",\"arguments\":"
+            "{\"fdset-id\":%d}}", set);
+  return gbox_int_qmp_fd (h, cmd, fd, NULL);
+}
+
+/* One node of query-named-block-nodes: the members the check needs. */
+struct node_info {
+  char drv[256];
+  char name[256];
+  char file[256];
+  bool file_long;
+};
+
+/* Copy the JSON string at *P (after its opening quote) into BUF, raw
+ * (escapes kept, so an escaped name never equals one of ours); *P ends
+ * after the closing quote.  True if it fitted. */
+static bool
+scan_string (const char **p, char *buf, size_t len)
+{
+  size_t n = 0;
+  bool fits = true;
+
+  while (**p && **p != '"') {
+    size_t take = **p == '\\' && (*p)[1] ? 2 : 1;
+
+    if (n + take < len) {
+      memcpy (buf + n, *p, take);
+      n += take;
+    }
+    else
+      fits = false;
+    *p += take;
+  }
+  if (**p == '"')
+    (*p)++;
+  buf[n] = '\0';
+  return fits;
+}
+
+/* Is NAME one of the files we gave qemu: our descriptor sets? */
+static bool
+our_file (gbox_h *h, const char *name)
+{
+  size_t i, j;
+  char want[64];
+
+  for (i = 0; i < h->nr_drives; ++i) {
+    struct gbox_drive *d = &h->drives[i];
+
+    snprintf (want, sizeof want, "/dev/fdset/%d", FDSET_OVL (i));
+    if (d->overlay && strcmp (name, want) == 0)
+      return true;
+    if (d->is_nbd)
+      continue;
+    snprintf (want, sizeof want, "/dev/fdset/%d", FDSET_SRC (i));
+    if (strcmp (name, want) == 0)
+      return true;
+    for (j = 0; j < d->nr_chain; ++j) {
+      snprintf (want, sizeof want, "/dev/fdset/%d", FDSET_CHAIN (i, j));
+      if (strcmp (name, want) == 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+static int
+check_node (gbox_h *h, const struct node_info *n, bool any_nbd,
+            bool any_by_name)
+{
+  static const char *const formats[] = {
+    "raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", NULL
+  };
+  size_t k;
+
+  for (k = 0; formats[k]; ++k)
+    if (strcmp (n->drv, formats[k]) == 0)
+      return 0;
+  if (strcmp (n->drv, "nbd") == 0 && any_nbd)
+    return 0;
+  if (strcmp (n->drv, "file") == 0 || strcmp (n->drv, "host_device") == 0) {
+    if (!n->file_long && our_file (h, n->file))
+      return 0;
+    /* vmdk extents found by name: an explicit --format vouched. */
+    if (any_by_name)
+      return 0;
+    gbox_int_error (h, "qemu opened a file it was not given: '%s' (node "
+                    "%s); the disk is not attached", n->file, n->name);
+    return -1;
+  }
+  gbox_int_error (h, "qemu made a block node it was not asked for (driver "
+                  "'%s', node %s); the disk is not attached", n->drv,
+                  n->name);
+  return -1;
+}
+
+/* The block graph, before any disk reaches the guest: every node is a
+ * format we use, an NBD client we asked for, or a file node on one of
+ * the descriptors we opened (never a file qemu found by a name written
+ * in an image). */
+static int
+check_block_graph (gbox_h *h)
+{
+  CLEANUP_FREE char *reply = NULL;
+  const char *p;
+  int depth = 0, nodes = 0;
+  bool any_nbd = false, any_by_name = false;
+  struct node_info n;
+  char key[256] = "";
+  bool want_value = false;
+  size_t i;
+
+  for (i = 0; i < h->nr_drives; ++i) {
+    any_nbd |= h->drives[i].is_nbd;
+    any_by_name |= h->drives[i].by_name;
+  }
+  if (gbox_int_qmp (h, "{\"execute\":\"query-named-block-nodes\","
+                    "\"arguments\":{\"flat\":true}}", &reply) == -1)
+    return -1;
+  /* {"return": [ {node}, {node}, ... ]}: the members of each node are
+   * at depth 3. */
+  memset (&n, 0, sizeof n);
+  for (p = reply; *p; ) {
+    char c = *p++;
+
+    if (c == '"') {
+      char buf[256];
+      bool fits = scan_string (&p, buf, sizeof buf);
+
+      if (depth == 3 && !want_value) {
+        snprintf (key, sizeof key, "%s", buf);
+        while (*p == ' ')
+          p++;
+        want_value = *p == ':';
+        continue;
+      }
+      if (depth == 3 && want_value) {
+        if (strcmp (key, "drv") == 0)
+          snprintf (n.drv, sizeof n.drv, "%s", buf);
+        else if (strcmp (key, "node-name") == 0)
+          snprintf (n.name, sizeof n.name, "%s", buf);
+        else if (strcmp (key, "file") == 0) {
+          snprintf (n.file, sizeof n.file, "%s", buf);
+          n.file_long = !fits;
+        }
+      }
+      want_value = false;
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      depth++;
+      want_value = false;
+    }
+    else if (c == '}' || c == ']') {
+      if (depth == 3 && c == '}') {
+        nodes++;
+        if (check_node (h, &n, any_nbd, any_by_name) == -1)
+          return -1;
+        memset (&n, 0, sizeof n);
+      }
+      depth--;
+      want_value = false;
+    }
+    else if (c == ',')
+      want_value = false;
+  }
+  gbox_int_debug (h, "block graph: %d nodes, each on a file we opened",
+                  nodes);
   return 0;
 }
 
@@ -791,7 +1450,7 @@ gbox_int_prepare_drives (gbox_h *h)
 int
 gbox_int_hotadd_drives (gbox_h *h)
 {
-  size_t i;
+  size_t i, j;
   uint64_t t0 = gbox_int_now_ms ();
 
   if (h->nr_drives == 0)
@@ -799,30 +1458,32 @@ gbox_int_hotadd_drives (gbox_h *h)
 
   for (i = 0; i < h->nr_drives; ++i) {
     struct gbox_drive *d = &h->drives[i];
-    CLEANUP_FREE char *node = NULL, *cmd = NULL, *dev = NULL;
+    CLEANUP_FREE char *node = NULL, *cmd = NULL;
+    bool behind = d->readonly || d->write_later;
 
-    if (d->readonly) {
-      CLEANUP_FREE char *src = source_node_json (h, d, true);
-      CLEANUP_FREE char *ovl = gbox_int_json_quote (d->overlay);
-      if (!src || !ovl)
+    /* The descriptors, then the nodes on them. */
+    if (!d->is_nbd && !d->by_name &&
+        (add_fd (h, d->fd, FDSET_SRC (i)) == -1 ||
+         (d->fd_rw >= 0 && add_fd (h, d->fd_rw, FDSET_SRC (i)) == -1)))
+      return -1;
+    for (j = 0; j < d->nr_chain; ++j)
+      if (add_fd (h, d->chain[j].fd, FDSET_CHAIN (i, j)) == -1)
         return -1;
-      node = gbox_int_asprintf
-        (h, "{\"driver\":\"qcow2\",\"node-name\":\"drive%zu\","
-         "\"file\":{\"driver\":\"file\",\"filename\":%s},"
-         "\"backing\":%s}", i, ovl, src);
-    }
-    else {
-      CLEANUP_FREE char *src = source_node_json (h, d, false);
+    {
+      CLEANUP_FREE char *src = source_node_json (h, d, i, behind,
+                                                 NAME_FDSET);
       size_t l;
+
       if (!src)
         return -1;
       /* Insert the node name into the format node. */
       l = strlen (src);
       src[l - 1] = '\0';
-      node = gbox_int_asprintf (h, "%s,\"node-name\":\"drive%zu\"}", src, i);
+      node = gbox_int_asprintf (h, "%s,\"node-name\":\"%s%zu\"}", src,
+                                behind ? "src" : "drive", i);
+      if (!node)
+        return -1;
     }
-    if (!node)
-      return -1;
     cmd = gbox_int_asprintf (h, "{\"execute\":\"blockdev-add\","
                              "\"arguments\":%s}", node);
     if (!cmd)
@@ -834,6 +1495,34 @@ gbox_int_hotadd_drives (gbox_h *h)
       free (msg);
       return -1;
     }
+    if (behind) {
+      CLEANUP_CLOSE int ofd = open (d->overlay, O_RDWR | O_CLOEXEC);
+
+      free (cmd);
+      cmd = NULL;
+      if (ofd == -1) {
+        gbox_int_perror (h, "%s", d->overlay);
+        return -1;
+      }
+      if (add_fd (h, ofd, FDSET_OVL (i)) == -1)
+        return -1;
+      cmd = gbox_int_asprintf
+        (h, "{\"execute\":\"blockdev-add\",\"arguments\":"
+         "{\"driver\":\"qcow2\",\"node-name\":\"drive%zu\","
+         "\"file\":{\"driver\":\"file\",\"filename\":\"/dev/fdset/%d\"},"
+         "\"backing\":\"src%zu\"}}", i, FDSET_OVL (i), i);
+      if (!cmd || gbox_int_qmp (h, cmd, NULL) == -1)
+        return -1;
+      /* qemu has the overlay open: its name is no longer needed. */
+      unlink (d->overlay);
+    }
+  }
+  if (check_block_graph (h) == -1)
+    return -1;
+  for (i = 0; i < h->nr_drives; ++i) {
+    struct gbox_drive *d = &h->drives[i];
+    CLEANUP_FREE char *dev = NULL;
+
     dev = gbox_int_asprintf
       (h, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
        "\"bus\":\"scsi0.0\",\"scsi-id\":%zu,\"lun\":0,\"drive\":\"drive%zu\","
@@ -842,12 +1531,6 @@ gbox_int_hotadd_drives (gbox_h *h)
        d->blocksize ? d->blocksize : 512, d->blocksize ? d->blocksize : 512);
     if (!dev || gbox_int_qmp (h, dev, NULL) == -1)
       return -1;
-    /* qemu has the overlay open: its name is no longer needed. */
-    if (d->overlay) {
-      unlink (d->overlay);
-      free (d->overlay);
-      d->overlay = NULL;
-    }
   }
   {
     /* The daemon answers within its 30 s wait; a guest whose clock
@@ -865,5 +1548,95 @@ gbox_int_hotadd_drives (gbox_h *h)
   }
   gbox_int_debug (h, "%zu disk(s) attached in %" PRIu64 " ms", h->nr_drives,
                   gbox_int_now_ms () - t0);
+  return 0;
+}
+
+/* Wait until the job ID is ready (READY) or gone (!READY).  0, or -1
+ * on an error or after the call timeout. */
+static int
+wait_job (gbox_h *h, const char *id, bool ready)
+{
+  uint64_t deadline = gbox_int_now_ms () +
+    (uint64_t) (h->call_timeout ? h->call_timeout : 60) * 1000;
+  char want[64];
+
+  snprintf (want, sizeof want, "\"device\": \"%s\"", id);
+  for (;;) {
+    CLEANUP_FREE char *reply = NULL;
+    const char *p;
+
+    if (gbox_int_qmp (h, "{\"execute\":\"query-block-jobs\"}", &reply) == -1)
+      return -1;
+    p = strstr (reply, want);
+    if (!ready && !p)
+      return 0;
+    if (ready) {
+      if (!p) {
+        gbox_int_error (h, "the job %s ended before it was ready", id);
+        return -1;
+      }
+      if (strstr (p, "\"ready\": true"))
+        return 0;
+    }
+    if (gbox_int_now_ms () > deadline) {
+      gbox_int_error (h, "the job %s did not finish in time", id);
+      return -1;
+    }
+    usleep (5000);
+  }
+}
+
+int
+gbox_make_writable (gbox_h *h)
+{
+  size_t i;
+
+  if (h->state != GBOX_STATE_READY) {
+    gbox_int_error (h, "make_writable: the appliance is not running");
+    return -1;
+  }
+  for (i = 0; i < h->nr_drives; ++i) {
+    struct gbox_drive *d = &h->drives[i];
+    CLEANUP_FREE char *cmd = NULL, *del = NULL;
+    char id[32];
+
+    if (!d->write_later || d->writable)
+      continue;
+    snprintf (id, sizeof id, "commit%zu", i);
+    /* An active commit: what the guest wrote to the overlay (a journal
+     * replayed on mount) goes into the image, which qemu reopens
+     * read-write (through the descriptor set's read-write descriptor),
+     * and the guest's disk continues on the image itself. */
+    cmd = gbox_int_asprintf
+      (h, "{\"execute\":\"block-commit\",\"arguments\":{\"job-id\":\"%s\","
+       "\"device\":\"drive%zu\",\"base-node\":\"src%zu\"}}", id, i, i);
+    if (!cmd || gbox_int_qmp (h, cmd, NULL) == -1 ||
+        wait_job (h, id, true) == -1)
+      goto err;
+    free (cmd);
+    cmd = gbox_int_asprintf (h, "{\"execute\":\"job-complete\","
+                             "\"arguments\":{\"id\":\"%s\"}}", id);
+    if (!cmd || gbox_int_qmp (h, cmd, NULL) == -1 ||
+        wait_job (h, id, false) == -1)
+      goto err;
+    /* The overlay is out of the guest's chain only if the commit
+     * pivoted: deleting it fails while it is in use. */
+    del = gbox_int_asprintf (h, "{\"execute\":\"blockdev-del\","
+                             "\"arguments\":{\"node-name\":\"drive%zu\"}}",
+                             i);
+    if (!del || gbox_int_qmp (h, del, NULL) == -1)
+      goto err;
+    d->writable = true;
+    gbox_int_debug (h, "%s: attached read-write", d->source);
+    continue;
+  err:
+    {
+      char *msg = gbox_int_strdup (h, gbox_last_error (h));
+      gbox_int_error (h, "%s: cannot make the disk writable: %s", d->source,
+                      msg ? msg : "");
+      free (msg);
+      return -1;
+    }
+  }
   return 0;
 }

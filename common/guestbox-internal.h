@@ -31,11 +31,36 @@ enum gbox_state {
   GBOX_STATE_DEAD,              /* qemu or daemon gone; only close is useful */
 };
 
+/* One backing file of a qcow2 chain opened with --format=qcow2: found,
+ * probed and opened by us, handed to qemu as a descriptor. */
+struct gbox_backing {
+  char *name;                   /* the file, as resolved */
+  char *format;                 /* probed */
+  int fd;                       /* read-only */
+};
+
+/* Backing files followed in one chain, at most. */
+#define GBOX_MAX_CHAIN 12
+
 struct gbox_drive {
   char *source;                 /* as given by the user */
   char *format;                 /* explicit or probed: "raw", "qcow2", ... */
   bool format_explicit;
   bool readonly;
+  bool write_later;             /* read-only (overlay) until
+                                   gbox_make_writable commits it */
+  bool writable;                /* write_later, and committed */
+  bool by_name;                 /* an explicit format that names other
+                                   files (vmdk extents): qemu opens it by
+                                   name */
+  int fd;                       /* the local source, opened once (the
+                                   descriptor probed and given to qemu),
+                                   or -1 */
+  int fd_rw;                    /* write_later: the same file read-write */
+  uint64_t size;                /* virtual size from the header, 0: ask
+                                   qemu-img */
+  struct gbox_backing *chain;   /* --format=qcow2: the backing files */
+  size_t nr_chain;
   bool is_nbd;
   char *nbd_json;               /* blockdev "file" JSON for NBD sources */
   char *overlay;                /* throw-away qcow2 overlay (readonly) */
@@ -220,6 +245,9 @@ extern int gbox_int_probe_format (gbox_h *h, const char *filename,
 /* Parse an NBD URI into the JSON of a blockdev "nbd" node; NULL and an
  * error if SOURCE is not a valid NBD URI. */
 extern char *gbox_int_nbd_json (gbox_h *h, const char *source);
+/* The same through a descriptor open on the image. */
+extern int gbox_int_probe_format_fd (gbox_h *h, int fd, const char *filename,
+                                     char **format, char **backing);
 extern int gbox_int_prepare_drives (gbox_h *h);  /* overlays */
 extern int gbox_int_hotadd_drives (gbox_h *h);   /* QMP device_add */
 extern void gbox_int_free_drives (gbox_h *h);

@@ -68,6 +68,13 @@ extern void gbox_set_progress_callback (gbox_h *h, gbox_progress_cb cb,
  * through a throw-away overlay. */
 extern int gbox_add_drive (gbox_h *h, const char *source, const char *format,
                            int readonly);
+/* READONLY of gbox_add_drive: a disk the command may write, attached
+ * read-only through an overlay until gbox_make_writable. */
+#define GBOX_DRIVE_WRITE_LATER 2
+/* Commit what the guest wrote to the overlays of the GBOX_DRIVE_WRITE_LATER
+ * drives into the images and attach them read-write from now on (the
+ * guest sees no change).  Called before the first real write. */
+extern int gbox_make_writable (gbox_h *h);
 extern size_t gbox_nr_drives (gbox_h *h);
 /* The format of drive I (explicit or probed), or NULL. */
 extern const char *gbox_drive_format (gbox_h *h, size_t i);

@@ -341,6 +341,8 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
 }
 
 #elif COPY_COMMAND == TAR_IN
+static int writable_for (gbox_h *h, struct gbox_opts *o, const char *dir);
+
 static int
 run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
      struct gbox_tar_options *t)
@@ -358,9 +360,12 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
       return -1;
     }
   }
-  r = gbox_tar_in (h, fd, dir, t);
-  if (r == -1)
-    gbox_opts_print_error (o, h);
+  r = writable_for (h, o, dir);
+  if (r == 0) {
+    r = gbox_tar_in (h, fd, dir, t);
+    if (r == -1)
+      gbox_opts_print_error (o, h);
+  }
   if (fd != STDIN_FILENO)
     close (fd);
   return r;
@@ -451,6 +456,8 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
 }
 
 #else /* COPY_IN */
+static int writable_for (gbox_h *h, struct gbox_opts *o, const char *dir);
+
 static int
 copy_in_one (gbox_h *h, struct gbox_opts *o, const char *local,
              const char *dir)
@@ -515,9 +522,30 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
   int i;
 
   (void) t;
+  if (writable_for (h, o, dir) == -1)
+    return -1;
   for (i = 0; i < argc - 1; ++i)
     if (copy_in_one (h, o, argv[i], dir) == -1)
       return -1;
+  return 0;
+}
+#endif
+
+#if WRITES
+/* The disks are attached read-only (through an overlay) until the
+ * first write: they become writable here, unless the destination is
+ * known not to be a directory (the write then fails with the usual
+ * message), so that a run that fails before writing leaves the images
+ * byte-for-byte as they were. */
+static int
+writable_for (gbox_h *h, struct gbox_opts *o, const char *dir)
+{
+  if (gbox_is_dir (h, dir) == 0)
+    return 0;
+  if (gbox_make_writable (h) == -1) {
+    gbox_opts_print_error (o, h);
+    return -1;
+  }
   return 0;
 }
 #endif
@@ -656,7 +684,8 @@ main (int argc, char *argv[])
     exit (EXIT_FAILURE);
   }
   gbox_opts_setup_handle (h, &o);
-  if (gbox_opts_add_drives (h, &o, !WRITES) == -1 ||
+  if (gbox_opts_add_drives (h, &o, WRITES ? GBOX_DRIVE_WRITE_LATER : 1)
+      == -1 ||
       gbox_launch (h) == -1 ||
       gbox_opts_mount (h, &o) == -1) {
     gbox_opts_print_error (&o, h);

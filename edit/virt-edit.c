@@ -14,9 +14,11 @@
  * original's owner, group, mode and SELinux label and renames over the
  * original (replace_file), keeping the original as FILE.EXT with -b.
  * The disks are opened read-write (an image that cannot be written is
- * refused before anything starts), but the filesystems are mounted
- * read-only until a file has really changed: a run that fails, or
- * changes nothing, writes nothing to the disks.
+ * refused before anything starts) but attached read-only through an
+ * overlay, and the filesystems are mounted read-only, until a file has
+ * really changed (then the overlay is committed and the disks are
+ * read-write): a run that fails, or changes nothing, writes nothing to
+ * the disks, not even a journal replay.
  */
 
 #include <config.h>
@@ -229,7 +231,9 @@ make_writable (gbox_h *h, struct gbox_opts *o)
 {
   if (!o->readonly)
     return 0;
-  if (gbox_umount_all (h) == -1)
+  /* The disks first: until now the guest wrote (a journal replayed on
+   * mount) only to their overlays. */
+  if (gbox_make_writable (h) == -1 || gbox_umount_all (h) == -1)
     return -1;
   o->readonly = false;
   return gbox_opts_mount (h, o);
@@ -608,11 +612,11 @@ main (int argc, char *argv[])
   }
   gbox_opts_setup_handle (h, &o);
 
-  /* Read-write: an image we may not write is refused here.  The
-   * filesystems are mounted read-only until something is written
-   * (make_writable). */
+  /* Opened read-write (an image we may not write is refused here) but
+   * attached read-only, through an overlay, and the filesystems are
+   * mounted read-only, until something is written (make_writable). */
   o.readonly = true;
-  if (gbox_opts_add_drives (h, &o, 0) == -1 ||
+  if (gbox_opts_add_drives (h, &o, GBOX_DRIVE_WRITE_LATER) == -1 ||
       gbox_launch (h) == -1 ||
       gbox_opts_mount (h, &o) == -1) {
     gbox_opts_print_error (&o, h);

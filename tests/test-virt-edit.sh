@@ -93,6 +93,6 @@ if command -v nbdkit >/dev/null; then
   cleanup_fn 'kill $(cat "$T/ro.pid") 2>/dev/null'
   for i in $(seq 50); do [ -S "$T/ro.sock" ] && break; sleep 0.1; done
   expect_error "read-only source (nbdkit -r)" "virt-edit: error: .*" \
-    "$VIRT_EDIT" --format=raw -a "nbd+unix:///?socket=$T/ro.sock" -e 1 /etc/motd
+    "$VIRT_EDIT" --format=raw -a "nbd+unix:///?socket=$T/ro.sock" -e 's/^/x/' /etc/motd
   cmp "$T/disk.img" "$T/ro.img" || fail "read-only image changed"
 fi
