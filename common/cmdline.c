@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,29 @@ opt_escape (gbox_h *h, const char *s)
  * through "exec:", so spawn=deny costs nothing. */
 #define SANDBOX_OPTS \
   "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+/* With -runas qemu itself calls setgid/setuid once set up, after the
+ * filter is in place: the set*id calls are allowed then (a process
+ * that gave up root for good cannot get it back with them). */
+#define SANDBOX_OPTS_RUNAS \
+  "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny"
+
+/* The user qemu runs as when we are root: GBOX_QEMU_USER, else
+ * "guestbox" if the system has it, else "nobody"; NULL when not root
+ * or the user does not exist ("" in GBOX_QEMU_USER: not dropped). */
+static const char *
+qemu_runas (void)
+{
+  const char *u;
+
+  if (geteuid () != 0)
+    return NULL;
+  u = secure_getenv ("GBOX_QEMU_USER");
+  if (u)
+    return *u && getpwnam (u) ? u : NULL;
+  if (getpwnam ("guestbox"))
+    return "guestbox";
+  return getpwnam ("nobody") ? "nobody" : NULL;
+}
 
 /* Does this qemu take -sandbox (built with seccomp)?  Asked once per
  * process and qemu binary: "QEMU -sandbox OPTS -version" fails when it
@@ -197,9 +221,22 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
   ADD ("-display");
   ADD ("none");
   ADD ("-no-reboot");
-  if (qemu_has_sandbox (h->qemu)) {
-    ADD ("-sandbox");
-    ADD (SANDBOX_OPTS);
+  {
+    const char *runas = qemu_runas ();
+
+    if (qemu_has_sandbox (h->qemu)) {
+      ADD ("-sandbox");
+      ADD (runas ? SANDBOX_OPTS_RUNAS : SANDBOX_OPTS);
+    }
+    else
+      gbox_int_debug (h, "warning: %s has no -sandbox (seccomp): qemu runs "
+                      "without the sandbox", h->qemu);
+    /* As root, qemu opens what it is given on its command line, then
+     * runs as an unprivileged user; the disks reach it as descriptors. */
+    if (runas) {
+      ADD ("-runas");
+      ADD (runas);
+    }
   }
   if (snap) {
     /* The RAM in a file: shared while the snapshot is made, mapped
@@ -281,3 +318,16 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
 
 #undef ADD
 #undef ADDF
+
+int
+gbox_qemu_confinement (gbox_h *h, char *buf, size_t len)
+{
+  const char *runas = qemu_runas ();
+  bool sandbox = h->qemu && *h->qemu && qemu_has_sandbox (h->qemu);
+
+  snprintf (buf, len, "qemu sandbox: %s%s%s",
+            sandbox ? "seccomp (-sandbox)" : "none (this qemu has no "
+            "-sandbox: it runs without seccomp)",
+            runas ? "; runs as user " : "", runas ? runas : "");
+  return sandbox ? 1 : 0;
+}

@@ -33,6 +33,8 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -54,6 +56,8 @@ free_drive (struct gbox_drive *d)
   free (d->source);
   free (d->format);
   free (d->nbd_json);
+  free (d->nbd_qemu_json);
+  free (d->nbd_socket);
   if (d->overlay) {
     unlink (d->overlay);
     free (d->overlay);
@@ -418,8 +422,21 @@ uri_decode (const char *s, size_t len)
  *   nbd+unix:///[EXPORT]?socket=PATH
  *   nbd://?socket=PATH and nbd:///EXPORT?socket=PATH (libguestfs tools)
  */
+static char *nbd_json (gbox_h *h, const char *source, const char *fdname,
+                       char **sockpath);
+
 char *
 gbox_int_nbd_json (gbox_h *h, const char *source)
+{
+  return nbd_json (h, source, NULL, NULL);
+}
+
+/* With FDNAME, a Unix socket is given as the monitor descriptor of that
+ * name (we connect to it, so that a qemu running as another user needs
+ * no access to the socket's directory), and *SOCKPATH gets its path
+ * (NULL for TCP). */
+static char *
+nbd_json (gbox_h *h, const char *source, const char *fdname, char **sockpath)
 {
   const char *p, *query, *path_start, *auth_end;
   CLEANUP_FREE char *host = NULL, *port = NULL, *export = NULL, *sock = NULL;
@@ -510,7 +527,17 @@ gbox_int_nbd_json (gbox_h *h, const char *source)
 
   if (append_str (h, &json, "{\"driver\":\"nbd\",\"server\":{") == -1)
     goto err;
-  if (is_unix) {
+  if (is_unix && fdname) {
+    if (append_str (h, &json, "\"type\":\"fd\",\"str\":") == -1 ||
+        append_quoted (h, &json, fdname) == -1)
+      goto err;
+    *sockpath = strdup (sock);
+    if (!*sockpath) {
+      gbox_int_perror (h, "strdup");
+      goto err;
+    }
+  }
+  else if (is_unix) {
     if (append_str (h, &json, "\"type\":\"unix\",\"path\":") == -1 ||
         append_quoted (h, &json, sock) == -1)
       goto err;
@@ -868,8 +895,13 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
 
   if (is_nbd_uri (source)) {
     d.is_nbd = true;
+    char fdname[32];
+
+    snprintf (fdname, sizeof fdname, "nbd%zu", h->nr_drives);
     d.nbd_json = gbox_int_nbd_json (h, source);
-    if (!d.nbd_json) {
+    if (d.nbd_json)
+      d.nbd_qemu_json = nbd_json (h, source, fdname, &d.nbd_socket);
+    if (!d.nbd_json || !d.nbd_qemu_json) {
       free_drive (&d);
       return -1;
     }
@@ -1015,7 +1047,8 @@ source_node_json (gbox_h *h, struct gbox_drive *d, size_t i, bool readonly,
   if (append_str (h, &json, ",\"file\":") == -1)
     goto err;
   if (d->is_nbd) {
-    if (append_str (h, &json, d->nbd_json) == -1)
+    if (append_str (h, &json, naming == NAME_FDSET ? d->nbd_qemu_json
+                    : d->nbd_json) == -1)
       goto err;
   }
   else {
@@ -1219,7 +1252,7 @@ gbox_int_prepare_drives (gbox_h *h)
     if (!d->overlay)
       return -1;
     if (d->is_nbd) {
-      src = source_node_json (h, d, i, true, NAME_FDSET);
+      src = source_node_json (h, d, i, true, NAME_INHERITED);
       if (!src)
         return -1;
       /* The "json:" pseudo-protocol carries exactly the node we use, so
@@ -1461,6 +1494,30 @@ gbox_int_hotadd_drives (gbox_h *h)
     CLEANUP_FREE char *node = NULL, *cmd = NULL;
     bool behind = d->readonly || d->write_later;
 
+    /* An NBD Unix socket: connected here, given as a named descriptor. */
+    if (d->is_nbd && d->nbd_socket) {
+      struct sockaddr_un addr;
+      CLEANUP_CLOSE int sfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      char getfd[96];
+
+      memset (&addr, 0, sizeof addr);
+      addr.sun_family = AF_UNIX;
+      if (strlen (d->nbd_socket) >= sizeof addr.sun_path) {
+        gbox_int_error (h, "%s: socket path too long", d->nbd_socket);
+        return -1;
+      }
+      strcpy (addr.sun_path, d->nbd_socket);
+      if (sfd == -1 ||
+          connect (sfd, (struct sockaddr *) &addr, sizeof addr) == -1) {
+        gbox_int_perror (h, "%s: cannot open the disk: %s", d->source,
+                         d->nbd_socket);
+        return -1;
+      }
+      snprintf (getfd, sizeof getfd, "{\"execute\":\"getfd\",\"arguments\":"
+                "{\"fdname\":\"nbd%zu\"}}", i);
+      if (gbox_int_qmp_fd (h, getfd, sfd, NULL) == -1)
+        return -1;
+    }
     /* The descriptors, then the nodes on them. */
     if (!d->is_nbd && !d->by_name &&
         (add_fd (h, d->fd, FDSET_SRC (i)) == -1 ||

@@ -63,6 +63,9 @@ struct gbox_drive {
   size_t nr_chain;
   bool is_nbd;
   char *nbd_json;               /* blockdev "file" JSON for NBD sources */
+  char *nbd_qemu_json;          /* the same for qemu: a Unix socket as a
+                                   descriptor we connected ("nbdI") */
+  char *nbd_socket;             /* that socket's path, or NULL */
   char *overlay;                /* throw-away qcow2 overlay (readonly) */
   bool discard;                 /* pass discards through (read-write) */
   unsigned blocksize;           /* sector size the guest sees; 0 = 512 */

@@ -75,6 +75,9 @@ extern int gbox_add_drive (gbox_h *h, const char *source, const char *format,
  * drives into the images and attach them read-write from now on (the
  * guest sees no change).  Called before the first real write. */
 extern int gbox_make_writable (gbox_h *h);
+/* cmdline.c: how qemu is confined, one line for --version ("qemu
+ * sandbox: ...").  1 if it has its seccomp sandbox, 0 if not. */
+extern int gbox_qemu_confinement (gbox_h *h, char *buf, size_t len);
 extern size_t gbox_nr_drives (gbox_h *h);
 /* The format of drive I (explicit or probed), or NULL. */
 extern const char *gbox_drive_format (gbox_h *h, size_t i);

@@ -390,6 +390,17 @@ gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
     return 1;
   case 'V':
     printf ("%s %s\n", o->program, PACKAGE_VERSION);
+    /* The second line only when qemu has no seccomp sandbox, so that
+     * scripts reading the version are not disturbed otherwise. */
+    {
+      gbox_h *h = gbox_create ();
+      char line[256];
+
+      if (h && gbox_qemu_confinement (h, line, sizeof line) == 0)
+        printf ("%s\n", line);
+      if (h)
+        gbox_close (h);
+    }
     print_and_exit (EXIT_SUCCESS);
   case GBOX_OPT_LONG_OPTIONS:
     gbox_opts_print_long_options (stdout, o->long_options);

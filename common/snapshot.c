@@ -364,7 +364,9 @@ gbox_int_snapshot_lookup (gbox_h *h, struct gbox_snapshot *s, char **why)
   char link[PATH_MAX], target[NAME_MAX + 1];
   CLEANUP_FREE char *keypath = NULL, *key = NULL, *statepath = NULL;
   size_t plen = strlen (s->prekey);
-  unsigned long long ramsize, statesize;
+  unsigned long long ramsize, statesize, ino;
+  long long ctime_s;
+  long ctime_ns;
   const char *rest, *files;
   struct stat st;
   ssize_t n;
@@ -404,7 +406,8 @@ gbox_int_snapshot_lookup (gbox_h *h, struct gbox_snapshot *s, char **why)
   while (files && files != rest && files[-1] != '\n')
     files = strstr (files + 1, "files ");
   if (!files ||
-      sscanf (files, "files %llu %llu", &ramsize, &statesize) != 2)
+      sscanf (files, "files %llu %llu %lld %ld %llu", &ramsize, &statesize,
+              &ctime_s, &ctime_ns, &ino) != 5)
     WHY ("%s: damaged (no sizes)", keypath);
   s->postkey = strndup (rest, files - rest);
   if (!s->postkey)
@@ -416,6 +419,10 @@ gbox_int_snapshot_lookup (gbox_h *h, struct gbox_snapshot *s, char **why)
   if (!S_ISREG (st.st_mode) || (unsigned long long) st.st_size != ramsize)
     WHY ("%s: size %jd, the key says %llu", s->ram, (intmax_t) st.st_size,
          ramsize);
+  if ((long long) st.st_ctim.tv_sec != ctime_s ||
+      st.st_ctim.tv_nsec != ctime_ns ||
+      (unsigned long long) st.st_ino != ino)
+    WHY ("%s: changed since the snapshot was saved", s->ram);
   s->state_fd = open (statepath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (s->state_fd == -1)
     WHY ("%s: %s", statepath, strerror (errno));
@@ -624,7 +631,12 @@ gbox_int_snapshot_publish (gbox_h *h, struct gbox_snapshot *s,
 
   if (!state || !key || !tmplink || !link)
     return -1;
-  if (stat (s->newram, &ram_st) == -1 || stat (state, &state_st) == -1) {
+  /* Read-only from now on; and its change time (which no writer, not
+   * even one that resets the modification time, can keep) is in the
+   * key, so that a RAM file written later (by a qemu that restored it
+   * and went rogue: it holds the file open) is never restored. */
+  if (chmod (s->newram, 0400) == -1 || chmod (state, 0400) == -1 ||
+      stat (s->newram, &ram_st) == -1 || stat (state, &state_st) == -1) {
     gbox_int_perror (h, "snapshot: stat");
     return -1;
   }
@@ -632,9 +644,12 @@ gbox_int_snapshot_publish (gbox_h *h, struct gbox_snapshot *s,
   if (fsync_path (h, s->newram, O_RDONLY) == -1 ||
       fsync_path (h, state, O_RDONLY) == -1)
     return -1;
-  text = gbox_int_asprintf (h, "%s%sfiles %jd %jd\n", s->prekey, postkey,
-                            (intmax_t) ram_st.st_size,
-                            (intmax_t) state_st.st_size);
+  text = gbox_int_asprintf (h, "%s%sfiles %jd %jd %jd %ld %ju\n", s->prekey,
+                            postkey, (intmax_t) ram_st.st_size,
+                            (intmax_t) state_st.st_size,
+                            (intmax_t) ram_st.st_ctim.tv_sec,
+                            (long) ram_st.st_ctim.tv_nsec,
+                            (uintmax_t) ram_st.st_ino);
   if (!text)
     return -1;
   fd = open (key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
