@@ -146,3 +146,43 @@ ok "the replayed journal reached the image; e2fsck -fn is clean"
 expect_eq "virt-copy-in wrote" seed \
   "$("$VIRT_CAT" -a "$T/journal.img" /data/seed.txt)"
 check_no_qemu
+
+# --- 4. qemu's confinement -------------------------------------------------
+# As root (CI runs the suite as root), qemu runs as an unprivileged user:
+# seen from an editor that virt-edit runs while qemu is up.
+if [ "$(id -u)" = 0 ]; then
+  cat > "$T/ed.sh" <<EOF2
+#!/bin/sh
+for p in \$(pgrep -f "qemu-system.*${TMPDIR}/gbox-"); do
+  ps -o user= -p "\$p"
+done > "$T/qemu.user"
+EOF2
+  chmod +x "$T/ed.sh"
+  EDITOR=$T/ed.sh "$VIRT_EDIT" -a "$T/disk.img" /etc/hostname >/dev/null
+  check_no_qemu
+  users=$(sort -u "$T/qemu.user")
+  [ -n "$users" ] || fail "no qemu seen from the editor"
+  [ "$users" != root ] || fail "qemu runs as root"
+  expect_eq "as root, qemu runs as an unprivileged user" \
+    "$(getent passwd guestbox >/dev/null && echo guestbox || echo nobody)" "$users"
+fi
+# A qemu without -sandbox: --version has a second line saying so, -v a
+# warning; with the real qemu --version is one line.
+printf '#!/bin/sh\nfor a; do [ "$a" = -sandbox ] && { echo "qemu: -sandbox: no seccomp" >&2; exit 1; }; done\nexec qemu-system-x86_64 "$@"\n' \
+  > "$T/qemu-nosandbox"
+chmod +x "$T/qemu-nosandbox"
+expect_eq "--version with a qemu without -sandbox" \
+  "virt-cat $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")
+qemu sandbox: none (this qemu has no -sandbox: it runs without seccomp)$( [ "$(id -u)" = 0 ] && echo "; runs as user $users")" \
+  "$(GBOX_QEMU=$T/qemu-nosandbox "$VIRT_CAT" --version)"
+if qemu-system-x86_64 -sandbox on -version >/dev/null 2>&1; then
+  expect_eq "--version with a qemu with -sandbox: one line" 1 \
+    "$("$VIRT_CAT" --version | wc -l)"
+fi
+# (Cut short: only the command line matters here.)
+GBOX_QEMU=$T/qemu-nosandbox GBOX_SNAPSHOT=0 GBOX_LAUNCH_TIMEOUT=1 \
+  "$VIRT_CAT" -v -a "$T/disk.img" /etc/hostname >/dev/null 2>"$T/log" || true
+grep -q "virt-cat: debug: warning: $T/qemu-nosandbox has no -sandbox (seccomp): qemu runs without the sandbox" "$T/log" ||
+  fail "-v does not say that qemu has no -sandbox"
+ok "-v says that qemu has no -sandbox"
+check_no_qemu
