@@ -68,6 +68,11 @@ grep -q "top.qcow2: backing file $T/chain/mid.qcow2 (probed as qcow2)" "$T/log" 
   { grep backing "$T/log" >&2; fail "-v does not name each backing file"; }
 ok "-v names each backing file with its probed format"
 check_no_qemu
+# A QED image with a backing file is refused too (the man page says so).
+(cd "$T/chain" && qemu-img create -q -f qed -b base.img -F raw over.qed)
+expect_error "QED with a backing file, probed" \
+  "^virt-cat: error: .*over.qed: the image \(probed as qed\) refers to another file 'base.img'.*--format=qed" \
+  "$VIRT_CAT" -a "$T/chain/over.qed" /etc/hostname
 # A backing file that is not an image (a FIFO that records an open).
 fifo_trap "$T/chain/trap.fifo"
 (cd "$T/chain" &&
@@ -186,3 +191,25 @@ grep -q "virt-cat: debug: warning: $T/qemu-nosandbox has no -sandbox (seccomp): 
   fail "-v does not say that qemu has no -sandbox"
 ok "-v says that qemu has no -sandbox"
 check_no_qemu
+
+# --- 5. SIGTERM while the editor runs: no copy of the guest file left ----
+cat > "$T/ed-wait.sh" <<EOF2
+#!/bin/sh
+: > "$T/editing"
+i=0; while [ \$i -lt 100 ] && [ ! -e "$T/stop" ]; do sleep 0.1; i=\$((i+1)); done
+EOF2
+chmod +x "$T/ed-wait.sh"
+sum=$(sha256sum < "$T/disk.img")
+EDITOR=$T/ed-wait.sh "$VIRT_EDIT" -a "$T/disk.img" /etc/hostname >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 600); do [ -e "$T/editing" ] && break; sleep 0.1; done
+[ -e "$T/editing" ] || fail "the editor never started"
+[ -n "$(find "$TMPDIR" -name hostname)" ] || fail "no copy of the guest file while editing"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+: > "$T/stop"; sleep 0.3
+expect_eq "virt-edit died of SIGTERM" 143 "$rc"
+check_no_qemu
+ok "SIGTERM during virt-edit: no temp copy, no qemu left"
+[ "$(sha256sum < "$T/disk.img")" = "$sum" ] || fail "the image changed"
+ok "SIGTERM during virt-edit: the image is unchanged"
