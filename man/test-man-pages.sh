@@ -22,7 +22,18 @@ fi
 sections="NAME SYNOPSIS DESCRIPTION OPTIONS EXAMPLES EXIT_STATUS ENVIRONMENT SEE_ALSO"
 # The sections the libguestfs pages have beyond those, which a page may
 # add between them (the required ones stay in order).
-extra="OLD-STYLE_COMMAND_LINE WINDOWS_PATHS NON-INTERACTIVE_EDITING CSV_OUTPUT MACHINE-READABLE_OUTPUT BUGS"
+extra="OLD-STYLE_COMMAND_LINE WINDOWS_PATHS NON-INTERACTIVE_EDITING CSV_OUTPUT MACHINE-READABLE_OUTPUT BUGS NOTE_ABOUT_CSV_FORMAT STATVFS_NUMBERS COLUMNS"
+# Sections users of the libguestfs pages look for: every page has BUGS;
+# the pages of commands with --csv explain the format; virt-edit shows
+# -e for scripts.
+wanted () {
+    case $1 in
+        virt-ls.pod|virt-filesystems.pod) echo "BUGS NOTE_ABOUT_CSV_FORMAT" ;;
+        virt-df.pod) echo "BUGS NOTE_ABOUT_CSV_FORMAT STATVFS_NUMBERS" ;;
+        virt-edit.pod) echo "BUGS NON-INTERACTIVE_EDITING" ;;
+        *) echo BUGS ;;
+    esac
+}
 
 for pod in $PODS; do
     f=$srcdir/$pod
@@ -44,6 +55,13 @@ for pod in $PODS; do
     else
         fail "$pod: sections are '$got', expected '$sections'"
     fi
+    for w in $(wanted "$pod"); do
+        if sed -n 's/^=head1 //p' "$f" | tr ' ' '_' | grep -qxF "$w"; then
+            echo "ok: $pod: has ${w//_/ }"
+        else
+            fail "$pod: no ${w//_/ } section"
+        fi
+    done
     name=${pod%.pod}
     if sed -n '/^=head1 NAME/,/^=head1/p' "$f" | grep -q "^$name - "; then
         echo "ok: $pod: NAME says '$name - ...'"
