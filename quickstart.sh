@@ -24,7 +24,7 @@ packages=(
   lvm2 xfsprogs ntfs-3g btrfs-progs nbdkit libnbd-bin
   clang libclang-rt-14-dev
   libjson-c-dev librpm-dev rpm db5.3-util
-  mdadm cryptsetup-bin ldmtool icoutils
+  mdadm cryptsetup-bin ldmtool icoutils netpbm
   psmisc
 )
 # The libguestfs tools: the reference that the tests compare outputs

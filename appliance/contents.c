@@ -51,7 +51,9 @@ const char *const gbox_appliance_programs[] = {
   "ntfsresize", "ntfsfix", "xfs_growfs", "xfs_repair", "xfs_admin",
   "xfs_db", "btrfs", "zerofree", "fsck.vfat",
   "bsdtar", "lzop",             /* virt-tar-*, virt-copy-* */
-  "mdadm", "cryptsetup", NULL
+  "mdadm", "cryptsetup",
+  /* Icons of CirrOS and Windows XP/7 guests, as libguestfs makes them. */
+  "wrestool", "bmptopnm", "pamcut", "pnmtopng", "pbmtext", NULL
 };
 
 /* Directories every appliance has (mode). */

@@ -266,7 +266,17 @@ static const struct {
   { "/etc/pardus-release", "pardus", NULL },
   { "/etc/debian_version", "debian", NULL },
   { "/etc/slackware-version", "slackware", NULL },
+  { "/etc/cirros/version", "cirros", NULL },
+  /* Buildroot; CirrOS when it has its logo. */
+  { "/etc/br-version", "buildroot", NULL },
 };
+
+static bool
+is_file_in_root (int rootfd, const char *path)
+{
+  struct stat st;
+  return stat_in_root (rootfd, path, &st) == 0 && S_ISREG (st.st_mode);
+}
 
 static int
 parse_release_file (int rootfd, gbox_inspected_os *os)
@@ -287,6 +297,9 @@ parse_release_file (int rootfd, gbox_inspected_os *os)
     ll = first_line (text, len, &line);
     set_field (&os->distro, release_files[i].distro,
                strlen (release_files[i].distro));
+    if (strcmp (release_files[i].distro, "buildroot") == 0 &&
+        is_file_in_root (rootfd, "/usr/share/cirros/logo"))
+      set_field (&os->distro, "cirros", 6);
     /* redhat-release also names CentOS and others. */
     if (strcmp (release_files[i].distro, "rhel") == 0 &&
         ll >= 6 && strncmp (line, "CentOS", 6) == 0)
@@ -328,13 +341,6 @@ debian_point_release (int rootfd, gbox_inspected_os *os)
     ll = first_line (text, len, &line);
     set_field (&os->product_name, line, ll);
   }
-}
-
-static bool
-is_file_in_root (int rootfd, const char *path)
-{
-  struct stat st;
-  return stat_in_root (rootfd, path, &st) == 0 && S_ISREG (st.st_mode);
 }
 
 static void

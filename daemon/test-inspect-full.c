@@ -152,6 +152,16 @@ static const struct linux_case linux_cases[] = {
     { { "/etc/os-release", "# comment\nID='rocky' # trailing\n"
         "VERSION_ID=\"9.3\"\nPRETTY_NAME=\"Rocky \\\"Blue\\\" Onyx\"\n" } },
     "rocky", "Rocky \"Blue\" Onyx", "", "rocky9", "rpm", "yum", 9, 3 },
+  { "cirros",
+    { { "/etc/cirros", NULL }, { "/etc/cirros/version", "0.5.2\n" } },
+    "cirros", "0.5.2", "", "cirros0.5", "", "", 0, 5 },
+  { "cirros-br",
+    { { "/etc/br-version", "2019.02.1\n" }, { "/usr/share", NULL },
+      { "/usr/share/cirros", NULL }, { "/usr/share/cirros/logo", "  _\n" } },
+    "cirros", "2019.02.1", "", "cirros2019.2", "", "", 2019, 2 },
+  { "buildroot",
+    { { "/etc/br-version", "2019.02.1\n" } },
+    "buildroot", "2019.02.1", "", "buildroot2019.2", "", "", 2019, 2 },
 };
 
 static void

@@ -276,13 +276,91 @@ split_trees () {
   echo "set default=0" > "$b/grub/grub.cfg"
 }
 
-# windows_ntfs OUT_IMAGE SIZE_MB MBR_SIG PART_START_BYTES: an NTFS
-# filesystem with /Windows/System32/config/{SOFTWARE,SYSTEM} hives and
-# cmd.exe.  C: is mapped to (MBR_SIG, PART_START_BYTES) in
-# MountedDevices.  Needs ntfs-3g to mount the image on the host (FUSE):
+# cirros_tree DIR: a CirrOS-like guest: /etc/cirros/version and the
+# text logo libguestfs draws as its icon.
+cirros_tree () {
+  local d=$1
+  base_tree "$d" cirroshost
+  mkdir -p "$d/etc/cirros" "$d/usr/share/cirros"
+  echo 0.5.2 > "$d/etc/cirros/version"
+  cat > "$d/usr/share/cirros/logo" <<'EOF'
+   ____               ____  ____
+  / __/ __ ____ ____ / __ \/ __/
+ / /__ / // __// __// /_/ /\ \
+ \___//_//_/  /_/   \____/___/
+    http://cirros-cloud.net
+EOF
+  echo '/dev/sda1 / ext4 defaults 0 1' > "$d/etc/fstab"
+}
+
+# windows_explorer OUT: a PE32 file whose resources hold bitmaps 143
+# (48x48, as in Windows XP's explorer.exe) and 6801 (54x162, as in
+# Windows 7's), each a different pattern; with NOBITMAPS=1 none.
+windows_explorer () {
+  NOBITMAPS=${NOBITMAPS:-0} python3 - "$1" <<'EOF'
+import os, struct, sys
+
+def dib(w, h, seed):
+    row = (w * 3 + 3) & ~3
+    px = bytearray()
+    for y in range(h):
+        for x in range(w):
+            px += bytes(((x * 5 + seed) & 255, (y * 3 + seed * 7) & 255,
+                         ((x ^ y) + seed) & 255))
+        px += b"\0" * (row - w * 3)
+    return struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(px),
+                       2835, 2835, 0, 0) + px
+
+bitmaps = [] if os.environ["NOBITMAPS"] == "1" else \
+    [(143, dib(48, 48, 1)), (6801, dib(54, 162, 2))]
+# The resource tree: type 2 (bitmap) -> name -> language 1033 -> data.
+n, rva = len(bitmaps), 0x1000
+l2 = 24
+l3 = l2 + 16 + 8 * n
+de = l3 + 24 * n
+off = de + 16 * n
+tree = struct.pack("<IIHHHHII", 0, 0, 0, 0, 0, 1, 2, 0x80000000 | l2)
+tree += struct.pack("<IIHHHH", 0, 0, 0, 0, 0, n)
+for i, (name, _) in enumerate(bitmaps):
+    tree += struct.pack("<II", name, 0x80000000 | (l3 + 24 * i))
+for i in range(n):
+    tree += struct.pack("<IIHHHHII", 0, 0, 0, 0, 0, 1, 1033, de + 16 * i)
+blobs = b""
+for _, b in bitmaps:
+    tree += struct.pack("<IIII", rva + off, len(b), 0, 0)
+    pad = b"\0" * (-len(b) % 8)
+    blobs += b + pad
+    off += len(b) + len(pad)
+rsrc = tree + blobs
+raw = (len(rsrc) + 511) & ~511
+dos = bytearray(64)
+dos[0:2] = b"MZ"
+struct.pack_into("<I", dos, 0x3c, 64)
+coff = struct.pack("<HHIIIHH", 0x14c, 1, 0, 0, 0, 224, 0x0102)
+opt = struct.pack("<HBBIIIIIIIIIHHHHHHIIIIHHIIIIII", 0x10b, 0, 0, 0, raw,
+                  0, 0, 0, 0, 0x400000, 0x1000, 0x200, 5, 1, 0, 0, 5, 1,
+                  0, 0x1000 + ((raw + 0xfff) & ~0xfff), 0x200, 0, 2, 0,
+                  0x100000, 0x1000, 0x100000, 0x1000, 0, 16)
+dirs = bytearray(128)
+struct.pack_into("<II", dirs, 16, rva, len(rsrc))
+sect = struct.pack("<8sIIIIIIHHI", b".rsrc", len(rsrc), rva, raw, 0x200,
+                   0, 0, 0, 0, 0x40000040)
+head = bytes(dos) + b"PE\0\0" + coff + opt + bytes(dirs) + sect
+head += b"\0" * (0x200 - len(head))
+open(sys.argv[1], "wb").write(head + rsrc + b"\0" * (raw - len(rsrc)))
+EOF
+}
+
+# windows_ntfs OUT_IMAGE SIZE_MB MBR_SIG PART_START_BYTES [VERSION]: an
+# NTFS filesystem with /Windows/System32/config/{SOFTWARE,SYSTEM} hives
+# and cmd.exe.  C: is mapped to (MBR_SIG, PART_START_BYTES) in
+# MountedDevices.  VERSION: 2019 (Windows Server 2019, the default), 7
+# (Windows 7, 6.1: SysWOW64/explorer.exe with the bitmaps, and an
+# explorer.exe without) or xp (Windows XP, 5.1: explorer.exe with the
+# bitmaps).  Needs ntfs-3g to mount the image on the host (FUSE):
 # returns 1 when that is not possible.
 windows_ntfs () {
-  local out=$1 mb=$2 sig=$3 start=$4 w=$T/win mnt=$T/winmnt
+  local out=$1 mb=$2 sig=$3 start=$4 ver=${5:-2019} w=$T/win mnt=$T/winmnt
   local sigle offle
   rm -f "$out"
   truncate -s "${mb}M" "$out"
@@ -342,6 +420,17 @@ Windows Registry Editor Version 5.00
 "DisplayName"=""
 "DisplayVersion"="1.0"
 EOF
+  case $ver in
+    7) sed -i -e 's/^"ProductName"=.*/"ProductName"="Windows 7 Professional"/' \
+              -e '/^"CurrentM/d' -e 's/^"CurrentVersion"=.*/"CurrentVersion"="6.1"/' \
+              -e 's/^"CurrentBuildNumber"=.*/"CurrentBuildNumber"="7601"/' \
+              -e 's/^"InstallationType"=.*/"InstallationType"="Client"/' \
+              -e 's/^"EditionID"=.*/"EditionID"="Professional"/' "$T/software.reg" ;;
+    xp) sed -i -e 's/^"ProductName"=.*/"ProductName"="Microsoft Windows XP"/' \
+              -e '/^"CurrentM/d' -e 's/^"CurrentVersion"=.*/"CurrentVersion"="5.1"/' \
+              -e 's/^"CurrentBuildNumber"=.*/"CurrentBuildNumber"="2600"/' \
+              -e '/^"InstallationType"=/d' -e '/^"EditionID"=/d' "$T/software.reg" ;;
+  esac
   # MountedDevices data for an MBR partition: the disk signature and
   # the partition's byte offset, little-endian.
   sigle=$(printf '%08x' "$sig" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4,\3,\2,\1/')
@@ -390,6 +479,14 @@ struct.pack_into("<H", pe, 0x98, 0x20b)       # PE32+
 struct.pack_into("<H", pe, 0x98 + 68, 3)      # subsystem: console
 open(sys.argv[1], "wb").write(bytes(pe))
 EOF
+  case $ver in
+    7) mkdir -p "$mnt/Windows/SysWOW64"
+       windows_explorer "$mnt/Windows/SysWOW64/explorer.exe" &&
+         NOBITMAPS=1 windows_explorer "$mnt/Windows/explorer.exe" ||
+         { umount "$mnt"; return 1; } ;;
+    xp) windows_explorer "$mnt/Windows/explorer.exe" ||
+         { umount "$mnt"; return 1; } ;;
+  esac
   umount "$mnt"
 }
 

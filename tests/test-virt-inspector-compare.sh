@@ -4,8 +4,9 @@
 # multi-paragraph descriptions, a hyphenated upstream version, Status
 # words in several orders, the Debian logo), a Fedora guest (rpm sqlite
 # database written by rpm, gpg-pubkey entry, packages without a URL,
-# the Fedora logo) and a Windows guest (hives with InstallLocation):
-# three libguestfs runs.
+# the Fedora logo), a Windows guest (hives with InstallLocation), a
+# Windows 7 guest (its icon from SysWOW64's explorer.exe) and a CirrOS
+# guest (its icon drawn from a text logo): five libguestfs runs.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -33,10 +34,19 @@ truncate -s 26M "$T/windows.img"
 printf 'label: dos\nlabel-id: 0x1badcafe\nstart=2048, type=7\n' |
   sfdisk -q "$T/windows.img" >/dev/null
 dd if="$T/win.img" of="$T/windows.img" bs=1M seek=1 conv=notrunc status=none
-rm "$T/deb.img" "$T/fed.img" "$T/win.img"
+windows_ntfs "$T/win.img" 24 0x1badcafe 1048576 7 ||
+  skip_or_fail "cannot build the NTFS fixture (ntfs-3g, FUSE)"
+truncate -s 26M "$T/windows7.img"
+printf 'label: dos\nlabel-id: 0x1badcafe\nstart=2048, type=7\n' |
+  sfdisk -q "$T/windows7.img" >/dev/null
+dd if="$T/win.img" of="$T/windows7.img" bs=1M seek=1 conv=notrunc status=none
+cirros_tree "$T/cir"
+ext4_image "$T/cir.img" 12 "$T/cir"
+mbr_disk "$T/cirros.img" 14 "$T/cir.img"
+rm "$T/deb.img" "$T/fed.img" "$T/win.img" "$T/cir.img"
 
 cd "$T"
-for g in debian fedora windows; do
+for g in debian fedora windows windows7 cirros; do
   compare_lg "virt-inspector ($g)" virt-inspector -a $g.img
   # (libguestfs keeps its appliance cache in TMPDIR: only qemu counts.)
   [ -z "$(qemu_left)" ] || fail "qemu left running"
@@ -47,6 +57,7 @@ for g in debian fedora windows; do
     fedora) grep -q '<icon>' gb.out && grep -q '<url>(none)</url>' gb.out &&
               grep -q '<name>gpg-pubkey</name>' gb.out || fail "fedora: report lacks the icon or the rpm details" ;;
     windows) grep -q '<install_path>' gb.out || fail "windows: no install_path" ;;
+    windows7|cirros) grep -q '<icon>' gb.out || fail "$g: no icon" ;;
   esac
   xmllint --noout --relaxng "$T/lg.rng" gb.out 2>"$T/xmllint.err" ||
     { cat "$T/xmllint.err"; fail "$g: does not validate against libguestfs's schema"; }

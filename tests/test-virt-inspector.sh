@@ -584,3 +584,63 @@ fi
 [ "$secs" -lt 120 ] || fail "hostile guests took $secs s"
 ok "hostile guests: $secs s, virt-inspector max RSS $(cat "$T/maxrss") KiB"
 [ "$(cat "$T/maxrss")" -lt 400000 ] || fail "virt-inspector used $(cat "$T/maxrss") KiB"
+
+# --- Icons converted as libguestfs converts them -------------------------
+# Windows XP (bitmap 143 of explorer.exe) and CirrOS (its text logo):
+# the PNG must be the bytes the host's own icoutils and netpbm make from
+# the same files, which is what libguestfs does.  A CirrOS whose logo is
+# a symlink, and one whose logo is 1025 bytes, get no icon.
+if [ $have_windows = 1 ] && command -v wrestool >/dev/null &&
+   command -v pbmtext >/dev/null || [ "${REQUIRE_APPLIANCE:-}" = 1 ]; then
+  requires wrestool bmptopnm pnmtopng pbmtext
+  windows_ntfs "$T/xp.img" 24 0x1badcafe 1048576 xp ||
+    fail "cannot build the Windows XP fixture"
+  truncate -s 26M "$T/xp-disk.img"
+  printf 'label: dos\nlabel-id: 0x1badcafe\nstart=2048, type=7\n' |
+    sfdisk -q "$T/xp-disk.img" >/dev/null
+  dd if="$T/xp.img" of="$T/xp-disk.img" bs=1M seek=1 conv=notrunc status=none
+  rm "$T/xp.img"
+  cirros_tree "$T/cir"
+  ext4_image "$T/cir.img" 12 "$T/cir"
+  mbr_disk "$T/cir-disk.img" 14 "$T/cir.img"
+  pbmtext < "$T/cir/usr/share/cirros/logo" | pnmtopng > "$T/cirros.png"
+  mv "$T/cir/usr/share/cirros/logo" "$T/cir/usr/share/cirros/logo.txt"
+  ln -s logo.txt "$T/cir/usr/share/cirros/logo"
+  ext4_image "$T/cir.img" 12 "$T/cir"
+  mbr_disk "$T/cirlink-disk.img" 14 "$T/cir.img"
+  rm "$T/cir/usr/share/cirros/logo"
+  head -c 1025 /dev/zero | tr '\0' 'x' > "$T/cir/usr/share/cirros/logo"
+  ext4_image "$T/cir.img" 12 "$T/cir"
+  mbr_disk "$T/cirbig-disk.img" 14 "$T/cir.img"
+  rm "$T/cir.img"
+  windows_explorer "$T/explorer.exe"
+  wrestool -x --type=2 --name=143 "$T/explorer.exe" 2>/dev/null |
+    bmptopnm 2>/dev/null | pnmtopng > "$T/xp.png" 2>/dev/null
+  "$VI" -a "$T/xp-disk.img" -a "$T/cir-disk.img" -a "$T/cirlink-disk.img" \
+    -a "$T/cirbig-disk.img" > "$T/icons.xml" 2> "$T/icons.err" ||
+    { cat "$T/icons.err"; fail "virt-inspector on the icon fixtures"; }
+  check_no_qemu
+  validate "$T/icons.xml"
+  check "$T/icons.xml" /dev/sda1 <<'EOT'
+product_name/text()|Microsoft Windows XP
+major_version/text()|5
+minor_version/text()|1
+osinfo/text()|winxp
+EOT
+  check "$T/icons.xml" /dev/sdb1 <<'EOT'
+distro/text()|cirros
+product_name/text()|0.5.2
+osinfo/text()|cirros0.5
+EOT
+  for r in sda1:xp sdb1:cirros; do
+    q "$T/icons.xml" "string(//operatingsystem[root='/dev/${r%%:*}']/icon)" |
+      base64 -d > "$T/got.png" || fail "${r#*:}: the icon is not base64"
+    cmp -s "$T/got.png" "$T/${r#*:}.png" ||
+      fail "${r#*:}: the icon differs from the host's conversion"
+    ok "${r#*:}: the icon is the host's conversion, $(stat -c %s "$T/got.png") bytes"
+  done
+  for r in sdc1 sdd1; do
+    expect_eq "CirrOS logo on $r (symlink, 1025 bytes): no icon" "cirros:0" \
+      "$(q "$T/icons.xml" "string(//operatingsystem[root='/dev/$r']/distro)"):$(q "$T/icons.xml" "count(//operatingsystem[root='/dev/$r']/icon)")"
+  done
+fi
