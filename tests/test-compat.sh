@@ -3,7 +3,8 @@
 # the same command lines: the old-style syntax (virt-cat disk.img FILE,
 # virt-ls disk.img DIR), virt-sparsify --machine-readable, and the
 # libguestfs lines of virt-resize --machine-readable, and the name of a
-# three-disk guest in virt-df ("disk.img++") (five libguestfs runs).
+# three-disk guest in virt-df ("disk.img++") (five libguestfs runs);
+# a minix filesystem listed by virt-df and read by virt-ls -m.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -12,7 +13,7 @@ set -e
 . "$top_srcdir/tests/images.sh"
 requires_appliance
 requires_libguestfs virt-cat virt-ls virt-sparsify virt-resize virt-df
-requires mkfs.ext4 sfdisk
+requires mkfs.ext4 sfdisk mkfs.minix
 make_workdir
 
 make_linux_tree "$T/tree" compathost
@@ -44,3 +45,17 @@ ok "virt-resize --machine-readable: $(tail -n +8 gb.out | tr '\n' ' ')"
 compare_lg "virt-df, a guest of three disks" virt-df --csv -a disk.img -a disk.img -a disk.img
 grep -q '^disk.img++,/dev/sdc1,' "$T/gb.out" ||
   fail "virt-df: no 'disk.img++' row for /dev/sdc1: $(cat "$T/gb.out")"
+
+# A filesystem the appliance mounts only through a module loaded on
+# demand (minix): virt-df lists it, as libguestfs does, and virt-ls -m
+# reads it.
+truncate -s 8M "$T/mx.img"
+mkfs.minix "$T/mx.img" >/dev/null
+out=$("$top_builddir/df/virt-df" -a "$T/mx.img")
+echo "$out" | grep -Eq '^mx\.img:/dev/sda +[1-9][0-9]* +[0-9]+ +[0-9]+ +[0-9]+%$' ||
+  fail "virt-df, minix: no row: $out"
+ok "virt-df, minix: listed ($(echo "$out" | tail -n1 | tr -s ' '))"
+rc=0
+"$top_builddir/ls/virt-ls" -a "$T/mx.img" -m /dev/sda / > "$T/mx.ls" 2> "$T/mx.err" || rc=$?
+expect_eq "virt-ls -m on minix: exit status, errors" "0:" "$rc:$(cat "$T/mx.err")"
+check_no_qemu

@@ -13,7 +13,7 @@ set -e
 . "${top_srcdir:=$(dirname "$0")/..}/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
-requires mkfs.ext4 e2fsck python3 bsdtar
+requires mkfs.ext4 e2fsck python3 bsdtar setpriv
 make_workdir
 C=$top_builddir/copy
 MKBIGDIR=$top_builddir/tests/mkbigdir
@@ -218,4 +218,26 @@ l,0777,7,,/tree/link,sub/one
      grep -v '^d')"
 expect_error "copy-in of a missing file" "^virt-copy-in: error: .*No such file" \
   "$C/virt-copy-in" -a "$T/three.img" -m /dev/sda "$T/in/nonexistent" /
+check_no_qemu
+
+# --- An image the user cannot write is refused before anything starts
+# (as root every file is writable, so the check runs as "nobody"). ---
+chmod 711 "$T"
+mkdir -m 755 "$T/ro"
+cp "$T/three.img" "$T/ro/ro.img"
+chmod 444 "$T/ro/ro.img"
+chmod 644 "$T/in/resolv.conf"
+sum=$(sha256sum < "$T/ro/ro.img")
+for cmd in "virt-tar-in -a $T/ro/ro.img - /" \
+           "virt-copy-in -a $T/ro/ro.img $T/in/resolv.conf /"; do
+  rc=0
+  setpriv --reuid=65534 --regid=65534 --clear-groups \
+    env HOME=/nonexistent XDG_CACHE_HOME=$T/ro/cache "$C"/$cmd \
+    < /dev/null > "$T/ro.out" 2> "$T/ro.err" || rc=$?
+  expect_eq "${cmd%% *} on a read-only image: exit status" 1 $rc
+  expect_eq "${cmd%% *} on a read-only image: one error line" \
+    "${cmd%% *}: error: $T/ro/ro.img: Permission denied" "$(cat "$T/ro.err")"
+done
+expect_eq "the read-only image is unchanged" "$sum" "$(sha256sum < "$T/ro/ro.img")"
+[ ! -e "$T/ro/cache" ] || fail "an appliance was started for a read-only image"
 check_no_qemu
