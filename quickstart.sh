@@ -26,6 +26,8 @@ packages=(
   libjson-c-dev librpm-dev rpm db5.3-util
   mdadm cryptsetup-bin ldmtool icoutils netpbm
   psmisc
+  libvirt-dev libvirt-daemon libvirt-clients prometheus-node-exporter prometheus
+  parallel yamllint curl
 )
 # The libguestfs tools: the reference that the tests compare outputs
 # with byte for byte (never used by guestbox itself).  Only for check.

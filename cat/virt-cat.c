@@ -43,6 +43,8 @@ usage (int status)
             "  %s [--options] -a disk.img [-a disk.img ...] file [file ...]\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --echo-keys          Show keys typed on the terminal\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
             "  --help               Display brief help\n"

@@ -32,6 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1106,6 +1108,7 @@ run_qemu_img_fd (gbox_h *h, char *const argv[], int inherit, char *output,
   char out[4096];
   size_t len = 0;
   int status;
+  uint64_t deadline;
 
   if (pipe2 (pfd, O_CLOEXEC) == -1) {
     gbox_int_perror (h, "pipe");
@@ -1141,8 +1144,25 @@ run_qemu_img_fd (gbox_h *h, char *const argv[], int inherit, char *output,
     _exit (127);
   }
   close (pfd[1]);
+  /* qemu-img opens the source: an NBD server that never answers must
+   * not hang the command (bounded like a launch). */
+  deadline = gbox_int_now_ms () + (uint64_t) h->launch_timeout * 1000;
   for (;;) {
-    ssize_t r = read (pfd[0], out + len, sizeof out - 1 - len);
+    struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+    uint64_t now = gbox_int_now_ms ();
+    ssize_t r;
+
+    if (now >= deadline ||
+        (poll (&pf, 1, (int) (deadline - now)) == 0)) {
+      kill (pid, SIGKILL);
+      close (pfd[0]);
+      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
+        ;
+      gbox_int_error (h, "qemu-img: no answer from the disk image in %u s "
+                      "(GBOX_LAUNCH_TIMEOUT)", h->launch_timeout);
+      return -1;
+    }
+    r = read (pfd[0], out + len, sizeof out - 1 - len);
     if (r == -1 && errno == EINTR)
       continue;
     if (r <= 0)

@@ -25,6 +25,7 @@
 #include "guestbox-internal.h"
 #include "cleanups.h"
 #include "options.h"
+#include "libvirt.h"
 
 void
 gbox_opts_init (struct gbox_opts *o, const char *program,
@@ -57,8 +58,11 @@ gbox_opts_free (struct gbox_opts *o)
   for (i = 0; i < o->nr_drives; ++i) {
     free (o->drives[i].source);
     free (o->drives[i].format);
+    free (o->drives[i].domain);
   }
   free (o->drives);
+  free (o->libvirt_uri);
+  o->libvirt_uri = NULL;
   for (i = 0; i < o->nr_mounts; ++i)
     gbox_opts_free_mount (&o->mounts[i]);
   free (o->mounts);
@@ -201,6 +205,8 @@ add_drive_option (struct gbox_opts *o, const char *source)
     goto nomem;
   o->drives = d;
   d = &o->drives[o->nr_drives];
+  memset (d, 0, sizeof *d);
+  d->group = o->nr_groups;
   d->source = strdup (source);
   d->format = o->format ? strdup (o->format) : NULL;
   d->blocksize = o->blocksize;
@@ -210,12 +216,97 @@ add_drive_option (struct gbox_opts *o, const char *source)
     goto nomem;
   }
   o->nr_drives++;
+  o->nr_groups++;
   o->format_consumed = true;
   return 0;
 
  nomem:
   fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
   return -1;
+}
+
+/* -d GUEST: an entry looked up by gbox_opts_check (once -c is known).
+ * The --format in force does not apply to it (the guest's XML says). */
+static int
+add_domain_option (struct gbox_opts *o, const char *name)
+{
+  struct gbox_opts_drive *d;
+
+  if (name == NULL || *name == '\0') {
+    fprintf (stderr, "%s: error: -d: empty guest name\n", o->program);
+    return -1;
+  }
+  d = realloc (o->drives, (o->nr_drives + 1) * sizeof *d);
+  if (d == NULL)
+    goto nomem;
+  o->drives = d;
+  d = &o->drives[o->nr_drives];
+  memset (d, 0, sizeof *d);
+  d->group = o->nr_groups;
+  d->source = strdup (name);
+  d->domain = strdup (name);
+  d->domain_pending = true;
+  if (d->source == NULL || d->domain == NULL) {
+    free (d->source);
+    free (d->domain);
+    goto nomem;
+  }
+  o->nr_drives++;
+  o->nr_groups++;
+  return 0;
+
+ nomem:
+  fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+  return -1;
+}
+
+/* Replace the pending -d entry I by the disks of its guest. */
+static int
+expand_domain (struct gbox_opts *o, size_t i)
+{
+  struct gbox_libvirt_domain dom;
+  struct gbox_opts_drive *nd, *d;
+  char *err = NULL;
+  size_t k, n, group = o->drives[i].group;
+
+  if (gbox_libvirt_get_domain (o->libvirt_uri, o->drives[i].domain, &dom,
+                               &err) == -1) {
+    fprintf (stderr, "%s: error: %s\n", o->program,
+             err ? err : "libvirt: out of memory");
+    free (err);
+    return -1;
+  }
+  n = dom.nr_disks;
+  nd = realloc (o->drives, (o->nr_drives + n - 1) * sizeof *nd);
+  if (nd == NULL) {
+    gbox_libvirt_free_domain (&dom);
+    fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+    return -1;
+  }
+  o->drives = nd;
+  memmove (&nd[i + n], &nd[i + 1], (o->nr_drives - i - 1) * sizeof *nd);
+  free (nd[i].source);
+  free (nd[i].domain);
+  for (k = 0; k < n; ++k) {
+    d = &nd[i + k];
+    memset (d, 0, sizeof *d);
+    d->group = group;
+    d->source = dom.disks[k].source;
+    d->format = dom.disks[k].format;
+    dom.disks[k].source = dom.disks[k].format = NULL;
+    d->domain = strdup (dom.name);
+    d->domain_active = dom.active;
+    d->readonly = dom.disks[k].readonly;
+    if (d->domain == NULL) {
+      fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+      o->nr_drives += k;
+      gbox_libvirt_free_domain (&dom);
+      return -1;
+    }
+  }
+  o->nr_drives += n - 1;
+  gbox_libvirt_free_domain (&dom);
+  return 0;
 }
 
 static int
@@ -359,6 +450,16 @@ gbox_opts_handle (struct gbox_opts *o, int c, const char *arg)
     return set_format (o, arg) == 0 ? 1 : -1;
   case 'm':
     return add_mount_option (o, arg) == 0 ? 1 : -1;
+  case 'c':
+    free (o->libvirt_uri);
+    o->libvirt_uri = strdup (arg);
+    if (o->libvirt_uri == NULL) {
+      fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+      return -1;
+    }
+    return 1;
+  case 'd':
+    return add_domain_option (o, arg) == 0 ? 1 : -1;
   case GBOX_OPT_BLOCKSIZE:
     /* As libguestfs: the sector size of the -a options after it. */
     if (strcmp (arg, "512") == 0)
@@ -426,11 +527,28 @@ gbox_opts_check (struct gbox_opts *o)
              o->program);
     return -1;
   }
-  if (o->nr_drives == 0) {
-    fprintf (stderr, "%s: error: you must specify at least one -a option\n",
-             o->program);
+  if (o->nr_drives == 0 && !o->allow_no_drives) {
+    fprintf (stderr, "%s: error: you must specify at least one -a or -d "
+             "option\n", o->program);
     return -1;
   }
+  return gbox_opts_expand_domains (o);
+}
+
+int
+gbox_opts_expand_domains (struct gbox_opts *o)
+{
+  size_t i;
+
+  for (i = 0; i < o->nr_drives; ++i)
+    if (o->drives[i].domain_pending) {
+      size_t before = o->nr_drives;
+
+      if (expand_domain (o, i) == -1)
+        return -1;
+      /* Step over the guest's disks. */
+      i += o->nr_drives - before;
+    }
   return 0;
 }
 
@@ -445,19 +563,32 @@ gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o)
 }
 
 int
+gbox_opts_add_drive (gbox_h *h, struct gbox_opts *o, size_t i, int readonly)
+{
+  const struct gbox_opts_drive *d = &o->drives[i];
+
+  if (!readonly && d->domain && d->domain_active) {
+    gbox_int_error (h, "libvirt guest '%s' is running: writing to the disks "
+                    "of a running guest would corrupt them (shut it down "
+                    "first)", d->domain);
+    return -1;
+  }
+  if (gbox_add_drive (h, d->source, d->format, readonly || d->readonly) == -1)
+    return -1;
+  if (d->blocksize &&
+      gbox_drive_set_blocksize (h, gbox_nr_drives (h) - 1, d->blocksize) == -1)
+    return -1;
+  return 0;
+}
+
+int
 gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly)
 {
   size_t i;
 
-  for (i = 0; i < o->nr_drives; ++i) {
-    if (gbox_add_drive (h, o->drives[i].source, o->drives[i].format,
-                        readonly) == -1)
+  for (i = 0; i < o->nr_drives; ++i)
+    if (gbox_opts_add_drive (h, o, i, readonly) == -1)
       return -1;
-    if (o->drives[i].blocksize &&
-        gbox_drive_set_blocksize (h, gbox_nr_drives (h) - 1,
-                                  o->drives[i].blocksize) == -1)
-      return -1;
-  }
   return 0;
 }
 

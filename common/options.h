@@ -60,8 +60,15 @@ enum {
   { "key", required_argument, NULL, GBOX_OPT_KEY },                     \
   { "keys-from-stdin", no_argument, NULL, GBOX_OPT_KEYS_FROM_STDIN }
 
+/* -c/--connect URI and -d/--domain GUEST (libvirt), part of
+ * GBOX_OPTS_LONG; a command with its own table adds them with this
+ * and "c:d:" in its short options. */
+#define GBOX_OPTS_LIBVIRT_LONG                                          \
+  { "connect", required_argument, NULL, 'c' },                          \
+  { "domain", required_argument, NULL, 'd' }
+
 /* The shared short options, to put first in the command's string. */
-#define GBOX_OPTS_SHORT "a:im:vVx"
+#define GBOX_OPTS_SHORT "a:c:d:im:vVx"
 
 /* The shared entries of a getopt_long table (no terminator). */
 #define GBOX_OPTS_LONG                                                  \
@@ -75,7 +82,8 @@ enum {
   { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },       \
   { "verbose", no_argument, NULL, 'v' },                                \
   { "version", no_argument, NULL, 'V' },                                \
-  GBOX_OPTS_KEYS_LONG
+  GBOX_OPTS_KEYS_LONG,                                                  \
+  GBOX_OPTS_LIBVIRT_LONG
 
 /* One -a: the source as given and the --format in force then (NULL =
  * probe). */
@@ -83,6 +91,13 @@ struct gbox_opts_drive {
   char *source;
   char *format;
   unsigned blocksize;           /* --blocksize in force; 0 = default */
+  /* -d GUEST: until gbox_opts_check, one entry whose source is the
+   * guest's name; then one entry per disk of the guest. */
+  char *domain;                 /* the libvirt guest, NULL for -a */
+  bool domain_pending;          /* not yet looked up */
+  bool domain_active;           /* the guest is running */
+  bool readonly;                /* <readonly/> in the guest's XML */
+  size_t group;                 /* index of the -a or -d it came from */
 };
 
 /* One -m DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]].  OPTIONS and FSTYPE are
@@ -144,6 +159,11 @@ struct gbox_opts {
   bool echo_keys;
   bool keys_optional;           /* set by the command: never ask, skip
                                    encrypted devices without a key */
+
+  /* libvirt (-c, -d). */
+  char *libvirt_uri;            /* -c URI, NULL = libvirt's default */
+  size_t nr_groups;             /* -a and -d options given */
+  bool allow_no_drives;         /* set by the command: no -a/-d is fine */
 };
 
 extern void gbox_opts_init (struct gbox_opts *o, const char *program,
@@ -191,8 +211,14 @@ extern bool gbox_opts_is_machine_readable_word (const char *s);
 extern int gbox_opts_old_style (struct gbox_opts *o);
 
 /* Checks once getopt is done: a --format after the last -a, -i
- * together with -m, at least one -a.  Prints an error and returns -1. */
+ * together with -m, at least one -a or -d.  Then every -d GUEST is
+ * looked up through libvirt (common/libvirt.c) and replaced by the
+ * guest's disks.  Prints an error and returns -1. */
 extern int gbox_opts_check (struct gbox_opts *o);
+
+/* The -d part of gbox_opts_check alone (for a command that does its
+ * own checks).  Prints an error and returns -1. */
+extern int gbox_opts_expand_domains (struct gbox_opts *o);
 
 /* Parse ARG as -m DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]] into MP (fields
  * allocated; free with gbox_opts_free_mount).  Returns -1 with a
@@ -211,8 +237,10 @@ extern void gbox_opts_print_short_options (FILE *fp,
 /* Apply -v / -x to a new handle and name its program. */
 extern void gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o);
 
-/* gbox_add_drive for each -a, in command-line order.  -1 on error
- * (message on the handle). */
+/* gbox_add_drive for each -a (and each disk of each -d), in
+ * command-line order.  A writing command (READONLY 0) refuses the
+ * disks of a running libvirt guest.  -1 on error (message on the
+ * handle). */
 extern int gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly);
 
 /* Mount the filesystems: the -m list in order, or else (the default,
@@ -240,6 +268,10 @@ extern int gbox_opts_storage (gbox_h *h, struct gbox_opts *o);
 /* Parse one --key selector into O.  Prints an error and returns -1. */
 extern int gbox_opts_add_key (struct gbox_opts *o, const char *selector);
 extern void gbox_opts_free_keys (struct gbox_opts *o);
+
+/* gbox_add_drive for O->drives[I] alone, as gbox_opts_add_drives does. */
+extern int gbox_opts_add_drive (gbox_h *h, struct gbox_opts *o, size_t i,
+                                int readonly);
 
 /* Print "PROGRAM: error: MESSAGE" from the handle's last error. */
 extern void gbox_opts_print_error (struct gbox_opts *o, gbox_h *h);

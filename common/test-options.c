@@ -310,14 +310,14 @@ test_option_lists (void)
   buf = capture_long (long_options);
   CHECK (strcmp (buf, "--add\n--blocksize\n--format\n--help\n--inspector\n"
                  "--mount\n--verbose\n--version\n--echo-keys\n--key\n"
-                 "--keys-from-stdin\n--long\n") == 0,
+                 "--keys-from-stdin\n--connect\n--domain\n--long\n") == 0,
          "--long-options lists every long option but itself:\n%s", buf);
   free (buf);
 
   fp = open_memstream (&buf, &len);
   gbox_opts_print_short_options (fp, short_options);
   fclose (fp);
-  CHECK (strcmp (buf, "-a\n-i\n-m\n-v\n-V\n-x\n-l\n-R\n") == 0,
+  CHECK (strcmp (buf, "-a\n-c\n-d\n-i\n-m\n-v\n-V\n-x\n-l\n-R\n") == 0,
          "--short-options lists each letter:\n%s", buf);
   free (buf);
 }

@@ -96,6 +96,8 @@ usage (int status)
 #endif
   printf ("Options:\n"
           "  -a|--add image       Add image\n"
+          "  -c|--connect uri     Specify libvirt URI for -d option\n"
+          "  -d|--domain guest    Add disks from libvirt guest\n"
 #if COPY_COMMAND == TAR_OUT
           "  --acls               Save POSIX ACLs\n"
           "  --bzip2              Compress with bzip2\n"

@@ -21,11 +21,20 @@ version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$top_builddir/confi
 
 expect_error "unknown option" "unrecognized option" $prog --no-such-option
 expect_error "unknown short option" "invalid option" $prog -Z
-expect_error "no disk" "at least one -a" $prog
+# No disk: every guest of the libvirt connection (one error line, no
+# usage hint: the command line is fine).
+r=0; err=$($prog -c test:///no/such/node.xml 2>&1 >/dev/null) || r=$?
+[ "$r" = 1 ] && [ "$(echo "$err" | wc -l)" = 1 ] &&
+  echo "$err" | grep -q "^virt-df: error: could not connect to libvirt" &&
+  echo "ok: no disk: every libvirt guest: $err" || fail "no disk: $r: $err"
 expect_error "-h with --csv" "-h and --csv" $prog -h --csv -a disk.img
 expect_error "bad -P" "-P: 'x'" $prog -P x -a disk.img
 expect_error "-P too large" "-P: '65'" $prog -P 65 -a disk.img
-expect_error "--uuid" "--uuid names libvirt guests" $prog --uuid -a disk.img
+expect_error "--shard without a batch" "--shard only applies" $prog --shard 1/2 -a disk.img
+expect_error "bad --shard" "--shard: '3/2'" $prog --shard 3/2 --each disk.img
+expect_error "--shard 0/2" "--shard: '0/2'" $prog --shard 0/2 --each disk.img
+expect_error "--json with --csv" "--json prints every figure" $prog --json --csv -a disk.img
+expect_error "--each without images" "--each: no image" $prog --each
 expect_error "-P without --each" "--one-per-guest and -P only apply with --each" $prog -P 2 -a disk.img
 expect_error "--one-per-guest without --each" "only apply with --each" $prog --one-per-guest -a disk.img
 expect_error "--format after the last -a" "--format must appear before" \

@@ -15,6 +15,25 @@
  * share one appliance (hot-added disks), so an audit costs one launch
  * per 255 images instead of one per image; -P N runs N appliances in
  * parallel threads, one handle each, the output kept in input order.
+ *
+ * virt-df with no -a or -d: every guest of the libvirt connection (-c),
+ * sorted by name, each named as libvirt names it and seeing its own
+ * disks as /dev/sda, /dev/sdb..., many guests per appliance as in
+ * --each.  -d GUEST adds a libvirt guest's disks like -a.
+ *
+ * Isolation: in the batch modes a guest that cannot be examined fails
+ * alone.  An image that cannot be added (missing, unreadable, refused
+ * format) fails before launch; when the appliance of a batch cannot
+ * start or its df call fails (qemu refuses an image, a mount hangs
+ * until the call times out, the appliance dies), the batch is split in
+ * halves and each half examined again, down to the one guest that
+ * fails.  The exit status is 1 if any guest failed.
+ *
+ * --shard I/N keeps the guests whose name hashes to shard I (FNV-1a of
+ * the image path as given, or of the libvirt name, modulo N), so that
+ * N runs on any number of hosts share one audit and a guest stays in
+ * its shard when others come and go.  --json prints JSON Lines,
+ * --prometheus FILE writes node-exporter's textfile format (output.c).
  */
 
 #include <config.h>
@@ -35,39 +54,22 @@
 #include "cleanups.h"
 #include "options.h"
 #include "output.h"
+#include "libvirt.h"
+#include "virt-df.h"
 
-static const char program[] = "virt-df";
+const char program[] = "virt-df";
 
 GBOX_DEFINE_XDR_CLEANUP (gbox_df_ret)
 
-/* Disks one appliance takes in --each mode. */
+/* Disks one appliance takes in the batch modes. */
 #define EACH_MAX_DISKS 255
 
-struct df_opts {
-  bool csv;
-  bool human;
-  bool inodes;
-  bool uuid;
-  bool one_per_guest;
-  bool each;
-  unsigned parallel;            /* -P: appliances at once (0 = default) */
-  bool parallel_given;
-};
-
-/* One guest's results, printed once all are known. */
-struct guest {
-  char *name;                   /* VirtualMachine column */
-  char *out;                    /* its formatted lines */
-  size_t outlen;
-  char *error;                  /* set if it could not be examined */
-};
-
-/* A batch of images examined by one appliance. */
+/* A batch of guests examined by one appliance. */
 struct batch {
   const struct df_opts *d;
   struct gbox_opts *o;
-  size_t first, count;          /* images [first, first + count) */
   struct guest *guests;         /* the whole array */
+  size_t first, count;          /* guests [first, first + count) */
 };
 
 static void __attribute__((noreturn))
@@ -80,25 +82,32 @@ usage (int status)
             "Usage:\n"
             "  %s [--options] -a disk.img [-a disk.img ...]\n"
             "  %s [--options] --each disk.img [disk.img ...]\n"
+            "  %s [--options] -d domname\n"
+            "  %s [--options] [-c URI]      (every libvirt guest)\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
             "  --csv                Output as Comma-Separated Values\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --each               Every image is a separate guest\n"
             "  --echo-keys          Show keys typed on the terminal\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
             "  -h|--human-readable  Human-readable sizes\n"
             "  --help               Display brief help\n"
             "  -i|--inodes          Display inodes\n"
+            "  --json               One JSON object per filesystem (JSON Lines)\n"
             "  --one-per-guest      With --each, one appliance per image\n"
             "  -P nr_threads        Use at most nr_threads appliances\n"
-            "  --uuid               (libvirt guests only: refused here)\n"
+            "  --prometheus FILE    Also write metrics for node-exporter to FILE\n"
+            "  --shard I/N          Examine only shard I of N of the guests\n"
+            "  --uuid               Name libvirt guests by their UUID\n"
             "  --key ID:key:KEY     Key of a LUKS device (or ID:file:FILE)\n"
             "  --keys-from-stdin    Read LUKS keys from stdin\n"
             "  -v|--verbose         Verbose messages\n"
             "  -V|--version         Display version and exit\n"
             "  -x                   Trace each call to the appliance\n"
             "For more information, see the manpage %s(1).\n",
-            program, program, program, program);
+            program, program, program, program, program, program);
   exit (status);
 }
 
@@ -124,106 +133,6 @@ display_name (const char *source, size_t more)
   memset (r + strlen (base), '+', more);
   r[strlen (base) + more] = '\0';
   return r;
-}
-
-static void
-print_title (const struct df_opts *d)
-{
-  const char *cols[6] = { "VirtualMachine", "Filesystem" };
-  size_t i;
-
-  if (!d->inodes) {
-    cols[2] = d->human ? "Size" : "1K-blocks";
-    cols[3] = "Used";
-    cols[4] = "Available";
-    cols[5] = "Use%";
-  }
-  else {
-    cols[2] = "Inodes";
-    cols[3] = "IUsed";
-    cols[4] = "IFree";
-    cols[5] = "IUse%";
-  }
-  if (!d->csv)
-    printf ("%-36s%10s %10s %10s %5s\n",
-            cols[1], cols[2], cols[3], cols[4], cols[5]);
-  else {
-    for (i = 0; i < 6; ++i) {
-      if (i > 0)
-        putchar (',');
-      gbox_csv_write_field (stdout, cols[i]);
-    }
-    putchar ('\n');
-  }
-}
-
-/* N blocks of FROM bytes in blocks of TO bytes (FAT's blocks can be
- * smaller than 1K: 512-byte clusters). */
-static int64_t
-scale (int64_t n, int64_t from, int64_t to)
-{
-  if (from <= 0)
-    return 0;
-  if (from >= to)
-    return n * (from / to);
-  return n / (to / from);
-}
-
-/* One filesystem's line, as the libguestfs virt-df prints it. */
-static void
-print_stat (FILE *fp, const struct df_opts *d, const char *name,
-            const char *dev, const struct gbox_statvfs *st)
-{
-  char buf[3][GBOX_HUMAN_BUFLEN];
-  float percent;
-
-  if (!d->inodes) {
-    if (!d->human) {
-      snprintf (buf[0], sizeof buf[0], "%" PRIi64,
-                scale (st->blocks, st->bsize, 1024));
-      snprintf (buf[1], sizeof buf[1], "%" PRIi64,
-                scale (st->blocks - st->bfree, st->bsize, 1024));
-      snprintf (buf[2], sizeof buf[2], "%" PRIi64,
-                scale (st->bavail, st->bsize, 1024));
-    }
-    else {
-      int opts = GBOX_HUMAN_ROUND | GBOX_HUMAN_AUTOSCALE |
-        GBOX_HUMAN_BASE_1024 | GBOX_HUMAN_SI;
-      gbox_human_readable ((uint64_t) st->blocks, buf[0], opts,
-                           (uint64_t) st->bsize, 1);
-      gbox_human_readable ((uint64_t) (st->blocks - st->bfree), buf[1], opts,
-                           (uint64_t) st->bsize, 1);
-      gbox_human_readable ((uint64_t) st->bavail, buf[2], opts,
-                           (uint64_t) st->bsize, 1);
-    }
-    percent = st->blocks != 0 ? 100. - 100. * st->bfree / st->blocks : 0;
-  }
-  else {
-    snprintf (buf[0], sizeof buf[0], "%" PRIi64, st->files);
-    snprintf (buf[1], sizeof buf[1], "%" PRIi64, st->files - st->ffree);
-    snprintf (buf[2], sizeof buf[2], "%" PRIi64, st->ffree);
-    percent = st->files != 0 ? 100. - 100. * st->ffree / st->files : 0;
-  }
-
-  if (!d->csv) {
-    CLEANUP_FREE char *name_dev = NULL;
-
-    if (asprintf (&name_dev, "%s:%s", name, dev) == -1)
-      return;
-    /* A first column too wide is wrapped. */
-    if (strlen (name_dev) > 36)
-      fprintf (fp, "%s\n%36s", name_dev, "");
-    else
-      fprintf (fp, "%-36s", name_dev);
-    fprintf (fp, "%10s %10s %10s %4.0f%%\n", buf[0], buf[1], buf[2],
-             ceil (percent));
-  }
-  else {
-    gbox_csv_write_field (fp, name);
-    fputc (',', fp);
-    gbox_csv_write_field (fp, dev);
-    fprintf (fp, ",%s,%s,%s,%.1f\n", buf[0], buf[1], buf[2], percent);
-  }
 }
 
 /* "/dev/sdX..." of disk OFFSET+k renamed to disk k (in --each mode
@@ -267,78 +176,193 @@ rename_device (const char *dev, size_t offset)
   return r;
 }
 
-/* Examine the images of batch B with one appliance and fill in their
- * guests' output. */
+
+/* Validate one row of the reply (it comes from the appliance). */
+static bool
+valid_stat (const struct gbox_statvfs *st)
+{
+  return st->bsize > 0 && st->bsize <= (1 << 30) &&
+    st->blocks >= 0 && st->blocks <= INT64_MAX / st->bsize &&
+    st->bfree >= 0 && st->bfree <= st->blocks &&
+    st->bavail >= 0 && st->bavail <= st->blocks &&
+    st->files >= 0 && st->ffree >= 0 && st->ffree <= st->files;
+}
+
+static int
+add_row (struct guest *g, const char *dev, const char *type,
+         const struct gbox_statvfs *st)
+{
+  struct row *r = realloc (g->rows, (g->nr_rows + 1) * sizeof *r);
+
+  if (r == NULL)
+    return -1;
+  g->rows = r;
+  r = &g->rows[g->nr_rows];
+  r->device = strdup (dev);
+  r->type = strdup (type);
+  r->st = *st;
+  if (r->device == NULL || r->type == NULL) {
+    free (r->device);
+    free (r->type);
+    return -1;
+  }
+  g->nr_rows++;
+  return 0;
+}
+
+static void
+set_error (struct guest *g, const char *msg)
+{
+  size_t i;
+
+  for (i = 0; i < g->nr_rows; ++i) {
+    free (g->rows[i].device);
+    free (g->rows[i].type);
+  }
+  free (g->rows);
+  g->rows = NULL;
+  g->nr_rows = 0;
+  free (g->error);
+  g->error = strdup (msg && *msg ? msg : "unknown error");
+  if (g->error == NULL) {
+    perror (program);
+    exit (EXIT_FAILURE);
+  }
+}
+
+static void examine (const struct df_opts *d, struct gbox_opts *o,
+                     struct guest *guests, size_t first, size_t count);
+
+/* Guests [FIRST, FIRST + COUNT) failed together with message ERR: if
+ * more than one of them is still in question, examine each half
+ * again; else that one guest has failed.  After a timeout (a mount
+ * that hangs), each guest is examined alone instead, so that the hang
+ * costs one more timeout, not one per halving. */
+static void
+split (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
+       size_t first, size_t count, const char *err, int errnum)
+{
+  size_t k, live = 0, last = 0;
+
+  for (k = first; k < first + count; ++k)
+    if (guests[k].error == NULL) {
+      live++;
+      last = k;
+    }
+  if (live == 1)
+    set_error (&guests[last], err);
+  else if (live > 1) {
+    if (o->verbose)
+      fprintf (stderr, "%s: debug: %zu guests failed together (%s): "
+               "examining each half again\n", program, live, err);
+    if (errnum == ETIMEDOUT) {
+      for (k = first; k < first + count; ++k)
+        if (guests[k].error == NULL)
+          examine (d, o, guests, k, 1);
+    }
+    else {
+      examine (d, o, guests, first, count / 2);
+      examine (d, o, guests, first + count / 2, count - count / 2);
+    }
+  }
+}
+
+/* Examine guests [FIRST, FIRST + COUNT) with one appliance. */
+static void
+examine (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
+         size_t first, size_t count)
+{
+  CLEANUP_XDR_FREE (gbox_df_ret) struct gbox_df_ret ret = { 0 };
+  CLEANUP_FREE size_t *base = NULL;
+  CLEANUP_FREE char *err = NULL;
+  size_t i, k, j, ndisks = 0;
+  gbox_h *h;
+
+  if (count == 0)
+    return;
+  base = calloc (count, sizeof *base);
+  h = gbox_create ();
+  if (base == NULL || h == NULL) {
+    perror (program);
+    exit (EXIT_FAILURE);
+  }
+  gbox_opts_setup_handle (h, o);
+  /* A guest whose disks cannot be added fails alone, before launch. */
+  for (k = 0; k < count; ++k) {
+    struct guest *g = &guests[first + k];
+
+    if (g->error)
+      continue;
+    base[k] = gbox_nr_drives (h);
+    for (j = 0; j < g->count; ++j)
+      if (gbox_opts_add_drive (h, o, g->first + j, 1) == -1) {
+        set_error (g, gbox_last_error (h));
+        break;
+      }
+    ndisks += g->count;
+  }
+  if (ndisks == 0)
+    goto out;
+  if (gbox_launch (h) == -1 ||
+      (o->nr_keys > 0 && gbox_opts_storage (h, o) == -1) ||
+      gbox_df (h, &ret) == -1) {
+    int errnum = gbox_last_errno (h);
+
+    err = strdup (gbox_last_error (h) ? gbox_last_error (h) : "failed");
+    gbox_close (h);
+    if (err == NULL) {
+      perror (program);
+      exit (EXIT_FAILURE);
+    }
+    split (d, o, guests, first, count, err, errnum);
+    return;
+  }
+
+  for (i = 0; i < ret.entries.entries_len; ++i) {
+    const struct gbox_df_entry *e = &ret.entries.entries_val[i];
+    CLEANUP_FREE char *dev = NULL;
+    struct guest *g = NULL;
+
+    for (k = 0; e->disk >= 0 && k < count; ++k) {
+      struct guest *gk = &guests[first + k];
+      if (gk->error == NULL && (size_t) e->disk >= base[k] &&
+          (size_t) e->disk < base[k] + gk->count) {
+        g = gk;
+        break;
+      }
+    }
+    if (g == NULL) {
+      fprintf (stderr, "%s: warning: %s: cannot tell which guest holds "
+               "it (skipped)\n", program, e->device);
+      continue;
+    }
+    if (!valid_stat (&e->st)) {
+      CLEANUP_FREE char *msg = NULL;
+      if (asprintf (&msg, "invalid figures for %s in the appliance's "
+                    "reply", e->device) == -1)
+        msg = NULL;
+      set_error (g, msg ? msg : "invalid figures in the appliance's reply");
+      continue;
+    }
+    if (g->error)
+      continue;
+    dev = rename_device (e->device, base[k]);
+    if (dev == NULL || add_row (g, dev, e->type, &e->st) == -1) {
+      perror (program);
+      exit (EXIT_FAILURE);
+    }
+  }
+ out:
+  gbox_close (h);
+}
+
 static void *
 run_batch (void *bv)
 {
   struct batch *b = bv;
-  CLEANUP_XDR_FREE (gbox_df_ret) struct gbox_df_ret ret = { 0 };
-  FILE **fps;
-  gbox_h *h;
-  size_t i, k;
-  const char *err = NULL;
 
-  fps = calloc (b->count, sizeof *fps);
-  if (fps == NULL)
-    goto nomem;
-  for (k = 0; k < b->count; ++k) {
-    struct guest *g = &b->guests[b->first + k];
-    fps[k] = open_memstream (&g->out, &g->outlen);
-    if (fps[k] == NULL)
-      goto nomem;
-  }
-
-  h = gbox_create ();
-  if (h == NULL)
-    goto nomem;
-  gbox_opts_setup_handle (h, b->o);
-  for (k = 0; k < b->count; ++k) {
-    const struct gbox_opts_drive *dr = &b->o->drives[b->first + k];
-    if (gbox_add_drive (h, dr->source, dr->format, 1) == -1 ||
-        (dr->blocksize && gbox_drive_set_blocksize (h, k, dr->blocksize) == -1))
-      break;
-  }
-  if (k < b->count || gbox_launch (h) == -1 ||
-      (b->o->nr_keys > 0 && gbox_opts_storage (h, b->o) == -1) ||
-      gbox_df (h, &ret) == -1)
-    err = gbox_last_error (h);
-
-  if (err == NULL) {
-    for (i = 0; i < ret.entries.entries_len; ++i) {
-      const struct gbox_df_entry *e = &ret.entries.entries_val[i];
-      CLEANUP_FREE char *dev = NULL;
-      struct guest *g;
-
-      if (e->disk < 0 || (size_t) e->disk >= b->count) {
-        fprintf (stderr, "%s: warning: %s: cannot tell which image holds "
-                 "it (skipped)\n", program, e->device);
-        continue;
-      }
-      g = &b->guests[b->first + e->disk];
-      dev = rename_device (e->device, e->disk);
-      if (dev == NULL)
-        goto nomem_h;
-      /* --uuid names libvirt guests by their UUID: an image has none,
-       * so its name is shown (as the libguestfs tool does). */
-      print_stat (fps[e->disk], b->d, g->name, dev, &e->st);
-    }
-  }
-  for (k = 0; k < b->count; ++k) {
-    fclose (fps[k]);
-    fps[k] = NULL;
-    if (err && (b->guests[b->first + k].error = strdup (err)) == NULL)
-      goto nomem_h;
-  }
-  free (fps);
-  gbox_close (h);
+  examine (b->d, b->o, b->guests, b->first, b->count);
   return NULL;
-
- nomem_h:
-  gbox_close (h);
- nomem:
-  perror (program);
-  exit (EXIT_FAILURE);
 }
 
 /* Run the batches, at most PARALLEL at a time, in threads. */
@@ -370,6 +394,125 @@ run_batches (struct batch *batches, size_t n, unsigned parallel)
   }
 }
 
+/* --shard I/N. */
+static int
+parse_shard (struct df_opts *d, const char *arg)
+{
+  unsigned i, n;
+  int end = 0;
+
+  if (sscanf (arg, "%u/%u%n", &i, &n, &end) != 2 || arg[end] != '\0' ||
+      arg[0] == '-' || n == 0 || n > 1000000 || i == 0 || i > n) {
+    fprintf (stderr, "%s: error: --shard: '%s': expected I/N with "
+             "1 <= I <= N\n", program, arg);
+    return -1;
+  }
+  d->shard = i;
+  d->nr_shards = n;
+  return 0;
+}
+
+/* The shard (1..N) of a guest: FNV-1a of KEY, modulo N. */
+static unsigned
+shard_of (const char *key, unsigned n)
+{
+  uint64_t hash = UINT64_C (14695981039346656037);
+
+  for (; *key; ++key) {
+    hash ^= (unsigned char) *key;
+    hash *= UINT64_C (1099511628211);
+  }
+  return (unsigned) (hash % n) + 1;
+}
+
+static char *
+xstrdup (const char *s)
+{
+  char *r = s ? strdup (s) : NULL;
+
+  if (s && r == NULL) {
+    perror (program);
+    exit (EXIT_FAILURE);
+  }
+  return r;
+}
+
+/* No -a, no -d: every guest of the libvirt connection becomes -d
+ * options (their disks, each guest one group), in name order.  A guest
+ * whose disks cannot be read fails alone: its message in *ERRS. */
+static int
+add_all_domains (struct gbox_opts *o, char ***errs, char ***uuids, size_t *n)
+{
+  struct gbox_libvirt_domain *doms;
+  char *err = NULL;
+  size_t i, k;
+
+  if (gbox_libvirt_list_domains (o->libvirt_uri, &doms, errs, n, &err) == -1) {
+    fprintf (stderr, "%s: error: %s\n", program, err ? err : "libvirt");
+    free (err);
+    return -1;
+  }
+  for (i = 0; i < *n; ++i) {
+    struct gbox_opts_drive *nd;
+    size_t nk = doms[i].nr_disks ? doms[i].nr_disks : 1;
+
+    nd = realloc (o->drives, (o->nr_drives + nk) * sizeof *nd);
+    if (nd == NULL) {
+      perror (program);
+      exit (EXIT_FAILURE);
+    }
+    o->drives = nd;
+    for (k = 0; k < nk; ++k) {
+      struct gbox_opts_drive *dr = &o->drives[o->nr_drives + k];
+      memset (dr, 0, sizeof *dr);
+      dr->group = i;
+      dr->domain = xstrdup (doms[i].name);
+      dr->domain_active = doms[i].active;
+      if (doms[i].nr_disks == 0) {
+        /* A placeholder: the guest has its error already. */
+        dr->source = xstrdup (doms[i].name);
+        continue;
+      }
+      dr->source = doms[i].disks[k].source;
+      dr->format = doms[i].disks[k].format;
+      dr->readonly = doms[i].disks[k].readonly;
+      doms[i].disks[k].source = doms[i].disks[k].format = NULL;
+    }
+    o->nr_drives += nk;
+    if (doms[i].nr_disks == 0 && (*errs)[i] == NULL)
+      (*errs)[i] = xstrdup ("the libvirt guest has no disks");
+  }
+  o->nr_groups = *n;
+  *uuids = calloc (*n ? *n : 1, sizeof **uuids);
+  if (*uuids == NULL) {
+    perror (program);
+    exit (EXIT_FAILURE);
+  }
+  for (i = 0; i < *n; ++i) {
+    (*uuids)[i] = doms[i].uuid;
+    doms[i].uuid = NULL;
+    gbox_libvirt_free_domain (&doms[i]);
+  }
+  free (doms);
+  return 0;
+}
+
+/* Guest I of the groups of drives: [FIRST, FIRST + COUNT). */
+static void
+group_range (const struct gbox_opts *o, size_t group, size_t *first,
+             size_t *count)
+{
+  size_t i;
+
+  *first = *count = 0;
+  for (i = 0; i < o->nr_drives; ++i)
+    if (o->drives[i].group == group) {
+      if (*count == 0)
+        *first = i;
+      (*count)++;
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -378,8 +521,11 @@ main (int argc, char *argv[])
     EACH_OPTION,
     ONE_PER_GUEST_OPTION,
     UUID_OPTION,
+    JSON_OPTION,
+    PROMETHEUS_OPTION,
+    SHARD_OPTION,
   };
-  static const char short_options[] = "a:hiP:vVx";
+  static const char short_options[] = "a:c:d:hiP:vVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
     { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
@@ -396,14 +542,20 @@ main (int argc, char *argv[])
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, 'V' },
     GBOX_OPTS_KEYS_LONG,
+    GBOX_OPTS_LIBVIRT_LONG,
+    { "json", no_argument, NULL, JSON_OPTION },
+    { "prometheus", required_argument, NULL, PROMETHEUS_OPTION },
+    { "shard", required_argument, NULL, SHARD_OPTION },
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;
   struct df_opts d = { 0 };
   struct guest *guests;
   struct batch *batches;
-  size_t nguests, nbatches, per, i;
+  char **dom_errs = NULL, **dom_uuids = NULL;
+  size_t nguests, nbatches, nall, i, j, per;
   unsigned errors = 0;
+  bool batch_mode;
   int c, r;
 
   gbox_opts_init (&o, program, short_options, long_options, true);
@@ -411,6 +563,7 @@ main (int argc, char *argv[])
   /* As the libguestfs virt-df: encrypted devices without a --key are
    * left out, never asked for. */
   o.keys_optional = true;
+  o.allow_no_drives = true;
 
   while ((c = getopt_long (argc, argv, short_options, long_options,
                            NULL)) != -1) {
@@ -435,6 +588,12 @@ main (int argc, char *argv[])
     case EACH_OPTION: d.each = true; continue;
     case ONE_PER_GUEST_OPTION: d.one_per_guest = true; continue;
     case UUID_OPTION: d.uuid = true; continue;
+    case JSON_OPTION: d.json = true; continue;
+    case PROMETHEUS_OPTION: d.prometheus = optarg; continue;
+    case SHARD_OPTION:
+      if (parse_shard (&d, optarg) == -1)
+        usage (EXIT_FAILURE);
+      continue;
     }
     r = gbox_opts_handle (&o, c, optarg);
     if (r == 1)
@@ -450,23 +609,31 @@ main (int argc, char *argv[])
   }
 
   /* Images may also be given without -a (as in the libguestfs tool):
-   * the disks of one guest, or with --each one guest each. */
+   * a word with a '/' or naming a file is an image, any other word a
+   * libvirt guest; with --each every word is an image. */
   for (; optind < argc; optind++)
-    if (gbox_opts_handle (&o, 'a', argv[optind]) != 1)
+    if (gbox_opts_handle (&o, d.each || strchr (argv[optind], '/') ||
+                          access (argv[optind], F_OK) == 0 ? 'a' : 'd',
+                          argv[optind]) != 1)
       usage (EXIT_FAILURE);
-  if (gbox_opts_check (&o) == -1)
-    usage (EXIT_FAILURE);
-  /* Options that would otherwise be silently ignored. */
-  if (d.uuid) {
-    fprintf (stderr, "%s: error: --uuid names libvirt guests by their "
-             "UUID; disk images have none (guestbox does not read libvirt), "
-             "so each row is named after its image\n", program);
+  if (d.each && o.nr_drives == 0) {
+    fprintf (stderr, "%s: error: --each: no image given\n", program);
     usage (EXIT_FAILURE);
   }
-  if (!d.each && (d.one_per_guest || d.parallel_given)) {
+  if (gbox_opts_check (&o) == -1)
+    usage (EXIT_FAILURE);
+  d.all_domains = o.nr_drives == 0;
+  batch_mode = d.each || d.all_domains;
+  /* Options that would otherwise be silently ignored. */
+  if (!batch_mode && (d.one_per_guest || d.parallel_given)) {
     fprintf (stderr, "%s: error: --one-per-guest and -P only apply with "
-             "--each (the disks given are those of one guest, examined "
-             "by one appliance)\n", program);
+             "--each or to every libvirt guest (the disks given are those "
+             "of one guest, examined by one appliance)\n", program);
+    usage (EXIT_FAILURE);
+  }
+  if (!batch_mode && d.nr_shards) {
+    fprintf (stderr, "%s: error: --shard only applies with --each or to "
+             "every libvirt guest (no -a or -d)\n", program);
     usage (EXIT_FAILURE);
   }
   if (d.human && d.csv) {
@@ -474,93 +641,172 @@ main (int argc, char *argv[])
              "together\n", program);
     usage (EXIT_FAILURE);
   }
+  if (d.json && (d.human || d.csv || d.inodes)) {
+    fprintf (stderr, "%s: error: --json prints every figure in bytes and "
+             "inodes: it cannot be used with -h, -i or --csv\n", program);
+    usage (EXIT_FAILURE);
+  }
 
   signal (SIGPIPE, SIG_IGN);
   gbox_install_signal_handlers ();
 
-  if (d.each) {
-    nguests = o.nr_drives;
-    per = d.one_per_guest ? 1 : EACH_MAX_DISKS;
-    /* Spread the images over the -P appliances. */
-    if (d.parallel > 1 && (nguests + d.parallel - 1) / d.parallel < per)
-      per = (nguests + d.parallel - 1) / d.parallel;
-    nbatches = (nguests + per - 1) / per;
-  }
-  else {
-    if (o.nr_drives > EACH_MAX_DISKS) {
-      fprintf (stderr, "%s: error: too many disks for one guest (at most "
-               "%d)\n", program, EACH_MAX_DISKS);
-      exit (EXIT_FAILURE);
-    }
-    nguests = nbatches = 1;
-    per = o.nr_drives;
-  }
-  guests = calloc (nguests, sizeof *guests);
-  batches = calloc (nbatches, sizeof *batches);
-  if (guests == NULL || batches == NULL) {
+  if (d.all_domains &&
+      add_all_domains (&o, &dom_errs, &dom_uuids, &nall) == -1)
+    exit (EXIT_FAILURE);
+
+  /* The guests. */
+  nguests = batch_mode ? o.nr_groups : 1;
+  guests = calloc (nguests ? nguests : 1, sizeof *guests);
+  if (guests == NULL) {
     perror (program);
     exit (EXIT_FAILURE);
   }
   for (i = 0; i < nguests; ++i) {
-    guests[i].name = display_name (o.drives[i].source,
-                                   d.each ? 0 : o.nr_drives - 1);
-    if (guests[i].name == NULL) {
+    struct guest *g = &guests[i];
+    const struct gbox_opts_drive *dr;
+
+    if (batch_mode)
+      group_range (&o, i, &g->first, &g->count);
+    else {
+      g->first = 0;
+      g->count = o.nr_drives;
+    }
+    dr = &o.drives[g->first];
+    if (dr->domain) {
+      g->name = xstrdup (dr->domain);
+      g->domain = xstrdup (dr->domain);
+      g->key = xstrdup (dr->domain);
+    }
+    else {
+      g->name = display_name (dr->source, 0);
+      g->key = xstrdup (dr->source);
+      if (batch_mode || o.nr_drives == 1)
+        g->image = xstrdup (dr->source);
+    }
+    if (g->name == NULL) {
       perror (program);
       exit (EXIT_FAILURE);
     }
-  }
-  for (i = 0; i < nbatches; ++i) {
-    batches[i].d = &d;
-    batches[i].o = &o;
-    batches[i].guests = guests;
-    batches[i].first = i * per;
-    batches[i].count = d.each ? (nguests - i * per < per ? nguests - i * per
-                                 : per) : 1;
-  }
-  if (!d.each) {
-    /* One guest of all the disks: its batch adds every drive. */
-    batches[0].count = 1;
-  }
-
-  if (d.each)
-    run_batches (batches, nbatches, d.parallel ? d.parallel : 1);
-  else {
-    /* All the -a disks are one guest: one handle, every drive. */
-    CLEANUP_XDR_FREE (gbox_df_ret) struct gbox_df_ret ret = { 0 };
-    FILE *fp = open_memstream (&guests[0].out, &guests[0].outlen);
-    gbox_h *h = gbox_create ();
-
-    if (h == NULL || fp == NULL) {
-      perror (program);
-      exit (EXIT_FAILURE);
+    if (!batch_mode && o.nr_groups > 1) {
+      /* One guest of several -a/-d: "first" and one '+' for each
+       * further option, as libguestfs names it. */
+      size_t len = strlen (g->name), more = o.nr_groups - 1;
+      char *nn = realloc (g->name, len + more + 1);
+      if (nn == NULL) {
+        perror (program);
+        exit (EXIT_FAILURE);
+      }
+      memset (nn + len, '+', more);
+      nn[len + more] = '\0';
+      g->name = nn;
     }
-    gbox_opts_setup_handle (h, &o);
-    if (gbox_opts_add_drives (h, &o, 1) == -1 || gbox_launch (h) == -1 ||
-        (o.nr_keys > 0 && gbox_opts_storage (h, &o) == -1) ||
-        gbox_df (h, &ret) == -1)
-      guests[0].error = strdup (gbox_last_error (h));
-    else
-      for (i = 0; i < ret.entries.entries_len; ++i)
-        print_stat (fp, &d, guests[0].name,
-                    ret.entries.entries_val[i].device,
-                    &ret.entries.entries_val[i].st);
-    fclose (fp);
-    gbox_close (h);
+    if (d.all_domains) {
+      g->uuid = dom_uuids[i];
+      dom_uuids[i] = NULL;
+      if (dom_errs[i]) {
+        g->error = dom_errs[i];
+        dom_errs[i] = NULL;
+      }
+    }
+    if (g->error == NULL && g->count > EACH_MAX_DISKS) {
+      fprintf (stderr, "%s: error: %s: too many disks for one guest (at "
+               "most %d)\n", program, g->name, EACH_MAX_DISKS);
+      if (!batch_mode)
+        exit (EXIT_FAILURE);
+      set_error (g, "too many disks for one guest");
+    }
+  }
+  free (dom_errs);
+  free (dom_uuids);
+
+  /* --shard: keep this shard's guests, in order. */
+  if (d.nr_shards) {
+    size_t kept = 0;
+    for (i = 0; i < nguests; ++i) {
+      if (shard_of (guests[i].key, d.nr_shards) == d.shard)
+        guests[kept++] = guests[i];
+      else {
+        free (guests[i].name);
+        free (guests[i].key);
+        free (guests[i].image);
+        free (guests[i].domain);
+        free (guests[i].uuid);
+        free (guests[i].error);
+      }
+    }
+    nguests = kept;
   }
 
-  if (d.each || guests[0].error == NULL)
+  /* Batches of guests, at most EACH_MAX_DISKS disks each (one guest
+   * each with --one-per-guest), spread over the -P appliances. */
+  batches = calloc (nguests ? nguests : 1, sizeof *batches);
+  if (batches == NULL) {
+    perror (program);
+    exit (EXIT_FAILURE);
+  }
+  per = nguests;
+  if (d.one_per_guest)
+    per = 1;
+  else if (d.parallel > 1 && nguests > 0)
+    per = (nguests + d.parallel - 1) / d.parallel;
+  nbatches = 0;
+  for (i = 0; i < nguests; ) {
+    size_t disks = 0;
+
+    batches[nbatches].d = &d;
+    batches[nbatches].o = &o;
+    batches[nbatches].guests = guests;
+    batches[nbatches].first = i;
+    for (j = i; j < nguests && j - i < per; ++j) {
+      size_t n = guests[j].error ? 0 : guests[j].count;
+      if (j > i && disks + n > EACH_MAX_DISKS)
+        break;
+      disks += n;
+    }
+    batches[nbatches].count = j - i;
+    nbatches++;
+    i = j;
+  }
+  run_batches (batches, nbatches, d.parallel ? d.parallel : 1);
+
+  if (!d.json && (batch_mode || guests[0].error == NULL))
     print_title (&d);
   for (i = 0; i < nguests; ++i) {
-    if (guests[i].error) {
+    struct guest *g = &guests[i];
+
+    if (d.json)
+      print_guest_json (stdout, g);
+    else
+      print_guest (stdout, &d, g);
+    if (g->error) {
+      CLEANUP_FREE char *msg = xstrdup (g->error);
+      /* The appliance's text is guest-controlled. */
+      for (j = 0; msg[j]; ++j)
+        if ((unsigned char) msg[j] < 0x20 || msg[j] == 0x7f)
+          msg[j] = '?';
       fflush (stdout);
-      fprintf (stderr, "%s: error: %s: %s\n", program, guests[i].name,
-               guests[i].error);
+      /* Most messages about an image name it already. */
+      if (g->image && strncmp (msg, g->name, strlen (g->name)) == 0 &&
+          msg[strlen (g->name)] == ':')
+        fprintf (stderr, "%s: error: %s\n", program, msg);
+      else
+        fprintf (stderr, "%s: error: %s: %s\n", program, g->name, msg);
       errors++;
     }
-    else if (guests[i].out)
-      fwrite (guests[i].out, 1, guests[i].outlen, stdout);
+  }
+  if (d.prometheus && write_prometheus (d.prometheus, guests, nguests) == -1)
+    errors++;
+  for (i = 0; i < nguests; ++i) {
+    for (j = 0; j < guests[i].nr_rows; ++j) {
+      free (guests[i].rows[j].device);
+      free (guests[i].rows[j].type);
+    }
+    free (guests[i].rows);
     free (guests[i].name);
-    free (guests[i].out);
+    free (guests[i].key);
+    free (guests[i].image);
+    free (guests[i].domain);
+    free (guests[i].uuid);
     free (guests[i].error);
   }
   free (guests);

@@ -64,6 +64,8 @@ usage (int status)
             "  %s [--options] -a disk.img [-a disk.img ...] file [file ...]\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  -b|--backup .ext     Keep the original as file.ext\n"
             "  -e|--edit|--expr expr  Non-interactive editing using a Perl\n"
             "                       expression\n"

@@ -75,6 +75,8 @@ usage (int status)
             "  %s [--options] -a disk.img [-a disk.img ...]\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --all                Display everything\n"
             "  --blkdevs|--block-devices\n"
             "                       Display block devices\n"
@@ -360,7 +362,7 @@ main (int argc, char *argv[])
     EXTRA_OPTION, FILESYSTEMS_OPTION, LVS_OPTION, NO_TITLE_OPTION,
     PARTS_OPTION, PVS_OPTION, UUID_OPTION, VGS_OPTION,
   };
-  static const char short_options[] = "a:hlvVx";
+  static const char short_options[] = "a:c:d:hlvVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
     { "all", no_argument, NULL, ALL_OPTION },
@@ -393,6 +395,7 @@ main (int argc, char *argv[])
     { "vgs", no_argument, NULL, VGS_OPTION },
     { "volgroups", no_argument, NULL, VGS_OPTION },
     { "volume-groups", no_argument, NULL, VGS_OPTION },
+    GBOX_OPTS_LIBVIRT_LONG,
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;

@@ -75,6 +75,8 @@ usage (int status)
             "  %s --xpath QUERY < report.xml\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --echo-keys          Show keys typed on the terminal\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
             "  --each               Every image is a separate guest (one report each)\n"
@@ -1068,7 +1070,7 @@ do_each (struct gbox_opts *o, const struct settings *st)
 int
 main (int argc, char *argv[])
 {
-  static const char short_options[] = "a:vVx";
+  static const char short_options[] = "a:c:d:vVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
     { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
@@ -1085,6 +1087,7 @@ main (int argc, char *argv[])
     { "version", no_argument, NULL, 'V' },
     { "xpath", required_argument, NULL, OPT_XPATH },
     GBOX_OPTS_KEYS_LONG,
+    GBOX_OPTS_LIBVIRT_LONG,
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;

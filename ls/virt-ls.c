@@ -671,6 +671,8 @@ usage (int status)
             "  %s [--options] -a disk.img [-a disk.img ...] dir [dir ...]\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --checksum[=crc|md5|sha1|sha224|sha256|sha384|sha512]\n"
             "                       Display checksums of regular files\n"
             "  --csv                Comma-Separated Values output\n"

@@ -59,6 +59,8 @@ usage (int status)
             "  %s [--options] -a disk.img [-a disk.img ...]\n"
             "Options:\n"
             "  -a|--add image       Add image\n"
+            "  -c|--connect uri     Specify libvirt URI for -d option\n"
+            "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --dry-run            Count what would be zeroed, write nothing\n"
             "  --ext-only           Only ext2/3/4 filesystems\n"
             "  --filesystem dev     Only this filesystem (repeatable)\n"
@@ -264,7 +266,7 @@ do_zerofree (gbox_h *h, struct gbox_opts *o, struct zf_opts *zo,
 int
 main (int argc, char *argv[])
 {
-  static const char short_options[] = "a:qvVx";
+  static const char short_options[] = "a:c:d:qvVx";
   static const struct option long_options[] = {
     { "add", required_argument, NULL, 'a' },
     { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
@@ -279,6 +281,7 @@ main (int argc, char *argv[])
     { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },
     { "verbose", no_argument, NULL, 'v' },
     { "version", no_argument, NULL, 'V' },
+    GBOX_OPTS_LIBVIRT_LONG,
     { NULL, 0, NULL, 0 }
   };
   struct gbox_opts o;
