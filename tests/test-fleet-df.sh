@@ -78,10 +78,10 @@ expect_eq "--each: exit status 1" 1 "$rc"
 expect_eq "--each: one error line per hostile image, in order" \
 "virt-df: error: missing.img: No such file or directory
 virt-df: error: adir: is a directory, not a disk image
-virt-df: error: refused.qcow2: cannot open the disk image (format qcow2)
+virt-df: error: refused.qcow2: cannot open the disk
 virt-df: error: backing.qcow2: the image (probed as qcow2) refers to another file
 virt-df: error: nbd.sock: df: the daemon did not answer within 10 s" \
-  "$(sed -e 's/\(cannot open the disk image (format qcow2)\).*/\1/' \
+  "$(sed -e 's/\(refused.qcow2: cannot open the disk\).*/\1/' \
          -e 's/\(refers to another file\).*/\1/' err)"
 check_no_qemu
 
