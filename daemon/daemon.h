@@ -309,12 +309,14 @@ extern int linux_list_applications (int rootfd, const char *package_format,
 extern int windows_list_applications (int rootfd, const gbox_inspected_os *os,
                                       struct app_list *l);
 
-/* mount.c */
+/* modules.c: load the modules of a filesystem type (or the module of
+ * that name); fs_modules puts them in OUT (at most GBOX_FS_MODULES_MAX)
+ * and returns how many. */
 extern int load_fs_modules (const char *fstype);
-/* mount.c: the modules a filesystem type needs (at most 6) in OUT;
- * returns how many. */
 extern size_t fs_modules (const char *fstype, const char **out);
 extern int load_all_modules (void);
+
+/* mount.c */
 extern int umount_all_int (void);
 
 /* part.c (virt-resize): partition tables and content on a file

@@ -4,8 +4,8 @@
  */
 
 /**
- * mount, mount_ro, umount_all.  Filesystem modules are loaded on demand
- * (loading all of them at boot costs seconds under TCG).  Mountpoints
+ * mount, mount_ro, umount_all.  The filesystem's kernel modules are
+ * loaded first (modules.c).  Mountpoints
  * other than "/" are resolved inside the mounted tree and the mount is
  * made on the resolved fd (/proc/self/fd/N), so a guest symlink cannot
  * redirect it.  Mounts are recorded and umount_all undoes them in
@@ -23,95 +23,11 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
-#include "modload.h"
 
 #define MAX_MOUNTS 256
 
 static char *mounts[MAX_MOUNTS];
 static size_t nr_mounts;
-static struct modload *mods;
-
-#define FS_MODULES_MAX 6
-
-size_t
-fs_modules (const char *fstype, const char **out)
-{
-  static const struct {
-    const char *fstype;
-    const char *modules[FS_MODULES_MAX];
-  } table[] = {
-    { "ext2", { "ext4" } }, { "ext3", { "ext4" } }, { "ext4", { "ext4" } },
-    /* FAT needs its default codepage (437) and iocharset (ascii; utf8
-     * when asked for). */
-    { "vfat", { "vfat", "nls_cp437", "nls_ascii", "nls_utf8",
-                "nls_iso8859_1" } },
-    { "msdos", { "msdos", "nls_cp437", "nls_ascii", "nls_iso8859_1" } },
-    { "xfs", { "xfs" } }, { "btrfs", { "btrfs" } },
-    { "iso9660", { "isofs" } }, { "udf", { "udf" } },
-    { "squashfs", { "squashfs" } }, { "ntfs", { "fuse" } },
-  };
-  size_t i, j;
-
-  for (i = 0; i < sizeof table / sizeof table[0]; ++i) {
-    if (strcmp (table[i].fstype, fstype) != 0)
-      continue;
-    for (j = 0; j < FS_MODULES_MAX && table[i].modules[j]; ++j)
-      out[j] = table[i].modules[j];
-    return j;
-  }
-  /* Anything else: a module of the same name, if there is one. */
-  out[0] = fstype;
-  return 1;
-}
-
-int
-load_fs_modules (const char *fstype)
-{
-  const char *names[FS_MODULES_MAX];
-  char err[512];
-  size_t n, i;
-
-  if (!appliance_mode)
-    return 0;
-  if (mods == NULL) {
-    mods = modload_open (NULL);
-    if (mods == NULL) {
-      debug ("modules.dep: %m");
-      return -1;
-    }
-  }
-  n = fs_modules (fstype, names);
-  for (i = 0; i < n; ++i)
-    if (modload_load (mods, names[i], err, sizeof err) == -1)
-      debug ("%s", err);
-  return 0;
-}
-
-/* Before a snapshot is taken: load every module of the appliance, so
- * that no restored appliance ever pays for loading one. */
-int
-load_all_modules (void)
-{
-  char err[512];
-  unsigned n = 0;
-  uint64_t t0 = now_ms ();
-  int r;
-
-  if (!appliance_mode)
-    return 0;
-  if (mods == NULL) {
-    mods = modload_open (NULL);
-    if (mods == NULL) {
-      fprintf (stderr, "guestboxd: warning: modules.dep: %m\n");
-      return -1;
-    }
-  }
-  r = modload_load_all (mods, &n, err, sizeof err);
-  if (r == -1)
-    fprintf (stderr, "guestboxd: warning: %s\n", err);
-  debug ("%u modules loaded in %" PRIu64 " ms", n, now_ms () - t0);
-  return r;
-}
 
 /* Split OPTIONS into mount(2) flags and the filesystem's data. */
 static int

@@ -17,7 +17,6 @@
 #define CHECK_QUIET
 #include "check.h"
 
-
 struct parse_case {
   const char *name;
   const char *text;

@@ -16,7 +16,6 @@
 #include "daemon.h"
 #include "check.h"
 
-
 int
 main (void)
 {

@@ -23,7 +23,6 @@
 #define CHECK_QUIET
 #include "check.h"
 
-
 static const char modules_dep[] =
   "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko "
   "kernel/fs/jbd2/jbd2.ko\n"

@@ -5,10 +5,11 @@
  */
 
 /**
- * fs_modules: every module a filesystem type needs is listed (FAT's
- * codepage and charsets included: the 5th and 6th entries of a list
- * were once never loaded, so vfat with iocharset=iso8859-1 failed on
- * a cold boot).  open_in_root on a case-sensitive directory tree: a
+ * fs_modules (modules.c, from common/fstypes.def): every module a
+ * filesystem type needs is listed (FAT's codepage and charsets
+ * included: the 5th and 6th entries of a list were once never loaded,
+ * so vfat with iocharset=iso8859-1 failed on a cold boot); every type
+ * of the table gives its own modules, at most GBOX_FS_MODULES_MAX.  open_in_root on a case-sensitive directory tree: a
  * name in another letter case is not found (case is only ignored on
  * NTFS and FAT).
  */
@@ -22,7 +23,7 @@
 
 #include "daemon.h"
 #include "check.h"
-
+#include "fstypes.h"
 
 static bool
 has (const char **names, size_t n, const char *name)
@@ -47,7 +48,9 @@ main (void)
     { "msdos", 4, "nls_iso8859_1" },
     { "ext4", 1, "ext4" },
     { "ntfs", 1, "fuse" },
-    { "f2fs", 1, "f2fs" },      /* not in the table: its own name */
+    { "f2fs", 1, "f2fs" },
+    { "vxfs", 1, "freevxfs" },
+    { "zonefs", 1, "zonefs" },  /* not in the table: its own name */
   };
   const char *names[6];
   char tmpl[] = "/tmp/gbox-test-mount-XXXXXX", path[256];
@@ -59,6 +62,18 @@ main (void)
     CHECK (n == tests[i].n && strcmp (names[n - 1], tests[i].last) == 0,
            "%s: %zu modules, the last %s", tests[i].fstype, n,
            n ? names[n - 1] : "-");
+  }
+  for (i = 0; i < sizeof gbox_fstypes / sizeof gbox_fstypes[0]; ++i) {
+    const struct gbox_fstype *t = &gbox_fstypes[i];
+    size_t want = 0;
+    while (want < GBOX_FS_MODULES_MAX && t->modules[want])
+      ++want;
+    n = fs_modules (t->name, names);
+    CHECK (want == 0 ? n == 1 && names[0] == t->name :
+           n == want && names[0] == t->modules[0] &&
+           names[n - 1] == t->modules[n - 1] &&
+           gbox_fstype_find (t->name) == t,
+           "table: %s: %zu modules", t->name, n);
   }
   n = fs_modules ("vfat", names);
   CHECK (has (names, n, "vfat") && has (names, n, "nls_cp437") &&

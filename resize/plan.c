@@ -26,6 +26,7 @@
 #include <rpc/xdr.h>
 
 #include "resize.h"
+#include "fstypes.h"
 
 #define SECTOR 512
 #define LINUX_GUID "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
@@ -395,6 +396,7 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
   uint64_t a = rz_plan_align (p);
   uint64_t usable_end, first_start, end;
   struct rz_part *expand = NULL, *shrink = NULL, *firstp = NULL;
+  const struct gbox_fstype *ft;
   int64_t ext_extra = 0;
   size_t i, nprim = 0, nout = 0;
   int num_p = 1, num_l = 5;
@@ -567,12 +569,10 @@ rz_plan_compute (struct rz_plan *p, char *err, size_t errlen)
     r->copy_size = r->new_size < r->src->size ? r->new_size : r->src->size;
     if (strcmp (r->type, "swap") == 0 && r->new_size < r->src->size)
       r->copy_size = r->new_size;
+    ft = gbox_fstype_find (r->type);
     r->resize_content = p->expand_content && r->new_size != r->src->size &&
-      (strcmp (r->type, "ext2") == 0 || strcmp (r->type, "ext3") == 0 ||
-       strcmp (r->type, "ext4") == 0 || strcmp (r->type, "xfs") == 0 ||
-       strcmp (r->type, "btrfs") == 0 || strcmp (r->type, "ntfs") == 0 ||
-       strcmp (r->type, "swap") == 0 ||
-       (strcmp (r->type, "LVM2_member") == 0 && r->new_size > r->src->size));
+      ft != NULL && ft->grow != NULL &&
+      (strcmp (r->type, "LVM2_member") != 0 || r->new_size > r->src->size);
     if (r->new_size < r->src->size && strcmp (r->type, "swap") == 0)
       r->resize_content = true;     /* a cut swap must be re-made */
   }

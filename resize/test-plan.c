@@ -22,7 +22,6 @@
 
 #define MiB ((uint64_t) 1024 * 1024)
 
-
 static void
 test_sizes (void)
 {

@@ -48,6 +48,7 @@
 #include "options.h"
 #include "progress.h"
 #include "resize.h"
+#include "fstypes.h"
 
 static const char program[] = "virt-resize";
 
@@ -220,22 +221,13 @@ info (const struct settings *s, const char *fs, ...)
   printf ("%s: %s\n\n", program, msg);
 }
 
+/* virt-resize's name of the way TYPE is grown, or "?". */
 static const char *
 method (const char *type)
 {
-  if (strncmp (type, "ext", 3) == 0)
-    return "resize2fs";
-  if (strcmp (type, "xfs") == 0)
-    return "xfs_growfs";
-  if (strcmp (type, "btrfs") == 0)
-    return "btrfs-filesystem-resize";
-  if (strcmp (type, "ntfs") == 0)
-    return "ntfsresize";
-  if (strcmp (type, "swap") == 0)
-    return "mkswap";
-  if (strcmp (type, "LVM2_member") == 0)
-    return "pvresize";
-  return "?";
+  const struct gbox_fstype *t = gbox_fstype_find (type);
+
+  return t && t->grow ? t->grow : "?";
 }
 
 static void
@@ -1004,9 +996,8 @@ main (int argc, char *argv[])
 
   /* --machine-readable alone: what this virt-resize can do. */
   if (s.machine && optind == argc) {
-    static const struct { const char *cap, *program; } features[] = {
-      { "ntfs", "ntfsresize" }, { "btrfs", "btrfs" }, { "xfs", "xfs_growfs" },
-    };
+    /* libguestfs's capability lines, in its order. */
+    static const char *const features[] = { "ntfs", "btrfs", "xfs" };
     size_t i;
 
     /* libguestfs's lines, then the filesystems this appliance can
@@ -1014,9 +1005,10 @@ main (int argc, char *argv[])
     fputs ("virt-resize\nntfsresize-force\n32bitok\n128-sector-alignment\n"
            "alignment\nalign-first\ninfile-uri\n", s.machine_fp);
     for (i = 0; i < sizeof features / sizeof features[0]; ++i) {
-      char *p = gbox_app_find_program (features[i].program);
+      char *p = gbox_app_find_program (
+        gbox_fstype_find (features[i])->grow_program);
       if (p)
-        fprintf (s.machine_fp, "%s\n", features[i].cap);
+        fprintf (s.machine_fp, "%s\n", features[i]);
       free (p);
     }
     if (fflush (s.machine_fp) == EOF || ferror (s.machine_fp))

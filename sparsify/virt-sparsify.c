@@ -48,6 +48,7 @@
 #include "options.h"
 #include "output.h"
 #include "progress.h"
+#include "fstypes.h"
 
 static const char program[] = "virt-sparsify";
 
@@ -179,28 +180,6 @@ install_signal_handlers (void)
       continue;
     sigaction (fatal_sigs[i], &sa, NULL);
   }
-}
-
-static bool
-is_ext (const char *type)
-{
-  return strcmp (type, "ext2") == 0 || strcmp (type, "ext3") == 0 ||
-    strcmp (type, "ext4") == 0;
-}
-
-static bool
-is_mountable (const char *type)
-{
-  static const char *const types[] = {
-    "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "msdos", "ntfs",
-    "f2fs", "jfs", "reiserfs", "hfsplus", "nilfs2", NULL
-  };
-  size_t i;
-
-  for (i = 0; types[i]; ++i)
-    if (strcmp (type, types[i]) == 0)
-      return true;
-  return false;
 }
 
 static bool
@@ -563,7 +542,7 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
         fprintf (stderr, "%s: %s: LVM physical volume\n", program, dev);
       continue;
     }
-    if (!is_mountable (type)) {
+    if (!gbox_fstype_has (type, GBOX_FS_TRIM)) {
       /* Any other filesystem the appliance can mount is treated the
        * same (minix, ufs, ...); what it cannot mount is left alone, as
        * libguestfs does. */
@@ -583,7 +562,7 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
     }
 
     /* Copying mode, ext: zerofree on the unmounted filesystem. */
-    if (!so->in_place && is_ext (type)) {
+    if (!so->in_place && gbox_fstype_has (type, GBOX_FS_EXT)) {
       struct gbox_zerofree_ret zr;
 
       say (so, "%s: Zeroing free space (%s)\n", dev, type);

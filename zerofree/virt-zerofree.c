@@ -29,6 +29,7 @@
 #include "options.h"
 #include "output.h"
 #include "progress.h"
+#include "fstypes.h"
 
 static const char program[] = "virt-zerofree";
 
@@ -74,29 +75,6 @@ usage (int status)
             "For more information, see the manpage %s(1).\n",
             program, program, program);
   exit (status);
-}
-
-static bool
-is_ext (const char *type)
-{
-  return strcmp (type, "ext2") == 0 || strcmp (type, "ext3") == 0 ||
-    strcmp (type, "ext4") == 0;
-}
-
-/* Filesystems that can be mounted read-write and filled. */
-static bool
-is_fillable (const char *type)
-{
-  static const char *const types[] = {
-    "xfs", "btrfs", "vfat", "msdos", "ntfs", "f2fs", "jfs", "reiserfs",
-    "hfsplus", "nilfs2", NULL
-  };
-  size_t i;
-
-  for (i = 0; types[i]; ++i)
-    if (strcmp (type, types[i]) == 0)
-      return true;
-  return false;
 }
 
 static void
@@ -241,11 +219,11 @@ do_zerofree (gbox_h *h, struct gbox_opts *o, struct zf_opts *zo,
     if (!named)
       continue;
 
-    if (is_ext (fs->type)) {
+    if (gbox_fstype_has (fs->type, GBOX_FS_EXT)) {
       if (zero_ext (h, o, zo, bar, fs->device, fs->type) == -1)
         errors++;
     }
-    else if (is_fillable (fs->type) && !zo->ext_only) {
+    else if (gbox_fstype_has (fs->type, GBOX_FS_FILL) && !zo->ext_only) {
       if (zero_fill (h, o, zo, bar, fs->device, fs->type) == -1)
         errors++;
     }
