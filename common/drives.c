@@ -575,6 +575,18 @@ is_nbd_uri (const char *s)
 }
 
 static bool
+valid_format_n (const char *f, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; ++i)
+    if (!((f[i] >= 'a' && f[i] <= 'z') || (f[i] >= '0' && f[i] <= '9') ||
+          f[i] == '-' || f[i] == '_'))
+      return false;
+  return n > 0 && n <= 32;
+}
+
+static bool
 valid_format (const char *f)
 {
   size_t i;
@@ -692,6 +704,54 @@ qcow2_backing (int fd, char **name, bool *datafile)
   return *name ? 1 : -1;
 }
 
+/* The PATH of json:{"driver":FMT,"file":{"driver":"file"|"host_device",
+ * "filename":PATH,...},...} (J after "json:"), FMT in FMTBUF; NULL if J
+ * is not exactly that (no escapes but \" and \\ in PATH). */
+static char *
+json_local_file (const char *j, char *fmtbuf, size_t fmtlen)
+{
+  const char *p, *f;
+  char *out, *q;
+  size_t n;
+
+  if (strncmp (j, "{\"driver\":\"", 11) != 0)
+    return NULL;
+  p = j + 11;
+  n = strcspn (p, "\"\\");
+  if (p[n] != '"' || n == 0 || n >= fmtlen || !valid_format_n (p, n))
+    return NULL;
+  memcpy (fmtbuf, p, n);
+  fmtbuf[n] = '\0';
+  /* One file node and nothing else that opens files. */
+  if (strstr (j, "\"backing\"") || strstr (j, "\"data-file\"") ||
+      (strstr (j, "\"file\":{\"driver\":\"file\",\"filename\":\"") == NULL &&
+       strstr (j, "\"file\":{\"driver\":\"host_device\",\"filename\":\"")
+       == NULL))
+    return NULL;
+  f = strstr (j, "\"filename\":\"") + 12;
+  if (strstr (f, "\"filename\""))
+    return NULL;
+  out = malloc (strlen (f) + 1);
+  if (!out)
+    return NULL;
+  for (q = out; *f && *f != '"'; ++f) {
+    if (*f == '\\') {
+      if (f[1] != '"' && f[1] != '\\') {
+        free (out);
+        return NULL;
+      }
+      ++f;
+    }
+    *q++ = *f;
+  }
+  *q = '\0';
+  if (*f != '"' || !*out) {
+    free (out);
+    return NULL;
+  }
+  return out;
+}
+
 /* --format=qcow2 on an image with a backing file: follow the chain
  * ourselves, each backing file found relative to the image naming it,
  * opened once and probed with the same rules as a disk given without
@@ -712,6 +772,7 @@ follow_chain (gbox_h *h, struct gbox_drive *d, const struct stat *top)
   for (;;) {
     CLEANUP_FREE char *bname = NULL, *path = NULL, *probed = NULL;
     CLEANUP_FREE char *bbacking = NULL;
+    char jfmt[16];
     struct gbox_backing *nc;
     struct stat st;
     bool datafile;
@@ -736,6 +797,18 @@ follow_chain (gbox_h *h, struct gbox_drive *d, const struct stat *top)
       gbox_int_error (h, "%s: the backing chain is longer than %d files",
                       d->source, GBOX_MAX_CHAIN);
       return -1;
+    }
+    /* json:{"driver":FMT,"file":{"driver":"file","filename":PATH}} (as
+     * virt-sparsify's overlays name their source): the file PATH, of
+     * format FMT, probed like any other. */
+    jfmt[0] = '\0';
+    if (strncmp (bname, "json:", 5) == 0) {
+      char *jname = json_local_file (bname + 5, jfmt, sizeof jfmt);
+
+      if (jname) {
+        free (bname);
+        bname = jname;
+      }
     }
     /* A protocol ("nbd:", "json:", "http:") is not a local file. */
     if (strncmp (bname, "json:", 5) == 0 ||
@@ -774,6 +847,25 @@ follow_chain (gbox_h *h, struct gbox_drive *d, const struct stat *top)
     seen_dev[nseen] = st.st_dev;
     seen_ino[nseen++] = st.st_ino;
     if (gbox_int_probe_format_fd (h, fd, path, &probed, &bbacking) == -1) {
+      close (fd);
+      return -1;
+    }
+    /* The json: form said the format: raw reads any header as data;
+     * another format must be what the header says. */
+    if (jfmt[0] && strcmp (jfmt, "raw") == 0) {
+      free (probed);
+      free (bbacking);
+      bbacking = NULL;
+      probed = strdup ("raw");
+      if (!probed) {
+        gbox_int_perror (h, "strdup");
+        close (fd);
+        return -1;
+      }
+    }
+    else if (jfmt[0] && strcmp (jfmt, probed) != 0) {
+      gbox_int_error (h, "%s: the backing file %s is %s, not %s as the "
+                      "image says", cur_name, path, probed, jfmt);
       close (fd);
       return -1;
     }
