@@ -45,15 +45,17 @@ has first 'snapshot: restored in' || fail "first launch: the new snapshot was no
 ok "first launch cold-booted, made the snapshot and restored it"
 check_no_qemu
 
-# The snapshot is private: 0700 directories, 0600 files.
+# The snapshot is private: 0700 directories, the key 0600, the RAM and
+# state read-only (0400).
 d=$(snapdir)
 s=$d/$(readlink "$d/current-v")
 for f in "$d" "$s"; do
   expect_eq "mode of $(basename "$f")" 700 "$(stat -c %a "$f")"
 done
-for f in "$s"/ram "$s"/state "$s"/key; do
-  expect_eq "mode of $(basename "$f")" 600 "$(stat -c %a "$f")"
+for f in "$s"/ram "$s"/state; do
+  expect_eq "mode of $(basename "$f")" 400 "$(stat -c %a "$f")"
 done
+expect_eq "mode of key" 600 "$(stat -c %a "$s/key")"
 
 # 2. Next launch: restored, no boot.
 run second -a "$T/disk.img" /etc/hostname
@@ -62,6 +64,20 @@ has second 'snapshot: restored in' || fail "second launch: not restored"
 ! has second 'cold boot' || fail "second launch: cold-booted"
 ! has second 'Linux version' || fail "second launch: the kernel booted"
 ok "second launch restored the snapshot"
+check_no_qemu
+
+# 2b. A RAM file written after it was saved (here: its first byte
+# rewritten with the same value, as a rogue qemu holding it open could)
+# is never restored: cold boot, new snapshot.
+chmod u+w "$s/ram"
+dd if="$s/ram" of="$s/ram" bs=1 count=1 conv=notrunc status=none
+chmod u-w "$s/ram"
+run rewritten -a "$T/disk.img" /etc/hostname
+expect_eq "rewritten RAM file: output" snapguest "$(cat "$T/rewritten.out")"
+has rewritten 'ram: changed since the snapshot was saved.*cold boot' ||
+  fail "rewritten RAM file: not refused"
+has rewritten 'snapshot: published ' || fail "rewritten RAM file: no new snapshot"
+ok "a RAM file written after the snapshot was saved is not restored"
 check_no_qemu
 
 # 3. A changed qemu command line (memory size) invalidates it.
