@@ -1769,6 +1769,13 @@ gbox_make_writable (gbox_h *h)
     CLEANUP_FREE char *cmd = NULL, *del = NULL;
     char id[32];
 
+    /* A command that writes asks for every disk: one attached
+     * read-only would silently lose the writes. */
+    if (d->readonly) {
+      gbox_int_error (h, "%s: the disk is attached read-only; nothing is "
+                      "written", d->source);
+      return -1;
+    }
     if (!d->write_later || d->writable)
       continue;
     snprintf (id, sizeof id, "commit%zu", i);

@@ -567,13 +567,15 @@ gbox_opts_add_drive (gbox_h *h, struct gbox_opts *o, size_t i, int readonly)
 {
   const struct gbox_opts_drive *d = &o->drives[i];
 
-  if (!readonly && d->domain && d->domain_active) {
+  if (readonly != 1 && d->domain && d->domain_active) {
     gbox_int_error (h, "libvirt guest '%s' is running: writing to the disks "
                     "of a running guest would corrupt them (shut it down "
                     "first)", d->domain);
     return -1;
   }
-  if (gbox_add_drive (h, d->source, d->format, readonly || d->readonly) == -1)
+  /* READONLY may be GBOX_DRIVE_WRITE_LATER (2): kept as it is. */
+  if (gbox_add_drive (h, d->source, d->format, d->readonly ? 1 : readonly)
+      == -1)
     return -1;
   if (d->blocksize &&
       gbox_drive_set_blocksize (h, gbox_nr_drives (h) - 1, d->blocksize) == -1)
