@@ -800,14 +800,23 @@ mount_plan (gbox_h *h, struct gbox_opts *o)
     /* Without "/" there is nothing to work on. */
     if (strcmp (mp, "/") == 0)
       return -1;
-    fprintf (stderr, "%s: warning: %s: could not mount on %s: %s "
-             "(ignored)\n", o->program, dev, mp,
-             gbox_last_error (h) ? gbox_last_error (h) : "unknown error");
+    /* Other failures (an fstab entry naming a device that is not
+     * attached, a filesystem that does not mount) are skipped: the
+     * reason under -v, one line for all of them otherwise, as the
+     * libguestfs tools print it. */
+    if (o->verbose) {
+      CLEANUP_FREE char *pdev = printable (dev);
+      CLEANUP_FREE char *pmp = printable (mp);
+
+      fprintf (stderr, "%s: debug: %s: could not mount on %s: %s\n",
+               o->program, pdev ? pdev : "?", pmp ? pmp : "?",
+               gbox_last_error (h) ? gbox_last_error (h) : "unknown error");
+    }
     failed++;
   }
-  if (failed > 0 && o->verbose)
-    fprintf (stderr, "%s: debug: %zu filesystem(s) could not be mounted\n",
-             o->program, failed);
+  if (failed > 0)
+    fprintf (stderr, "%s: some filesystems could not be mounted (ignored)\n",
+             o->program);
   return 0;
 }
 

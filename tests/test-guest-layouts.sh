@@ -9,7 +9,7 @@
 # paths (other letter case, C:\ paths, backslashes, through -i and -m);
 # btrfsvol: names with -m; the multi-boot error; the same inspection
 # and a FAT charset module on a cold boot.  Compared byte for byte
-# with the libguestfs tools (11 runs of theirs).
+# with the libguestfs tools (12 runs of theirs).
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -162,6 +162,28 @@ set -e
 [ "$(wc -l < multi.err)" = 1 ] || { cat multi.err; fail "more than one line"; }
 ok "several operating systems: $(cat multi.err)"
 compare_lg "several operating systems" virt-cat "${fed[@]}" -a win.img /etc/hostname
+
+# --- fstab entries naming devices that are not there -------------------
+# An unknown UUID is not a mountpoint; /dev names that are not attached
+# are, and do not mount: skipped, with one line for all of them.
+mkdir -p gonetree/etc gonetree/bin gonetree/srv gonetree/data gonetree/old
+echo gonehost > gonetree/etc/hostname
+printf '%s\n' 'LABEL=ROOT / ext4 defaults 0 1' \
+  'UUID=0badc0de-0000-4000-8000-000000000001 /srv ext4 defaults 0 2' \
+  '/dev/sdz1 /data ext4 defaults 0 2' \
+  '/dev/mapper/gone-lv /old ext4 defaults 0 2' > gonetree/etc/fstab
+ext4_image gone-root.img 16 gonetree ROOT
+mbr_disk gone.img 24 gone-root.img
+compare_lg "fstab devices that are not there" virt-cat -a gone.img \
+  /etc/hostname
+expect_eq "virt-cat, fstab devices not there: stderr" \
+  "virt-cat: some filesystems could not be mounted (ignored)" "$(cat gb.err)"
+expect_eq "the same line as libguestfs" "$(tail -1 lg.err)" "$(cat gb.err)"
+"$VC" -v -a gone.img /etc/hostname 2> gone-v.err > /dev/null
+grep -q '^virt-cat: debug: /dev/sdz1: could not mount on /data: ' gone-v.err &&
+  grep -q '^virt-cat: debug: /dev/mapper/gone-lv: could not mount on /old: ' \
+    gone-v.err || { cat gone-v.err; fail "-v: why each one was skipped"; }
+ok "fstab devices that are not there: one line, the reasons under -v"
 
 # --- A FAT charset on a cold boot (every module of vfat is loaded) -----
 expect_eq "vfat iocharset=iso8859-1, cold boot" "$(printf 'BOOT\nfedora')" \
