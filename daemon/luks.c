@@ -224,8 +224,12 @@ do_luks_open (void *argsv, void *retv)
   argv[n++] = "luks";
   argv[n++] = "--key-file=-";
   argv[n++] = "--disable-locks";
+  /* Read-write: discards pass through, so that fstrim inside the
+   * device (virt-sparsify --in-place) makes the image sparse. */
   if (args->readonly)
     argv[n++] = "--readonly";
+  else
+    argv[n++] = "--allow-discards";
   argv[n++] = "--";
   argv[n++] = kdev;
   argv[n++] = args->mapname;

@@ -1085,6 +1085,36 @@ uuid_string (char *buf, const unsigned char *u)
            u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
+/* Whether the SIZE bytes at OFF of FD are an md RAID member: the md
+ * magic at the start (1.1), at 4 KiB (1.2, B holds the first 4 KiB),
+ * 8 KiB before the end rounded down to 4 KiB (1.0) or 64 KiB before the
+ * end rounded down to 64 KiB (0.90).  1, 0, or -1 on a read error. */
+static int
+md_member_at (int fd, uint64_t off, uint64_t size, const unsigned char *b)
+{
+  const uint32_t magic = 0xa92b4efc;
+  unsigned char m[4];
+  uint64_t at[2];
+  size_t i;
+
+  if (le32 (b) == magic)
+    return 1;
+  if (size >= 8192 && read_at (fd, m, 4, off + 4096) == 0 &&
+      le32 (m) == magic)
+    return 1;
+  if (size < 65536 * 2)
+    return 0;
+  at[0] = ((size - 8192) & ~(uint64_t) 4095);
+  at[1] = (size & ~(uint64_t) 65535) - 65536;
+  for (i = 0; i < 2; ++i) {
+    if (read_at (fd, m, 4, off + at[i]) == -1)
+      return -1;
+    if (le32 (m) == magic)
+      return 1;
+  }
+  return 0;
+}
+
 /* Identify the content at OFF (SIZE bytes) of FD.  Fills RET; returns
  * -1 with ERR for a superblock that makes no sense. */
 int
@@ -1095,6 +1125,7 @@ part_content_fd (int fd, uint64_t off, uint64_t size,
   char uuid[64] = "", label[300] = "";
   const char *type = "";
   uint64_t need = 0;
+  int r;
 
   if (size < sizeof b) {
     ret->type = strdup ("");
@@ -1106,7 +1137,19 @@ part_content_fd (int fd, uint64_t off, uint64_t size,
     snprintf (err, errlen, "read: %s", strerror (errno));
     return -1;
   }
-  if (le16 (b + 1024 + 56) == 0xef53) {
+  /* md RAID members first, as blkid: metadata 1.0 and 0.90 keep their
+   * superblock at the end and the filesystem at the start, which must
+   * not be taken for a filesystem of the partition alone. */
+  r = md_member_at (fd, off, size, b);
+  if (r == -1) {
+    snprintf (err, errlen, "read: %s", strerror (errno));
+    return -1;
+  }
+  if (r == 1)
+    type = "linux_raid_member";
+  else if (memcmp (b, "LUKS\xba\xbe", 6) == 0)
+    type = "crypto_LUKS";
+  else if (le16 (b + 1024 + 56) == 0xef53) {
     const unsigned char *sb = b + 1024;
     uint32_t log = le32 (sb + 24), compat = le32 (sb + 92);
     uint32_t incompat = le32 (sb + 96);

@@ -634,6 +634,20 @@ do_resize (gbox_h *h, const struct settings *s)
     fprintf (stderr, "%s: error: %s\n", program, err);
     goto out;
   }
+  /* An md RAID member keeps its size: with metadata 1.0 or 0.90 its
+   * superblock is at its end (a new size loses it), and the array spans
+   * members that are not resized with it. */
+  for (i = 0; i < plan.nparts; ++i) {
+    const struct rz_part *p = &plan.parts[i];
+    if (p->op == RZ_KEEP && !p->extended && p->new_size != p->src->size &&
+        strcmp (p->type, "linux_raid_member") == 0) {
+      fprintf (stderr, "%s: error: %s: a member of an md RAID array cannot "
+               "be resized (the array would lose it); leave it alone, or "
+               "use --resize-force if you know the array allows it\n",
+               program, p->name);
+      goto out;
+    }
+  }
   if (find_lvs (h, s, &plan) == -1)
     goto out;
   /* --no-extra-partition: the surplus stays unused. */

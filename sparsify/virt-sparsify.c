@@ -112,10 +112,13 @@ usage (int status)
             "  --compress           Compressed output (qcow2)\n"
             "  --convert format     Output format (default: the input's)\n"
             "  --debug-gc           Accepted and ignored\n"
+            "  --echo-keys          Show keys typed on the terminal\n"
             "  --format[=raw|..]    Format of the input disk\n"
             "  --help               Display brief help\n"
             "  --ignore fs|vg       Leave this filesystem or volume group alone\n"
             "  --in-place           Sparsify the disk in place\n"
+            "  --key ID:key:KEY     Key of a LUKS device (or ID:file:FILE)\n"
+            "  --keys-from-stdin    Read LUKS keys from stdin\n"
             "  --machine-readable[=format]\n"
             "                       What this virt-sparsify can do\n"
             "  -o options           qemu-img create options of the output\n"
@@ -493,6 +496,12 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
   size_t i;
   int ret = 0;
 
+  /* md RAID arrays read-write, LVM, and the LUKS devices opened with
+   * their keys, as the libguestfs virt-sparsify opens them. */
+  if (gbox_opts_storage (h, o) == -1) {
+    gbox_opts_print_error (o, h);
+    return -1;
+  }
   memset (&fsl, 0, sizeof fsl);
   if (gbox_list_filesystems (h, &fsl) == -1) {
     gbox_opts_print_error (o, h);
@@ -1182,11 +1191,14 @@ main (int argc, char *argv[])
     { "compress", no_argument, NULL, OPT_COMPRESS },
     { "convert", required_argument, NULL, OPT_CONVERT },
     { "debug-gc", no_argument, NULL, OPT_DEBUG_GC },
+    { "echo-keys", no_argument, NULL, GBOX_OPT_ECHO_KEYS },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "ignore", required_argument, NULL, OPT_IGNORE },
     { "in-place", no_argument, NULL, OPT_IN_PLACE },
     { "inplace", no_argument, NULL, OPT_IN_PLACE },
+    { "key", required_argument, NULL, GBOX_OPT_KEY },
+    { "keys-from-stdin", no_argument, NULL, GBOX_OPT_KEYS_FROM_STDIN },
     { "long-options", no_argument, NULL, GBOX_OPT_LONG_OPTIONS },
     { "machine-readable", optional_argument, NULL, OPT_MACHINE_READABLE },
     { "quiet", no_argument, NULL, 'q' },

@@ -63,11 +63,14 @@ usage (int status)
             "  -c|--connect uri     Specify libvirt URI for -d option\n"
             "  -d|--domain guest    Add disks from libvirt guest\n"
             "  --dry-run            Count what would be zeroed, write nothing\n"
+            "  --echo-keys          Show keys typed on the terminal\n"
             "  --ext-only           Only ext2/3/4 filesystems\n"
             "  --filesystem dev     Only this filesystem (repeatable)\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
             "  --fsck               Check and repair ext filesystems first\n"
             "  --help               Display brief help\n"
+            "  --key ID:key:KEY     Key of a LUKS device (or ID:file:FILE)\n"
+            "  --keys-from-stdin    Read LUKS keys from stdin\n"
             "  -q|--quiet           No progress bars\n"
             "  -v|--verbose         Verbose messages\n"
             "  -V|--version         Display version and exit\n"
@@ -182,6 +185,12 @@ do_zerofree (gbox_h *h, struct gbox_opts *o, struct zf_opts *zo,
   size_t i, j;
   int errors = 0;
 
+  /* md RAID arrays (read-write unless --dry-run), LVM, and the LUKS
+   * devices opened with their keys: their filesystems are zeroed too. */
+  if (gbox_opts_storage (h, o) == -1) {
+    gbox_opts_print_error (o, h);
+    return -1;
+  }
   memset (&fsl, 0, sizeof fsl);
   if (gbox_list_filesystems (h, &fsl) == -1) {
     gbox_opts_print_error (o, h);
@@ -249,11 +258,14 @@ main (int argc, char *argv[])
     { "add", required_argument, NULL, 'a' },
     { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "echo-keys", no_argument, NULL, GBOX_OPT_ECHO_KEYS },
     { "ext-only", no_argument, NULL, OPT_EXT_ONLY },
     { "filesystem", required_argument, NULL, OPT_FILESYSTEM },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "fsck", no_argument, NULL, OPT_FSCK },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
+    { "key", required_argument, NULL, GBOX_OPT_KEY },
+    { "keys-from-stdin", no_argument, NULL, GBOX_OPT_KEYS_FROM_STDIN },
     { "long-options", no_argument, NULL, GBOX_OPT_LONG_OPTIONS },
     { "quiet", no_argument, NULL, 'q' },
     { "short-options", no_argument, NULL, GBOX_OPT_SHORT_OPTIONS },
@@ -314,6 +326,8 @@ main (int argc, char *argv[])
     }
   }
 
+  /* --dry-run writes nothing: arrays and LUKS devices open read-only. */
+  o.readonly = zo.dry_run;
   if (gbox_opts_check (&o) == -1)
     usage (EXIT_FAILURE);
   if (optind < argc) {
