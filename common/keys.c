@@ -338,6 +338,15 @@ gbox_opts_storage (gbox_h *h, struct gbox_opts *o)
     if (!opened)
       break;
   }
+  /* Devices opened in the last round: LVM inside them is activated by
+   * one more storage_open. */
+  if (round == STORAGE_ROUNDS) {
+    CLEANUP_XDR_FREE (gbox_storage_open_ret)
+      struct gbox_storage_open_ret ret = { 0 };
+
+    if (gbox_storage_open (h, o->readonly, &ret) == -1)
+      goto out;
+  }
   r = 0;
 
  out:

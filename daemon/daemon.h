@@ -197,6 +197,9 @@ struct dm_other {
 extern size_t dm_other_list (struct dm_other *v, size_t max);
 extern char *dm_other_user_to_kernel (const char *user);
 extern char *dm_other_kernel_to_user (const char *kname);
+/* Whether a LUKS device opened since the last call holds an LVM
+ * physical volume (LVM is then activated again, once). */
+extern bool luks_take_new_pv (void);
 /* Index of the disk under kernel device KNAME ("dm-3", "md127",
  * "sdb2"), following /sys/block/.../slaves; -1 if none. */
 extern ssize_t devices_disk_of_kernel (const char *kname);

@@ -10,8 +10,10 @@
  * picks "luks-UUID" as the libguestfs tools do.  Device-mapper devices
  * that are not logical volumes (opened LUKS devices) are found in
  * /sys/block/dm-N (dm/uuid not starting with "LVM-") and shown as
- * /dev/mapper/NAME, the kernel device being /dev/dm-N.  After an open,
- * LVM is activated again on the next listing (LVM inside LUKS).
+ * /dev/mapper/NAME, the kernel device being /dev/dm-N.  An opened
+ * device that holds an LVM physical volume (LVM inside LUKS) has LVM
+ * activated again by the next storage_open, once for all the devices
+ * opened meanwhile; other devices need no new activation.
  */
 
 #include <config.h>
@@ -158,6 +160,17 @@ dm_other_kernel_to_user (const char *kname)
   return NULL;
 }
 
+static bool new_pv;
+
+bool
+luks_take_new_pv (void)
+{
+  bool r = new_pv;
+
+  new_pv = false;
+  return r;
+}
+
 int
 do_luks_open (void *argsv, void *retv)
 {
@@ -253,8 +266,19 @@ do_luks_open (void *argsv, void *retv)
                             "GBOX_MEMSIZE, in MiB)" : "");
     return -1;
   }
-  /* New devices: LVM inside LUKS is activated on the next listing. */
-  lvm_reset ();
+  /* The new device shows up in the next listing; a physical volume in
+   * it is activated by the next storage_open (not here: the next
+   * luks_open would pay for an activation that the one after it makes
+   * again, 1-3 s each under TCG). */
+  lvm_invalidate ();
+  {
+    CLEANUP_FREE char *newdev = dm_other_user_to_kernel (mapdev);
+    CLEANUP_FREE char *newtype = newdev ? probe_fstype (newdev) : NULL;
+
+    if (newdev == NULL || newtype == NULL ||
+        strcmp (newtype, "LVM2_member") == 0)
+      new_pv = true;
+  }
   return 0;
 
  fail:

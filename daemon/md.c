@@ -242,6 +242,9 @@ do_storage_open (void *argsv, void *retv)
     reply_with_perror ("storage_open: /sys/block");
     return -1;
   }
+  /* LVM inside the LUKS devices opened since the last call. */
+  if (luks_take_new_pv ())
+    lvm_reset ();
   if (was_assembled && was_readonly && !readonly)
     md_make_writable ();
   fs = devices_list_filesystems (&nfs);
