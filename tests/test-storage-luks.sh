@@ -9,8 +9,9 @@
 #
 # Keys given with --key (device name, UUID, key file), with
 # --keys-from-stdin, a missing key (one error, no prompt), a wrong key,
-# an invalid selector, no key in the -x trace; virt-cat, virt-ls -lR,
-# virt-df (text, --csv) and virt-inspector, compared with libguestfs.
+# an invalid selector, no key in the -x trace, LVM activated once per
+# layer; virt-cat, virt-ls -lR, virt-df (text, --csv) and
+# virt-inspector, compared with libguestfs.
 # Copyright (C) 2026 the guestbox authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -104,6 +105,11 @@ expect_error "missing key file" \
   "$VIRT_CAT" -a disk.img --key /dev/sda2:file:nokey /etc/hostname
 
 keys="--key /dev/sda2:key:k1pass --key /dev/vg1/secret:key:k2pass"
+# LVM is activated twice: for vg1 on the disk, then once for vg0 in
+# the LUKS device, after both keys are in (not again after the LUKS
+# device on vg1/secret, which holds no physical volume).
+"$VIRT_CAT" -v -a disk.img $keys /etc/hostname > /dev/null 2> v.err
+expect_eq "vgchange runs" 2 "$(grep -c 'lvm vgchange -ay: status 0' v.err)"
 # virt-df: the open LUKS device holding ext4 is /dev/mapper/luks-UUID,
 # in the order of the libguestfs list (device-mapper devices first).
 csv=$("$VIRT_DF" -a disk.img $keys --csv)
