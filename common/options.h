@@ -238,8 +238,9 @@ extern void gbox_opts_print_short_options (FILE *fp,
 extern void gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o);
 
 /* gbox_add_drive for each -a (and each disk of each -d), in
- * command-line order.  A writing command (READONLY 0) refuses the
- * disks of a running libvirt guest.  -1 on error (message on the
+ * command-line order.  A writing command (READONLY 0 or
+ * GBOX_DRIVE_WRITE_LATER) refuses the disks of a running libvirt
+ * guest.  -1 on error (message on the
  * handle). */
 extern int gbox_opts_add_drives (gbox_h *h, struct gbox_opts *o, int readonly);
 

@@ -158,13 +158,16 @@ guest_object (const struct guest *g)
   return o;
 }
 
-static double
+/* A percentage with one decimal, as the CSV output, printed as such
+ * (not as the nearest double's 17 digits). */
+static json_object *
 percent_of (int64_t part, int64_t whole)
 {
-  if (whole <= 0)
-    return 0;
-  /* One decimal, as the CSV output. */
-  return round (1000. * part / whole) / 10.;
+  double v = whole > 0 ? 100. * part / whole : 0;
+  char buf[32];
+
+  snprintf (buf, sizeof buf, "%.1f", v);
+  return json_object_new_double_s (strtod (buf, NULL), buf);
 }
 
 static void
@@ -207,15 +210,13 @@ print_guest_json (FILE *fp, const struct guest *g)
     json_object_object_add (o, "available_bytes",
                             json_object_new_int64 (st->bavail * st->bsize));
     json_object_object_add (o, "use_percent",
-                            json_object_new_double
-                            (percent_of (st->blocks - st->bfree, st->blocks)));
+                            percent_of (st->blocks - st->bfree, st->blocks));
     json_object_object_add (o, "inodes", json_object_new_int64 (st->files));
     json_object_object_add (o, "inodes_used",
                             json_object_new_int64 (st->files - st->ffree));
     json_object_object_add (o, "inodes_free", json_object_new_int64 (st->ffree));
     json_object_object_add (o, "inodes_use_percent",
-                            json_object_new_double
-                            (percent_of (st->files - st->ffree, st->files)));
+                            percent_of (st->files - st->ffree, st->files));
     emit (fp, o);
   }
 }

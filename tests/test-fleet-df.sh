@@ -8,7 +8,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set -e
-. "$top_srcdir/tests/functions.sh"
+. "${top_srcdir:=$(dirname "$0")/..}/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
 requires mkfs.ext4 dumpe2fs qemu-img nbdkit promtool prometheus-node-exporter \
