@@ -12,8 +12,15 @@ set -e
 . "$top_srcdir/tests/images.sh"
 requires_appliance
 requires mkfs.ext4 dumpe2fs qemu-img nbdkit promtool prometheus-node-exporter \
-  parallel curl python3
+  parallel curl python3 yamllint
 make_workdir
+
+# The Kubernetes example of virt-df(1) passes the linter.
+yamllint -s "$top_srcdir/contrib/kubernetes/virt-df-cronjob.yaml" ||
+  fail "yamllint contrib/kubernetes/virt-df-cronjob.yaml"
+grep -q -- '--shard "$((JOB_COMPLETION_INDEX + 1))/4"' \
+  "$top_srcdir/contrib/kubernetes/virt-df-cronjob.yaml" || fail "no --shard in the manifest"
+ok "yamllint: the Kubernetes Indexed Job manifest"
 VIRT_DF=$top_builddir/df/virt-df
 cd "$T"
 
