@@ -169,30 +169,11 @@ qemu_has_sandbox (const char *qemu)
 
   pthread_mutex_lock (&lock);
   if (!probed || strcmp (probed, qemu) != 0) {
-    pid_t pid;
-    int status = 0;
+    const char *argv[] = { qemu, "-sandbox", SANDBOX_OPTS, "-version", NULL };
+    struct gbox_cmd c = { .argv = argv, .timeout_ms = 30000 };
 
-    result = false;
-    pid = fork ();
-    if (pid == 0) {
-      int nullfd = open ("/dev/null", O_RDWR);
-
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
-      if (nullfd >= 0) {
-        dup2 (nullfd, 0);
-        dup2 (nullfd, 1);
-        dup2 (nullfd, 2);
-      }
-      gbox_int_close_fds_from (3);
-      execlp (qemu, qemu, "-sandbox", SANDBOX_OPTS, "-version",
-              (char *) NULL);
-      _exit (127);
-    }
-    if (pid > 0) {
-      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-        ;
-      result = WIFEXITED (status) && WEXITSTATUS (status) == 0;
-    }
+    result = gbox_int_cmd_run (&c) == 0 && gbox_int_cmd_ok (&c);
+    gbox_int_cmd_free (&c);
     free (probed);
     probed = strdup (qemu);
   }

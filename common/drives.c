@@ -19,6 +19,11 @@
  * file.  Read-only disks are attached through a qcow2 overlay in the
  * temp dir whose backing node we give qemu explicitly (read-only); the
  * guest may write (journal replays) but the image is never written.
+ *
+ * The header reader stays hand-written: the one library that knows
+ * every format (qemu's block layer, through qemu-img) is what must not
+ * look at an untrusted header, and nothing in Debian reads the few
+ * fields needed without opening the files they name.
  */
 
 #include <config.h>

@@ -204,6 +204,33 @@ extern void gbox_int_unregister_child (pid_t pid, const char *tmpdir);
 /* Kill and reap qemu; close our ends; remove the temp dir. */
 extern void gbox_int_kill_qemu (gbox_h *h);
 
+/* command.c: running host programs (argv, never a shell). */
+struct gbox_cmd {
+  /* Set by the caller (the rest zeroed). */
+  const char *const *argv;
+  unsigned timeout_ms;          /* 0: none; else killed after this */
+  size_t out_max;               /* stdout kept up to this (0: none) */
+  size_t err_max;               /* stderr likewise */
+  /* Each stdout line (ended by '\n' or '\r', at most 255 bytes). */
+  void (*out_line) (void *opaque, const char *line);
+  void *opaque;
+  volatile pid_t *child;        /* if set: the pid while it runs */
+  /* Results: OUT and ERR are NUL-terminated (NULL when not kept). */
+  char *out, *err;
+  size_t out_len, err_len;
+  int status;                   /* as from waitpid */
+  bool timed_out;
+};
+/* Run and wait.  0: it ran (see gbox_int_cmd_ok), -1: it could not be
+ * started (errno set).  Free the results with gbox_int_cmd_free. */
+extern int gbox_int_cmd_run (struct gbox_cmd *c);
+/* Exited with status 0 within the timeout. */
+extern bool gbox_int_cmd_ok (const struct gbox_cmd *c);
+extern void gbox_int_cmd_free (struct gbox_cmd *c);
+/* Start a long-lived child in its own process group, its stdout and
+ * stderr on a pipe (*OUTFD, close-on-exec).  The pid, or -1 (errno). */
+extern pid_t gbox_int_cmd_spawn (const char *const *argv, int *outfd);
+
 /* cmdline.c: the qemu command line. */
 struct gbox_argv {
   char **v;                     /* NULL-terminated */
@@ -230,14 +257,15 @@ extern int gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a,
                                    const struct gbox_machine *m);
 
 /* qmp.c: a minimal QMP client on h->qmp_fd.  CMD is a full JSON object;
- * on success *RETURN (if not NULL) gets the "return" member's JSON text. */
+ * on success *RETURN (if not NULL) gets the whole reply line. */
 extern int gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms,
                                    char **greeting);
 extern int gbox_int_qmp (gbox_h *h, const char *cmd, char **ret_json);
 /* The same, passing FD along (for "getfd"). */
 extern int gbox_int_qmp_fd (gbox_h *h, const char *cmd, int fd,
                             char **ret_json);
-/* The unescaped value of the first string member NAME in JSON, or NULL. */
+/* The string member NAME of the reply JSON's "return" object (of JSON
+ * itself when it has none), or NULL. */
 extern char *gbox_int_qmp_string (const char *json, const char *name);
 
 /* drives.c */
@@ -314,7 +342,8 @@ extern char *gbox_int_asprintf (gbox_h *h, const char *fs, ...)
   __attribute__((format (printf, 2, 3)));
 extern int gbox_int_rmtree (const char *dir);
 extern uint64_t gbox_int_now_ms (void);
-extern char *gbox_int_json_quote (const char *s); /* "..." with escapes */
+/* "..." with JSON escapes (json-c); NULL on ENOMEM. */
+extern char *gbox_int_json_quote (const char *s);
 /* In a child before exec: close every descriptor from FIRST up. */
 extern void gbox_int_close_fds_from (int first);
 

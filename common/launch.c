@@ -205,55 +205,23 @@ accept_from_qemu (gbox_h *h, int lfd, const char *what, uint64_t deadline)
 }
 
 
-/* Start qemu with stdout/stderr on a pipe.  Returns 0 or -1. */
+/* Start qemu with stdout/stderr on a pipe (the console).  qemu gets
+ * its disks over QMP (SCM_RIGHTS): nothing above 2 of ours, or of our
+ * caller's, is inherited.  It dies with us, even on SIGKILL (it is
+ * killed when the thread that started it exits, and every handle is
+ * closed by then).  Returns 0 or -1. */
 static int
 spawn_qemu (gbox_h *h, struct gbox_argv *a)
 {
-  int pfd[2];
-  pid_t pid;
+  int fd;
+  pid_t pid = gbox_int_cmd_spawn ((const char *const *) a->v, &fd);
 
-  if (pipe2 (pfd, O_CLOEXEC) == -1) {
-    gbox_int_perror (h, "pipe");
-    return -1;
-  }
-  pid = fork ();
   if (pid == -1) {
     gbox_int_perror (h, "fork");
-    close (pfd[0]);
-    close (pfd[1]);
     return -1;
   }
-  if (pid == 0) {
-    int nullfd;
-    sigset_t all;
-
-    /* qemu dies with us, even on SIGKILL (it is killed when the thread
-     * that started it exits, and every handle is closed by then). */
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    /* A terminal's ^C goes to our handler, which kills qemu after
-     * cleaning up: keep qemu out of the foreground process group's
-     * signals. */
-    setpgid (0, 0);
-    sigemptyset (&all);
-    sigprocmask (SIG_SETMASK, &all, NULL);
-    signal (SIGPIPE, SIG_DFL);
-    nullfd = open ("/dev/null", O_RDONLY);
-    if (nullfd >= 0) {
-      dup2 (nullfd, 0);
-      close (nullfd);
-    }
-    dup2 (pfd[1], 1);
-    dup2 (pfd[1], 2);
-    /* qemu gets its disks over QMP (SCM_RIGHTS): nothing above 2 of
-     * ours, or of our caller's, is inherited. */
-    gbox_int_close_fds_from (3);
-    execvp (a->v[0], a->v);
-    fprintf (stderr, "%s: %s\n", a->v[0], strerror (errno));
-    _exit (127);
-  }
-  close (pfd[1]);
-  fcntl (pfd[0], F_SETFL, O_NONBLOCK);
-  h->console_fd = pfd[0];
+  fcntl (fd, F_SETFL, O_NONBLOCK);
+  h->console_fd = fd;
   h->qemu_pid = pid;
   gbox_int_register_child (h);
   return 0;

@@ -6,8 +6,9 @@
 /**
  * Formatting with no handle and no state: human-readable sizes (the
  * arithmetic of coreutils' human_readable, which the libguestfs tools
- * use), CSV quoting, mode strings, the two time formats of virt-ls, and
- * the "ls -la" listing (GNU ls, C locale, UTC) of virt-ls -l.
+ * use), CSV quoting, JSON strings (json-c), mode strings, the two time
+ * formats of virt-ls, and the "ls -la" listing (GNU ls, C locale, UTC)
+ * of virt-ls -l.
  */
 
 #include <config.h>
@@ -18,6 +19,8 @@
 #include <inttypes.h>
 #include <errno.h>
 #include <time.h>
+
+#include <json.h>
 
 #include "output.h"
 
@@ -434,5 +437,20 @@ gbox_print_ls_la (FILE *fp, const struct gbox_ls_entry *entries, size_t n,
     if (putc ('\n', fp) == EOF)
       return -1;
   }
+  return 0;
+}
+
+int
+gbox_json_write_string (FILE *fp, const char *s)
+{
+  json_object *o = json_object_new_string (s);
+
+  if (o == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  fputs (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
+                                         JSON_C_TO_STRING_NOSLASHESCAPE), fp);
+  json_object_put (o);
   return 0;
 }

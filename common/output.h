@@ -53,6 +53,10 @@ extern int gbox_csv_write_field (FILE *fp, const char *s);
 /* Newly allocated quoted form of S (NULL on ENOMEM). */
 extern char *gbox_csv_quote (const char *s);
 
+/* S as a JSON string, quotes included, written by json-c's serializer
+ * ('/' not escaped).  -1 on ENOMEM. */
+extern int gbox_json_write_string (FILE *fp, const char *s);
+
 /* "drwxr-xr-x", "-rwsr-x---", "lrwxrwxrwx", ... (10 chars + NUL). */
 extern void gbox_mode_string (uint64_t mode, char buf[11]);
 /* One character per file type as virt-ls -lR prints it:

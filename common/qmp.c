@@ -6,10 +6,9 @@
 /**
  * Talks to qemu's QMP monitor on h->qmp_fd: the greeting and capability
  * negotiation, then one command at a time.  Replies are single lines of
- * JSON; asynchronous events are skipped.  Only the few members we need
- * are looked at, so no JSON library is needed.  A command can carry a
- * file descriptor (SCM_RIGHTS) for "getfd".  While waiting, the
- * console pipe is drained so that qemu never blocks on it.
+ * JSON, parsed with json-c; asynchronous events are skipped.  A command
+ * can carry a file descriptor (SCM_RIGHTS) for "getfd".  While waiting,
+ * the console pipe is drained so that qemu never blocks on it.
  */
 
 #include <config.h>
@@ -21,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+
+#include <json.h>
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
@@ -112,68 +113,29 @@ read_line (gbox_h *h, unsigned timeout_ms)
   }
 }
 
-/* The first member name of the JSON object in LINE ("return", "error",
- * "event", "QMP", "timestamp"), copied into KEY. */
-static void
-first_key (const char *line, char *key, size_t keylen)
+/* LINE parsed: a JSON object (release with json_object_put), or NULL. */
+static json_object *
+parse_object (const char *line)
 {
-  const char *p = line;
-  size_t n = 0;
+  json_object *o = json_tokener_parse (line);
 
-  key[0] = '\0';
-  while (*p == ' ' || *p == '\t')
-    p++;
-  if (*p++ != '{')
-    return;
-  while (*p == ' ' || *p == '\t')
-    p++;
-  if (*p++ != '"')
-    return;
-  while (*p && *p != '"' && n + 1 < keylen)
-    key[n++] = *p++;
-  key[n] = '\0';
+  if (o && !json_object_is_type (o, json_type_object)) {
+    json_object_put (o);
+    o = NULL;
+  }
+  return o;
 }
 
-/* The unescaped string value of the first "NAME": "..." in LINE. */
+/* The string member NAME of the object O, copied, or NULL. */
 static char *
-string_member (const char *line, const char *name)
+string_member (json_object *o, const char *name)
 {
-  char pat[64];
-  const char *p;
-  char *out, *q;
+  json_object *v;
 
-  snprintf (pat, sizeof pat, "\"%s\"", name);
-  p = strstr (line, pat);
-  if (!p)
+  if (!json_object_object_get_ex (o, name, &v) ||
+      !json_object_is_type (v, json_type_string))
     return NULL;
-  p += strlen (pat);
-  while (*p == ' ' || *p == ':')
-    p++;
-  if (*p++ != '"')
-    return NULL;
-  out = q = malloc (strlen (p) + 1);
-  if (!out)
-    return NULL;
-  while (*p && *p != '"') {
-    if (*p == '\\' && p[1]) {
-      p++;
-      switch (*p) {
-      case 'n': *q++ = '\n'; break;
-      case 't': *q++ = '\t'; break;
-      case 'u':                 /* keep it readable; rare in messages */
-        *q++ = '?';
-        if (strlen (p) >= 5)
-          p += 4;
-        break;
-      default: *q++ = *p;
-      }
-      p++;
-    }
-    else
-      *q++ = *p++;
-  }
-  *q = '\0';
-  return out;
+  return strdup (json_object_get_string (v));
 }
 
 static int
@@ -253,26 +215,31 @@ command (gbox_h *h, const char *cmd, int fd, char **ret_json,
 
   for (;;) {
     CLEANUP_FREE char *line = read_line (h, timeout_ms);
-    char key[32];
+    json_object *reply, *v;
 
     if (!line)
       return -1;
-    first_key (line, key, sizeof key);
-    if (strcmp (key, "return") == 0) {
+    reply = parse_object (line);
+    if (reply && json_object_object_get_ex (reply, "return", &v)) {
       if (h->trace)
         gbox_int_event (h, GBOX_EVENT_TRACE, line, strlen (line));
+      json_object_put (reply);
       if (ret_json) {
         *ret_json = line;
         line = NULL;
       }
       return 0;
     }
-    if (strcmp (key, "error") == 0) {
-      CLEANUP_FREE char *desc = string_member (line, "desc");
+    if (reply && json_object_object_get_ex (reply, "error", &v)) {
+      CLEANUP_FREE char *desc = json_object_is_type (v, json_type_object) ?
+        string_member (v, "desc") : NULL;
+
       gbox_int_error (h, "qemu: %s", desc ? desc : line);
+      json_object_put (reply);
       return -1;
     }
     /* An event (or anything else): skip it. */
+    json_object_put (reply);
     if (h->trace)
       gbox_int_event (h, GBOX_EVENT_TRACE, line, strlen (line));
   }
@@ -282,12 +249,15 @@ int
 gbox_int_qmp_handshake (gbox_h *h, unsigned timeout_ms, char **greetingp)
 {
   CLEANUP_FREE char *greeting = read_line (h, timeout_ms);
-  char key[32];
+  json_object *g;
+  bool ok;
 
   if (!greeting)
     return -1;
-  first_key (greeting, key, sizeof key);
-  if (strcmp (key, "QMP") != 0) {
+  g = parse_object (greeting);
+  ok = g && json_object_object_get_ex (g, "QMP", NULL);
+  json_object_put (g);
+  if (!ok) {
     gbox_int_error (h, "qemu monitor: unexpected greeting: %.100s", greeting);
     return -1;
   }
@@ -316,5 +286,14 @@ gbox_int_qmp_fd (gbox_h *h, const char *cmd, int fd, char **ret_json)
 char *
 gbox_int_qmp_string (const char *json, const char *name)
 {
-  return string_member (json, name);
+  json_object *o = parse_object (json), *ret;
+  char *r = NULL;
+
+  if (o && json_object_object_get_ex (o, "return", &ret) &&
+      json_object_is_type (ret, json_type_object))
+    r = string_member (ret, name);
+  else if (o)
+    r = string_member (o, name);
+  json_object_put (o);
+  return r;
 }

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
@@ -165,28 +166,144 @@ check_errors (void)
   gbox_close (h);
 }
 
+/* NBD URIs to blockdev JSON, JSON quoting, and string members of QMP
+ * replies (json-c: \uXXXX decoded, nested members not mistaken for
+ * top-level ones). */
 static void
 check_json (void)
 {
   const struct {
-    const char *in, *out;
+    const char *uri, *json;             /* json NULL: refused */
   } cases[] = {
-    { "", "\"\"" },
-    { "abc", "\"abc\"" },
-    { "a\"b", "\"a\\\"b\"" },
-    { "back\\slash", "\"back\\\\slash\"" },
-    { "nl\ntab\tcr\r", "\"nl\\ntab\\tcr\\r\"" },
-    { "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
-    { "/tmp/disk image.qcow2", "\"/tmp/disk image.qcow2\"" },
-    { "caf\xc3\xa9", "\"caf\xc3\xa9\"" },
+    { "nbd://example.com",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"example.com\",\"port\":\"10809\"}}" },
+    { "nbd://127.0.0.1:10810/disk%20one",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"127.0.0.1\",\"port\":\"10810\"},\"export\":\"disk one\"}" },
+    { "nbd+tcp://[::1]:99/e",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"::1\",\"port\":\"99\"},\"export\":\"e\"}" },
+    { "nbd+unix:///exp?socket=/tmp/a%20%22b.sock",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/tmp/a \\\"b.sock\"},\"export\":\"exp\"}" },
+    { "nbd://?socket=/tmp/s",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/tmp/s\"}}" },
+    { "nbd:///?socket=/tmp/x&socket=/tmp/y",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/tmp/y\"}}" },
+    { "nbd+unix:///export", NULL },     /* no socket */
+    { "nbd://", NULL },                 /* no host */
+    { "nbd://h:0/", NULL },
+    { "nbd://h:65536/", NULL },
+    { "nbd://h:abc/", NULL },
+    { "nbd://[::1/", NULL },
+    { "http://h/", NULL },
   };
+  gbox_h *h = gbox_create ();
+  CLEANUP_FREE char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL;
   size_t i;
 
   for (i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
-    CLEANUP_FREE char *q = gbox_int_json_quote (cases[i].in);
-    CHECK (q && strcmp (q, cases[i].out) == 0, "json_quote -> %s",
-           cases[i].out);
+    CLEANUP_FREE char *j = gbox_int_nbd_json (h, cases[i].uri);
+
+    if (cases[i].json)
+      CHECK (j && strcmp (j, cases[i].json) == 0, "%s -> %s (got %s)",
+             cases[i].uri, cases[i].json, j ? j : gbox_last_error (h));
+    else
+      CHECK (j == NULL && test_contains (gbox_last_error (h), cases[i].uri),
+             "%s refused: %s", cases[i].uri, j ? j : gbox_last_error (h));
   }
+  gbox_close (h);
+
+  {
+    CLEANUP_FREE char *q = gbox_int_json_quote ("a\"b\\c\n\x01/caf\xc3\xa9");
+
+    CHECK (q && strcmp (q, "\"a\\\"b\\\\c\\n\\u0001/caf\xc3\xa9\"") == 0,
+           "json_quote: %s", q ? q : "NULL");
+  }
+  s1 = gbox_int_qmp_string ("{\"status\":\"caf\\u00e9 \\u0001\"}", "status");
+  CHECK (s1 && strcmp (s1, "caf\xc3\xa9 \x01") == 0, "\\u escapes decoded");
+  s2 = gbox_int_qmp_string ("{\"return\":{\"child\":{\"status\":\"no\"},"
+                            "\"status\":\"yes\"}}", "status");
+  CHECK (s2 && strcmp (s2, "yes") == 0, "the top-level member: %s",
+         s2 ? s2 : "NULL");
+  s3 = gbox_int_qmp_string ("{\"return\":{\"child\":{\"status\":\"no\"}}}",
+                            "status");
+  CHECK (s3 == NULL, "a nested member is not the top-level one");
+  s4 = gbox_int_qmp_string ("{\"status\":1", "status");
+  CHECK (s4 == NULL, "truncated JSON gives nothing");
+}
+
+/* The host command runner: capture, bounds, lines, exit status,
+ * timeout, a program that does not exist. */
+static void
+count_line (void *opaque, const char *line)
+{
+  char *last = opaque;
+
+  snprintf (last, 64, "%s", line);
+}
+
+static void
+check_command (void)
+{
+  const char *echo[] = { "sh", "-c", "printf 'out1\\rout2\\n'; "
+                         "printf 'err' >&2; exit 3", NULL };
+  const char *big[] = { "sh", "-c", "head -c 100000 /dev/zero", NULL };
+  const char *slow[] = { "sleep", "30", NULL };
+  const char *none[] = { "/nonexistent/program", NULL };
+  const char *fds[] = { "sh", "-c", "ls /proc/self/fd", NULL };
+  char last[64] = "";
+  struct gbox_cmd c = { .argv = echo, .out_max = 100, .err_max = 100,
+                        .out_line = count_line, .opaque = last };
+  uint64_t t0;
+  int fd = open ("/dev/null", O_RDONLY);  /* not inherited */
+
+  CHECK (gbox_int_cmd_run (&c) == 0 && !gbox_int_cmd_ok (&c) &&
+         WIFEXITED (c.status) && WEXITSTATUS (c.status) == 3,
+         "exit status 3");
+  CHECK (c.out && strcmp (c.out, "out1\rout2\n") == 0 &&
+         c.out_len == 10, "stdout captured");
+  CHECK (c.err && strcmp (c.err, "err") == 0, "stderr captured");
+  CHECK (strcmp (last, "out2") == 0, "stdout lines delivered: %s", last);
+  gbox_int_cmd_free (&c);
+
+  memset (&c, 0, sizeof c);
+  c.argv = big;
+  c.out_max = 1000;
+  CHECK (gbox_int_cmd_run (&c) == 0 && gbox_int_cmd_ok (&c) &&
+         c.out_len == 1000 && c.err == NULL,
+         "stdout bounded, the rest drained (%zu bytes kept)", c.out_len);
+  gbox_int_cmd_free (&c);
+
+  memset (&c, 0, sizeof c);
+  c.argv = slow;
+  c.timeout_ms = 300;
+  t0 = gbox_int_now_ms ();
+  CHECK (gbox_int_cmd_run (&c) == 0 && c.timed_out && !gbox_int_cmd_ok (&c) &&
+         gbox_int_now_ms () - t0 < 5000, "timeout kills the program");
+  gbox_int_cmd_free (&c);
+
+  memset (&c, 0, sizeof c);
+  c.argv = none;
+  c.err_max = 200;
+  CHECK (gbox_int_cmd_run (&c) == 0 && WIFEXITED (c.status) &&
+         WEXITSTATUS (c.status) == 127 && c.err &&
+         test_contains (c.err, "/nonexistent/program: "),
+         "a missing program: 127 and a message (%s)", c.err ? c.err : "");
+  gbox_int_cmd_free (&c);
+
+  memset (&c, 0, sizeof c);
+  c.argv = fds;
+  c.out_max = 200;
+  CHECK (gbox_int_cmd_run (&c) == 0 && gbox_int_cmd_ok (&c) && c.out &&
+         strcmp (c.out, "0\n1\n2\n3\n") == 0,
+         "only 0, 1, 2 inherited (and ls's own): %s", c.out ? c.out : "");
+  gbox_int_cmd_free (&c);
+  if (fd >= 0)
+    close (fd);
 }
 
 static void
@@ -290,6 +407,7 @@ main (int argc, char *argv[])
   check_setters ();
   check_errors ();
   check_json ();
+  check_command ();
   check_rmtree ();
   check_console ();
   check_cleanups ();

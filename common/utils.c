@@ -6,8 +6,9 @@
 /**
  * Allocation that reports on the handle (gbox_int_strdup,
  * gbox_int_asprintf), removing a private directory tree without a shell
- * (gbox_int_rmtree), a monotonic clock (gbox_int_now_ms) and JSON string
- * quoting for QMP (gbox_int_json_quote).
+ * (gbox_int_rmtree), a monotonic clock (gbox_int_now_ms), JSON string
+ * quoting (gbox_int_json_quote, json-c's serializer) and closing
+ * inherited descriptors before exec (gbox_int_close_fds_from).
  */
 
 #include <config.h>
@@ -23,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+
+#include <json.h>
 
 #include "guestbox-internal.h"
 
@@ -123,44 +126,20 @@ gbox_int_now_ms (void)
   return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Still used by drives.c's JSON building. */
 char *
 gbox_int_json_quote (const char *s)
 {
-  size_t len = strlen (s), i, j = 0;
+  json_object *o = json_object_new_string (s);
   char *r;
 
-  /* Worst case: every byte becomes \u00XX, plus the quotes. */
-  if (len > (SIZE_MAX - 3) / 6) {
+  if (o == NULL) {
     errno = ENOMEM;
     return NULL;
   }
-  r = malloc (len * 6 + 3);
-  if (r == NULL)
-    return NULL;
-
-  r[j++] = '"';
-  for (i = 0; i < len; ++i) {
-    unsigned char c = s[i];
-
-    switch (c) {
-    case '"': r[j++] = '\\'; r[j++] = '"'; break;
-    case '\\': r[j++] = '\\'; r[j++] = '\\'; break;
-    case '\b': r[j++] = '\\'; r[j++] = 'b'; break;
-    case '\f': r[j++] = '\\'; r[j++] = 'f'; break;
-    case '\n': r[j++] = '\\'; r[j++] = 'n'; break;
-    case '\r': r[j++] = '\\'; r[j++] = 'r'; break;
-    case '\t': r[j++] = '\\'; r[j++] = 't'; break;
-    default:
-      if (c < 0x20 || c == 0x7f) {
-        snprintf (&r[j], 7, "\\u%04x", c);
-        j += 6;
-      }
-      else
-        r[j++] = c;
-    }
-  }
-  r[j++] = '"';
-  r[j] = '\0';
+  r = strdup (json_object_to_json_string_ext
+              (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put (o);
   return r;
 }
 

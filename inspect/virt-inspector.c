@@ -37,6 +37,7 @@
 
 #include "guestbox.h"
 #include "options.h"
+#include "output.h"
 #include "cleanups.h"
 
 static const char program[] = "virt-inspector";
@@ -511,29 +512,6 @@ report_xml (const struct report *r, const struct settings *st,
 
 /* JSON. */
 
-static void
-json_string (FILE *fp, const char *s)
-{
-  const unsigned char *p;
-
-  fputc ('"', fp);
-  for (p = (const unsigned char *) s; *p; ++p) {
-    switch (*p) {
-    case '"': fputs ("\\\"", fp); break;
-    case '\\': fputs ("\\\\", fp); break;
-    case '\n': fputs ("\\n", fp); break;
-    case '\t': fputs ("\\t", fp); break;
-    case '\r': fputs ("\\r", fp); break;
-    default:
-      if (*p < 0x20)
-        fprintf (fp, "\\u%04x", *p);
-      else
-        fputc (*p, fp);
-    }
-  }
-  fputc ('"', fp);
-}
-
 /* The separators of one JSON layout: pretty (one report) or compact
  * (JSON Lines, --each). */
 struct jfmt {
@@ -557,7 +535,7 @@ json_field (FILE *fp, const struct jfmt *jf, bool *first, const char *indent,
   fputs (*first ? "" : ",", fp);
   json_nl (fp, jf, indent);
   fprintf (fp, "\"%s\":%s", key, jf->compact ? "" : " ");
-  json_string (fp, value);
+  gbox_json_write_string (fp, value);
   *first = false;
 }
 
@@ -610,9 +588,9 @@ write_os_json (FILE *fp, const struct jfmt *jf, const struct report_os *ro)
     fputs (i ? "," : "", fp);
     json_nl (fp, jf, "        ");
     fprintf (fp, "{%s\"dev\":%s", sp, sp);
-    json_string (fp, m->device);
+    gbox_json_write_string (fp, m->device);
     fprintf (fp, ",%s\"mountpoint\":%s", sp, sp);
-    json_string (fp, m->mountpoint);
+    gbox_json_write_string (fp, m->mountpoint);
     fprintf (fp, "%s}", sp);
   }
   if (i)
@@ -630,7 +608,7 @@ write_os_json (FILE *fp, const struct jfmt *jf, const struct report_os *ro)
     fputs ("{", fp);
     json_nl (fp, jf, "          ");
     fprintf (fp, "\"dev\":%s", sp);
-    json_string (fp, f->device);
+    gbox_json_write_string (fp, f->device);
     json_field (fp, jf, &ff, "          ", "type", f->type);
     json_field (fp, jf, &ff, "          ", "label", f->label);
     json_field (fp, jf, &ff, "          ", "uuid", f->uuid);
@@ -650,9 +628,9 @@ write_os_json (FILE *fp, const struct jfmt *jf, const struct report_os *ro)
       fputs (i ? "," : "", fp);
       json_nl (fp, jf, "        ");
       fprintf (fp, "{%s\"name\":%s", sp, sp);
-      json_string (fp, d->letter);
+      gbox_json_write_string (fp, d->letter);
       fprintf (fp, ",%s\"dev\":%s", sp, sp);
-      json_string (fp, d->device);
+      gbox_json_write_string (fp, d->device);
       fprintf (fp, "%s}", sp);
     }
     json_nl (fp, jf, in);
@@ -704,7 +682,7 @@ report_json (FILE *fp, const struct report *r, const char *image)
 
   if (image) {
     fputs ("{\"image\":", fp);
-    json_string (fp, image);
+    gbox_json_write_string (fp, image);
     fputs (",\"operatingsystems\":[", fp);
   }
   else
@@ -958,9 +936,9 @@ each_error (const struct settings *st, const char *image, const char *msg)
   msg = m ? m : "failed";
   if (st->json) {
     fputs ("{\"image\":", stdout);
-    json_string (stdout, image);
+    gbox_json_write_string (stdout, image);
     fputs (",\"error\":", stdout);
-    json_string (stdout, msg);
+    gbox_json_write_string (stdout, msg);
     fputs ("}\n", stdout);
     fflush (stdout);
   }

@@ -46,6 +46,7 @@
 #include "appliance-internal.h"
 #include "cleanups.h"
 #include "options.h"
+#include "output.h"
 #include "progress.h"
 #include "resize.h"
 #include "fstypes.h"
@@ -157,24 +158,6 @@ now (void)
 }
 
 static void
-json_string (FILE *fp, const char *s)
-{
-  fputc ('"', fp);
-  for (; *s; ++s) {
-    unsigned char c = *s;
-    if (c == '"' || c == '\\')
-      fprintf (fp, "\\%c", c);
-    else if (c == '\n')
-      fputs ("\\n", fp);
-    else if (c < 0x20)
-      fprintf (fp, "\\u%04x", c);
-    else
-      fputc (c, fp);
-  }
-  fputc ('"', fp);
-}
-
-static void
 machine_message (const struct settings *s, const char *type, const char *msg)
 {
   char ts[64];
@@ -186,7 +169,7 @@ machine_message (const struct settings *s, const char *type, const char *msg)
   gmtime_r (&t, &tm);
   strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
   fputs ("{ \"message\": ", s->machine_fp);
-  json_string (s->machine_fp, msg);
+  gbox_json_write_string (s->machine_fp, msg);
   fprintf (s->machine_fp, ", \"timestamp\": \"%s\", \"type\": \"%s\" }\n",
            ts, type);
   fflush (s->machine_fp);

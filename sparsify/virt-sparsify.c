@@ -44,6 +44,7 @@
 
 #include "guestbox.h"
 #include "guestbox-internal.h"
+#include "cleanups.h"
 #include "appliance-internal.h"
 #include "options.h"
 #include "output.h"
@@ -210,113 +211,48 @@ qemu_img (void)
   return q && *q ? q : "qemu-img";
 }
 
+/* qemu-img -p progress on stdout: "(NN.NN/100%)" drives the bar. */
+static void
+qemu_img_progress (void *bar, const char *line)
+{
+  double pc;
+
+  if (sscanf (line, " (%lf/100%%)", &pc) == 1 && pc >= 0 && pc <= 100)
+    gbox_progress_bar_update (bar, (uint64_t) (pc * 100), 10000);
+}
+
 /* Run qemu-img with ARGV.  Its stderr goes to ERRBUF (one line).  With
- * BAR, "-p" progress on its stdout "(NN.NN/100%)" drives the bar. */
+ * BAR, "-p" progress on its stdout drives the bar. */
 static int
 run_qemu_img (char *const argv[], struct gbox_progress_bar *bar,
               char *errbuf, size_t errlen)
 {
-  int opipe[2], epipe[2], status;
-  pid_t pid;
-  size_t elen = 0;
-  char line[128];
-  size_t llen = 0;
-  bool oopen = true, eopen = true;
+  struct gbox_cmd c = {
+    .argv = (const char *const *) argv, .err_max = errlen - 1,
+    .out_line = bar ? qemu_img_progress : NULL, .opaque = bar,
+    .child = &sig_child,
+  };
+  size_t elen, i;
+  bool ok;
 
   errbuf[0] = '\0';
-  if (pipe2 (opipe, O_CLOEXEC) == -1 || pipe2 (epipe, O_CLOEXEC) == -1) {
-    snprintf (errbuf, errlen, "pipe: %s", strerror (errno));
+  if (gbox_int_cmd_run (&c) == -1) {
+    snprintf (errbuf, errlen, "%s: %s", argv[0], strerror (errno));
     return -1;
   }
-  pid = fork ();
-  if (pid == -1) {
-    snprintf (errbuf, errlen, "fork: %s", strerror (errno));
-    return -1;
-  }
-  if (pid == 0) {
-    int null = open ("/dev/null", O_RDONLY);
-    if (null >= 0)
-      dup2 (null, 0);
-    dup2 (opipe[1], 1);
-    dup2 (epipe[1], 2);
-    execvp (argv[0], argv);
-    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
-    _exit (127);
-  }
-  sig_child = pid;
-  close (opipe[1]);
-  close (epipe[1]);
-  while (oopen || eopen) {
-    fd_set rfds;
-    char buf[512];
-    ssize_t r;
-    int maxfd = -1;
-
-    FD_ZERO (&rfds);
-    if (oopen) {
-      FD_SET (opipe[0], &rfds);
-      maxfd = opipe[0];
-    }
-    if (eopen) {
-      FD_SET (epipe[0], &rfds);
-      if (epipe[0] > maxfd)
-        maxfd = epipe[0];
-    }
-    if (select (maxfd + 1, &rfds, NULL, NULL, NULL) == -1) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    if (oopen && FD_ISSET (opipe[0], &rfds)) {
-      r = read (opipe[0], buf, sizeof buf);
-      if (r <= 0)
-        oopen = false;
-      else {
-        ssize_t i;
-        for (i = 0; i < r; ++i) {
-          if (buf[i] == '\r' || buf[i] == '\n') {
-            double pc;
-            line[llen] = '\0';
-            if (sscanf (line, " (%lf/100%%)", &pc) == 1 && pc >= 0 &&
-                pc <= 100)
-              gbox_progress_bar_update (bar, (uint64_t) (pc * 100), 10000);
-            llen = 0;
-          }
-          else if (llen < sizeof line - 1)
-            line[llen++] = buf[i];
-        }
-      }
-    }
-    if (eopen && FD_ISSET (epipe[0], &rfds)) {
-      r = read (epipe[0], buf, sizeof buf);
-      if (r <= 0)
-        eopen = false;
-      else {
-        size_t n = (size_t) r < errlen - 1 - elen ? (size_t) r
-          : errlen - 1 - elen;
-        memcpy (errbuf + elen, buf, n);
-        elen += n;
-        errbuf[elen] = '\0';
-      }
-    }
-  }
-  close (opipe[0]);
-  close (epipe[0]);
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
-  sig_child = 0;
+  ok = gbox_int_cmd_ok (&c);
+  elen = c.err_len;
+  memcpy (errbuf, c.err, elen + 1);
   /* One line. */
   while (elen > 0 && (errbuf[elen-1] == '\n' || errbuf[elen-1] == ' '))
     errbuf[--elen] = '\0';
-  for (size_t i = 0; i < elen; ++i)
+  for (i = 0; i < elen; ++i)
     if (errbuf[i] == '\n')
       errbuf[i] = ' ';
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-    if (elen == 0)
-      snprintf (errbuf, errlen, "qemu-img failed (status %d)", status);
-    return -1;
-  }
-  return 0;
+  if (!ok && elen == 0)
+    snprintf (errbuf, errlen, "qemu-img failed (status %d)", c.status);
+  gbox_int_cmd_free (&c);
+  return ok ? 0 : -1;
 }
 
 /* The JSON description qemu and qemu-img get instead of a file name:
@@ -379,53 +315,17 @@ sp_parse_virtual_size (const char *json, uint64_t *size)
 static int
 virtual_size (const char *file, const char *format, uint64_t *size)
 {
-  char *json = NULL, *desc;
-  size_t len = 0;
-  FILE *fp;
-  int pfd[2], status;
-  pid_t pid;
-  char buf[4096];
-  ssize_t r;
+  CLEANUP_FREE char *desc = image_json (format, file, true);
+  const char *argv[] = { qemu_img (), "info", "--output=json", desc, NULL };
+  struct gbox_cmd c = { .argv = argv, .out_max = 1024 * 1024 };
   int ret = -1;
 
-  desc = image_json (format, file, true);
-  if (desc == NULL)
+  if (desc == NULL || gbox_int_cmd_run (&c) == -1)
     return -1;
-  if (pipe2 (pfd, O_CLOEXEC) == -1) {
-    free (desc);
-    return -1;
-  }
-  pid = fork ();
-  if (pid == -1) {
-    free (desc);
-    return -1;
-  }
-  if (pid == 0) {
-    int null = open ("/dev/null", O_RDWR);
-    dup2 (pfd[1], 1);
-    if (null >= 0) {
-      dup2 (null, 0);
-      dup2 (null, 2);
-    }
-    execlp (qemu_img (), qemu_img (), "info", "--output=json", desc,
-            (char *) NULL);
-    _exit (127);
-  }
-  free (desc);
-  close (pfd[1]);
-  fp = open_memstream (&json, &len);
-  while ((r = read (pfd[0], buf, sizeof buf)) > 0 || (r == -1 && errno == EINTR))
-    if (r > 0 && fp && len < 1024 * 1024)
-      fwrite (buf, 1, r, fp);
-  close (pfd[0]);
-  if (fp)
-    fclose (fp);
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
-  if (json && WIFEXITED (status) && WEXITSTATUS (status) == 0 &&
-      sp_parse_virtual_size (json, size) == 0)
+  if (gbox_int_cmd_ok (&c) && c.out_len < c.out_max &&
+      sp_parse_virtual_size (c.out, size) == 0)
     ret = 0;
-  free (json);
+  gbox_int_cmd_free (&c);
   return ret;
 }
 
