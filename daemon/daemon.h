@@ -246,7 +246,36 @@ extern int add_string_nodup (char ***list, size_t *n, char *s);
 extern int run_command (char **err, const char *const *argv);
 /* The same with INFD (or /dev/null when -1) as its standard input. */
 extern int run_command_stdin (char **err, const char *const *argv, int infd);
+/* run_command, replying with the error (WHAT: ARGV[0] failed (status
+ * N): its stderr) unless its exit status is at most OKMAX. */
+extern int run_reply (const char *what, const char *const *argv, int okmax);
 extern uint64_t now_ms (void);
+
+/* command.c: run a program (no shell).  COMMAND_INIT (ARGV), then set
+ * what is needed; command_run returns its exit status (128 + N when
+ * killed by signal N, 127 when it could not be run) or -1, with OUT
+ * and ERR (NUL-terminated, for the caller to free) what was kept. */
+struct command {
+  const char *const *argv;
+  int in;                       /* its stdin, or -1: /dev/null */
+  int dirfd;                    /* fchdir there first, or -1 */
+  size_t out_max, err_max;      /* bytes kept of stdout, stderr (0: none) */
+  bool err_to_out;              /* stderr into the stdout capture */
+  unsigned timeout_ms;          /* SIGKILL after this long (0: never) */
+  char *out, *err;
+  bool timed_out;
+};
+#define COMMAND_INIT(argv) { (argv), -1, -1, 0, 0, false, 0, NULL, NULL, false }
+extern int command_run (struct command *cmd);
+/* Start ARGV in DIRFD (or here) with IN, OUT, ERR as its standard
+ * streams (-1: /dev/null); its pid, or -1.  command_wait: its status. */
+extern pid_t command_spawn (const char *const *argv, int dirfd, int in,
+                            int out, int err);
+extern int command_wait (pid_t pid);
+/* S as one printable line: trailing newlines and spaces trimmed,
+ * newlines become spaces, other control characters '?'; with
+ * FIRST_LINE only what is before the first newline is kept. */
+extern void command_one_line (char *s, bool first_line);
 
 /* inspect-full.c: 1 if ROOTFD is a Linux root (the root and its
  * fstab mountpoints added to OS, which inspect_os_init filled), 0 if

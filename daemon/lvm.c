@@ -13,9 +13,12 @@
  * the user as /dev/VG/LV; the kernel device is /dev/dm-N, which
  * devtmpfs creates, so no /dev/mapper node or /dev/VG symlink is
  * needed.  Also the pvcreate, vgcreate and lvcreate procedures (test
- * images, later virt-resize), and list_vgs and zero_vg_free
+ * images, later virt-resize), list_vgs and zero_vg_free
  * (virt-sparsify: the free extents of a volume group are zeroed or
- * discarded through a temporary LV over all of them, then removed).
+ * discarded through a temporary LV over all of them, then removed),
+ * and lv_expand (virt-resize --lv-expand: pvresize and lvextend on a
+ * loop device over the partition, then the LV's filesystem grown by
+ * content.c).
  */
 
 #include <config.h>
@@ -32,8 +35,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 
 #include "daemon.h"
+#include "blockdev.h"
 
 #define MAX_LVS 256
 
@@ -465,11 +470,9 @@ run_lvm_output (char **out, char **err, const char *sub,
                 const char *const *args)
 {
   const char *argv[64];
-  int pfd[2], efd, status;
-  size_t n = 0, i, len = 0;
-  pid_t pid;
-  char *o, *e;
-  ssize_t r;
+  struct command c = COMMAND_INIT (argv);
+  size_t n = 0, i;
+  int r;
 
   *out = *err = NULL;
   load_fs_modules ("dm_mod");
@@ -482,73 +485,15 @@ run_lvm_output (char **out, char **err, const char *sub,
     argv[n++] = args[i];
   argv[n] = NULL;
 
-  o = malloc (LVM_OUT_MAX + 1);
-  e = malloc (LVM_ERR_MAX + 1);
-  efd = memfd_create ("lvm-stderr", MFD_CLOEXEC);
-  if (o == NULL || e == NULL || efd == -1 || pipe2 (pfd, O_CLOEXEC) == -1) {
-    free (o);
-    free (e);
-    if (efd >= 0)
-      close (efd);
+  c.out_max = LVM_OUT_MAX;
+  c.err_max = LVM_ERR_MAX;
+  r = command_run (&c);
+  if (r == -1)
     return -1;
-  }
-  pid = fork ();
-  if (pid == -1) {
-    close (pfd[0]);
-    close (pfd[1]);
-    close (efd);
-    free (o);
-    free (e);
-    return -1;
-  }
-  if (pid == 0) {
-    int null = open ("/dev/null", O_RDONLY);
-    if (null >= 0)
-      dup2 (null, 0);
-    dup2 (pfd[1], 1);
-    dup2 (efd, 2);
-    execvp (argv[0], (char *const *) argv);
-    fprintf (stderr, "%s: %s", argv[0], strerror (errno));
-    _exit (127);
-  }
-  close (pfd[1]);
-  for (;;) {
-    char buf[1024];
-    r = read (pfd[0], buf, sizeof buf);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    if (len < LVM_OUT_MAX) {
-      size_t k = (size_t) r < LVM_OUT_MAX - len ? (size_t) r
-        : LVM_OUT_MAX - len;
-      memcpy (o + len, buf, k);
-      len += k;
-    }
-  }
-  close (pfd[0]);
-  o[len] = '\0';
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR) {
-      close (efd);
-      free (o);
-      free (e);
-      return -1;
-    }
-  r = pread (efd, e, LVM_ERR_MAX, 0);
-  close (efd);
-  len = r > 0 ? (size_t) r : 0;
-  e[len] = '\0';
-  while (len > 0 && (e[len - 1] == '\n' || e[len - 1] == ' '))
-    e[--len] = '\0';
-  for (i = 0; i < len; ++i)
-    if (e[i] == '\n' || (unsigned char) e[i] < 0x20)
-      e[i] = ' ';
-  *out = o;
-  *err = e;
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+  command_one_line (c.err, false);
+  *out = c.out;
+  *err = c.err;
+  return r;
 }
 
 /* lvm SUB ARGS with its output, or an error reply prefixed by PROC. */
@@ -771,4 +716,203 @@ char *
 lvm_report (const char *proc, const char *sub, const char *const *args)
 {
   return lvm_output_or_error (proc, sub, args);
+}
+
+/* LVM on the loop device LOOP only (--devices), whatever else the
+ * appliance sees: the input disk holds a PV with the same UUIDs. */
+static int
+run_lvm_on (const char *what, const char *loop, const char *const *args,
+            int okmax)
+{
+  const char *argv[32];
+  size_t n = 0, i;
+
+  load_fs_modules ("dm_mod");
+  setenv ("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+  argv[n++] = "lvm";
+  argv[n++] = args[0];
+  argv[n++] = "--config";
+  argv[n++] = "devices/use_devicesfile=0";
+  argv[n++] = "--devices";
+  argv[n++] = loop;
+  for (i = 1; args[i] && n < 31; ++i)
+    argv[n++] = args[i];
+  argv[n] = NULL;
+  return run_reply (what, argv, okmax);
+}
+
+/* "VG/LV" or "/dev/VG/LV" into VG and LV (LVM's name characters). */
+static int
+split_lv (const char *s, char *vg, char *lv, size_t len)
+{
+  const char *slash;
+  size_t i;
+
+  if (strncmp (s, "/dev/", 5) == 0)
+    s += 5;
+  slash = strchr (s, '/');
+  if (!slash || slash == s || !slash[1] || strchr (slash + 1, '/') ||
+      (size_t) (slash - s) >= len || strlen (slash + 1) >= len)
+    return -1;
+  for (i = 0; s[i]; ++i)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || strchr ("+_.-/", s[i])))
+      return -1;
+  if (s[0] == '-' || slash[1] == '-')
+    return -1;
+  memcpy (vg, s, slash - s);
+  vg[slash - s] = '\0';
+  strcpy (lv, slash + 1);
+  return 0;
+}
+
+/* The /dev/dm-N of active VG/LV ("VG-LV" with '-' doubled inside). */
+static int
+find_dm (const char *vg, const char *lv, char *dev, size_t len)
+{
+  char want[2 * GBOX_NAME_MAX + 4], *w = want;
+  const char *p;
+  DIR *dir;
+  struct dirent *d;
+  int found = -1;
+
+  for (p = vg; *p; ++p) {
+    if (*p == '-')
+      *w++ = '-';
+    *w++ = *p;
+  }
+  *w++ = '-';
+  for (p = lv; *p; ++p) {
+    if (*p == '-')
+      *w++ = '-';
+    *w++ = *p;
+  }
+  *w = '\0';
+  dir = opendir ("/sys/block");
+  if (!dir)
+    return -1;
+  while ((d = readdir (dir)) != NULL) {
+    char path[512], name[600];
+    FILE *fp;
+    size_t n;
+    if (strncmp (d->d_name, "dm-", 3) != 0 || strlen (d->d_name) > 32)
+      continue;
+    snprintf (path, sizeof path, "/sys/block/%s/dm/name", d->d_name);
+    fp = fopen (path, "re");
+    if (!fp)
+      continue;
+    n = fread (name, 1, sizeof name - 1, fp);
+    fclose (fp);
+    name[n] = '\0';
+    while (n > 0 && name[n - 1] == '\n')
+      name[--n] = '\0';
+    if (strcmp (name, want) == 0) {
+      snprintf (dev, len, "/dev/%s", d->d_name);
+      found = 0;
+      break;
+    }
+  }
+  closedir (dir);
+  return found;
+}
+
+int
+do_lv_expand (void *argsv, void *retv)
+{
+  gbox_lv_expand_args *args = argsv;
+  CLEANUP_CLOSE int fd = -1, lfd = -1;
+  uint64_t size;
+  char loop[64], what[600], vg[GBOX_NAME_MAX], lv[GBOX_NAME_MAX];
+  char vglv[2 * GBOX_NAME_MAX + 2];
+  int r = -1;
+
+  (void) retv;
+  if (args->lv[0] && split_lv (args->lv, vg, lv, sizeof vg) == -1) {
+    reply_with_error_errno (EINVAL, "%s: not a logical volume name "
+                            "(VG/LV or /dev/VG/LV)", args->lv);
+    return -1;
+  }
+  if (args->check_only && !args->lv[0]) {
+    reply_with_error_errno (EINVAL, "lv_expand: nothing to check");
+    return -1;
+  }
+  snprintf (vglv, sizeof vglv, "%s/%s", vg, lv);
+  fd = open_device ("lv_expand", args->device,
+                    args->check_only ? O_RDONLY : O_RDWR, &size);
+  if (fd == -1)
+    return -1;
+  if (args->offset % SECTOR || args->offset > size ||
+      args->size > size - args->offset || args->size < 1024 * 1024) {
+    reply_with_error_errno (EINVAL, "lv_expand: %s: invalid range",
+                            args->device);
+    return -1;
+  }
+  if (!args->check_only) {
+    fsync (fd);
+    ioctl (fd, BLKFLSBUF, 0);
+  }
+  lfd = loop_attach (fd, args->offset, args->size, args->check_only,
+                     loop, sizeof loop);
+  if (lfd == -1)
+    return -1;
+  snprintf (what, sizeof what, "%s at byte %" PRIu64, args->device,
+            args->offset);
+
+  if (args->check_only) {
+    CLEANUP_FREE char *err = NULL;
+    const char *argv[] = { "lvm", "lvs", "--config",
+                           "devices/use_devicesfile=0", "--devices", loop,
+                           vglv, NULL };
+    load_fs_modules ("dm_mod");
+    setenv ("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+    if (run_command (&err, argv) != 0)
+      reply_with_error_errno (ENOENT, "%s: no logical volume %s in the "
+                              "physical volume there (%s)", what, vglv,
+                              err && err[0] ? err : "lvs failed");
+    else
+      r = 0;
+  }
+  else {
+    const char *pvresize[] = { "pvresize", loop, NULL };
+    r = run_lvm_on (what, loop, pvresize, 0);
+    if (r == 0 && args->lv[0]) {
+      const char *extend[] = { "lvextend", "-l", "+100%FREE", vglv, NULL };
+      const char *on[] = { "vgchange", "-ay", "--sysinit", vg, NULL };
+      const char *off[] = { "vgchange", "-an", vg, NULL };
+      char dm[64];
+      r = run_lvm_on (what, loop, extend, 0);
+      if (r == 0)
+        r = run_lvm_on (what, loop, on, 0);
+      if (r == 0) {
+        CLEANUP_FREE char *type = NULL;
+        CLEANUP_CLOSE int dfd = -1;
+        uint64_t lvsize = 0;
+        if (find_dm (vg, lv, dm, sizeof dm) == -1) {
+          reply_with_error ("%s: %s: not active after vgchange", what, vglv);
+          r = -1;
+        }
+        else if ((dfd = open (dm, O_RDWR | O_CLOEXEC)) == -1 ||
+                 ioctl (dfd, BLKGETSIZE64, &lvsize) == -1) {
+          reply_with_perror ("%s: %s", what, dm);
+          r = -1;
+        }
+        else {
+          type = probe_fstype (dm);
+          snprintf (what, sizeof what, "/dev/%s", vglv);
+          if (type && strcmp (type, "unknown") != 0)
+            r = grow_fs (what, dm, dfd, lvsize, type, 0);
+        }
+        if (dfd >= 0) {
+          fsync (dfd);
+          close (dfd);
+          dfd = -1;
+        }
+        if (run_lvm_on (what, loop, off, 0) == -1)
+          r = -1;
+      }
+    }
+  }
+  fsync (lfd);
+  ioctl (lfd, LOOP_CLR_FD, 0);
+  return r;
 }

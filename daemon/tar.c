@@ -29,55 +29,23 @@
 
 #define TAR_ERR_MAX 2000
 
-/* Start bsdtar ARGV in directory DIRFD, its stdin from IN (or
- * /dev/null), its stdout to OUT (or /dev/null), its stderr to ERRFD. */
-static pid_t
-spawn_tar (const char *const *argv, int dirfd, int in, int out, int errfd)
-{
-  pid_t pid = fork ();
-
-  if (pid != 0)
-    return pid;
-  {
-    int null = open ("/dev/null", O_RDWR);
-
-    signal (SIGPIPE, SIG_DFL);
-    if (fchdir (dirfd) == -1) {
-      dprintf (errfd, "%s\n", strerror (errno));
-      _exit (2);
-    }
-    dup2 (in >= 0 ? in : null, 0);
-    dup2 (out >= 0 ? out : null, 1);
-    dup2 (errfd, 2);
-    execvp (argv[0], (char *const *) argv);
-    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
-    _exit (127);
-  }
-}
-
 /* Wait for PID; its stderr (first line) into BUF.  Returns the exit
  * status, or 128+signal. */
 static int
 wait_tar (pid_t pid, int errfd, char *buf, size_t len)
 {
-  int status;
+  int status = command_wait (pid);
   ssize_t r;
 
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR) {
-      snprintf (buf, len, "waitpid: %s", strerror (errno));
-      return -1;
-    }
+  if (status == -1) {
+    snprintf (buf, len, "waitpid: %s", strerror (errno));
+    return -1;
+  }
   r = pread (errfd, buf, len - 1, 0);
   buf[r > 0 ? r : 0] = '\0';
-  buf[strcspn (buf, "\n")] = '\0';
-  /* Keep the message printable: it ends up on a terminal. */
-  for (r = 0; buf[r]; ++r)
-    if ((unsigned char) buf[r] < 0x20 || buf[r] == 0x7f)
-      buf[r] = '?';
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+  /* Its first line, printable: it ends up on a terminal. */
+  command_one_line (buf, true);
+  return status;
 }
 
 /* The guest directory DIR, opened for fchdir; -1 with the error. */
@@ -174,7 +142,7 @@ do_tar_out (void *argsv, void *retv)
   }
   /* Fewer, bigger reads: a chunk's worth in the pipe. */
   fcntl (pfd[0], F_SETPIPE_SZ, GBOX_CHUNK_SIZE * 4);
-  pid = spawn_tar (argv, dirfd, -1, pfd[1], errfd);
+  pid = command_spawn (argv, dirfd, -1, pfd[1], errfd);
   close (pfd[1]);
   if (pid == -1) {
     close (pfd[0]);
@@ -304,7 +272,7 @@ do_tar_in (void *argsv, void *retv)
     return -1;
   }
   fcntl (pfd[1], F_SETPIPE_SZ, GBOX_CHUNK_SIZE * 4);
-  pid = spawn_tar (argv, dirfd, pfd[0], -1, errfd);
+  pid = command_spawn (argv, dirfd, pfd[0], -1, errfd);
   close (pfd[0]);
   if (pid == -1) {
     close (pfd[1]);

@@ -118,69 +118,38 @@ run_command (char **errp, const char *const *argv)
 int
 run_command_stdin (char **errp, const char *const *argv, int infd)
 {
-  int pipefd[2];
-  pid_t pid;
-  int status;
-  char *err = NULL;
-  size_t len = 0;
+  struct command c = COMMAND_INIT (argv);
+  int r;
 
   if (errp)
     *errp = NULL;
-  if (pipe2 (pipefd, O_CLOEXEC) == -1)
+  c.in = infd;
+  c.err_max = ERR_MAX;
+  r = command_run (&c);
+  if (r == -1)
     return -1;
-  pid = fork ();
-  if (pid == -1) {
-    close (pipefd[0]);
-    close (pipefd[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    int null = open ("/dev/null", O_RDWR);
-    if (null >= 0) {
-      dup2 (infd >= 0 ? infd : null, 0);
-      dup2 (null, 1);
-    }
-    dup2 (pipefd[1], 2);
-    execvp (argv[0], (char *const *) argv);
-    fprintf (stderr, "%s: %s", argv[0], strerror (errno));
-    _exit (127);
-  }
-  close (pipefd[1]);
-  err = malloc (ERR_MAX + 1);
-  for (;;) {
-    char buf[1024];
-    ssize_t r = read (pipefd[0], buf, sizeof buf);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    if (err && len < ERR_MAX) {
-      size_t n = (size_t) r < ERR_MAX - len ? (size_t) r : ERR_MAX - len;
-      memcpy (err + len, buf, n);
-      len += n;
-    }
-  }
-  close (pipefd[0]);
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR) {
-      free (err);
-      return -1;
-    }
-  if (err) {
-    size_t i;
-    err[len] = '\0';
-    /* One line: newlines become "; ", trailing space trimmed. */
-    while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' '))
-      err[--len] = '\0';
-    for (i = 0; i < len; ++i)
-      if (err[i] == '\n')
-        err[i] = ' ';
-  }
+  /* One line: newlines become spaces, trailing space trimmed. */
+  command_one_line (c.err, false);
   if (errp)
-    *errp = err;
+    *errp = c.err;
   else
-    free (err);
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+    free (c.err);
+  return r;
+}
+
+int
+run_reply (const char *what, const char *const *argv, int okmax)
+{
+  CLEANUP_FREE char *err = NULL;
+  int r = run_command (&err, argv);
+
+  if (r < 0 || r > okmax) {
+    if (r < 0)
+      reply_with_perror ("%s: %s", what, argv[0]);
+    else
+      reply_with_error ("%s: %s failed (status %d): %s", what, argv[0], r,
+                        err && err[0] ? err : "no message");
+    return -1;
+  }
+  return 0;
 }

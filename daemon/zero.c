@@ -293,58 +293,14 @@ do_zerofree (void *argsv, void *retv)
 static int
 run_capture (const char *const *argv, char **out, size_t max)
 {
-  int pfd[2], status;
-  pid_t pid;
-  size_t len = 0;
-  char *o = malloc (max + 1);
+  struct command c = COMMAND_INIT (argv);
+  int r;
 
-  *out = NULL;
-  if (o == NULL)
-    return -1;
-  if (pipe2 (pfd, O_CLOEXEC) == -1) {
-    free (o);
-    return -1;
-  }
-  pid = fork ();
-  if (pid == -1) {
-    close (pfd[0]);
-    close (pfd[1]);
-    free (o);
-    return -1;
-  }
-  if (pid == 0) {
-    int null = open ("/dev/null", O_RDONLY);
-    if (null >= 0)
-      dup2 (null, 0);
-    dup2 (pfd[1], 1);
-    dup2 (pfd[1], 2);
-    execvp (argv[0], (char *const *) argv);
-    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
-    _exit (127);
-  }
-  close (pfd[1]);
-  for (;;) {
-    char b[1024];
-    ssize_t r = read (pfd[0], b, sizeof b);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    if (len < max) {
-      size_t n = (size_t) r < max - len ? (size_t) r : max - len;
-      memcpy (o + len, b, n);
-      len += n;
-    }
-  }
-  close (pfd[0]);
-  o[len] = '\0';
-  *out = o;
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR)
-      return -1;
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  return 128 + (WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+  c.out_max = max;
+  c.err_to_out = true;
+  r = command_run (&c);
+  *out = c.out;
+  return r;
 }
 
 int

@@ -1,7 +1,8 @@
 #!/bin/bash -
 # guestbox - virt-resize's libguestfs options on a real disk: the extra
 # partition and --no-extra-partition (dry runs), --unknown-filesystems
-# error on a vfat partition that would grow (nothing written), and the
+# error on a vfat partition that would grow and on a minix one (a type
+# only libblkid knows; nothing written), and the
 # closing message with its "virt-resize:" prefix; --alignment 3000 (not
 # a divisor of 1 MiB) on a real resize.
 # Copyright (C) 2026 the guestbox authors
@@ -11,7 +12,7 @@ set -e
 . "${top_srcdir:=$(dirname "$0")/..}/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
-requires mkfs.ext4 mkfs.vfat sfdisk sha256sum
+requires mkfs.ext4 mkfs.vfat mkfs.minix sfdisk sha256sum
 make_workdir
 VIRT_RESIZE=$top_builddir/resize/virt-resize
 
@@ -45,6 +46,20 @@ expect_eq "--unknown-filesystems error: the message" \
   "virt-resize: error: unknown/unavailable method for expanding the vfat filesystem on /dev/sda2" \
   "$(cat "$T/err")"
 expect_eq "--unknown-filesystems error: the output is untouched" "$sum" "$(sha256sum < "$T/out.img")"
+# A type that only libblkid knows (minix): the same refusal, naming it.
+truncate -s 8M "$T/mx.img"
+mkfs.minix "$T/mx.img" >/dev/null
+truncate -s 16M "$T/inmx.img"
+echo 'start=2048, size=16384, type=83' | sfdisk -q -X dos "$T/inmx.img" >/dev/null
+dd if="$T/mx.img" of="$T/inmx.img" bs=512 seek=2048 conv=notrunc status=none
+rc=0
+"$VIRT_RESIZE" -q --unknown-filesystems error --expand /dev/sda1 \
+  "$T/inmx.img" "$T/out.img" >/dev/null 2>"$T/err" || rc=$?
+expect_eq "--unknown-filesystems error on minix: exit status" 1 $rc
+expect_eq "--unknown-filesystems error on minix: the message" \
+  "virt-resize: error: unknown/unavailable method for expanding the minix filesystem on /dev/sda1" \
+  "$(cat "$T/err")"
+expect_eq "--unknown-filesystems error on minix: the output is untouched" "$sum" "$(sha256sum < "$T/out.img")"
 
 "$VIRT_RESIZE" --expand /dev/sda2 "$T/in.img" "$T/out.img" >"$T/out" 2>"$T/err" ||
   fail "--expand /dev/sda2: $(cat "$T/err")"
