@@ -4,7 +4,7 @@
  */
 
 /**
- * Message framing on h->fd (DESIGN.md section 4): calls and replies,
+ * Message framing on h->fd (top of protocol.x): calls and replies,
  * FileOut/FileIn chunks with cancellation in both directions, progress
  * messages, the launch flag, and the appliance console drained (into
  * console.c's ring) while we wait.  Every wait is bounded (h->call_timeout seconds of

@@ -4,7 +4,7 @@
  */
 
 /**
- * Framing on the channel (DESIGN.md section 4): read a length word,
+ * Framing on the channel (top of common/protocol.x): read a length word,
  * refuse anything over GBOX_MESSAGE_MAX before allocating, decode the
  * header, dispatch, reply.  Also FileOut/FileIn chunks, cancellation in
  * both directions and progress messages.  A stream that cannot be
