@@ -4,14 +4,17 @@
  */
 
 /** Host programs in the initrd: finding them, reading the ELF64 program
- * and dynamic headers ourselves (PT_INTERP, DT_NEEDED, DT_RPATH,
- * DT_RUNPATH; every offset and length checked against the file), the
+ * and dynamic headers with <elf.h>'s types (PT_INTERP, DT_NEEDED,
+ * DT_RPATH, DT_RUNPATH; every offset and length checked against the
+ * file: libelf would map untrusted sizes with fewer checks, and is one
+ * more library in the appliance builder for a few fields), the
  * shared-library closure, and copying files while replicating the host's
  * symlinks (so /lib64/ld-linux-x86-64.so.2 keeps working on a usrmerged
  * host).  "#!" scripts bring their interpreter. */
 
 #include <config.h>
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -23,6 +26,13 @@
 #include <unistd.h>
 
 #include "appliance-internal.h"
+
+/* The files read are x86-64 ELF64 (checked first), little-endian as
+ * the host that builds an x86-64 appliance: <elf.h>'s structures are
+ * read as they are. */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the appliance builder reads little-endian ELF files in place"
+#endif
 
 /* Where shared libraries are searched after RPATH/RUNPATH, before the
  * directories of /etc/ld.so.conf. */
@@ -80,25 +90,6 @@ pread_exact (int fd, void *buf, size_t len, uint64_t off)
   return 0;
 }
 
-static uint16_t
-le16 (const unsigned char *p)
-{
-  return p[0] | (uint16_t) p[1] << 8;
-}
-
-static uint32_t
-le32 (const unsigned char *p)
-{
-  return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
-    (uint32_t) p[3] << 24;
-}
-
-static uint64_t
-le64 (const unsigned char *p)
-{
-  return le32 (p) | (uint64_t) le32 (p + 4) << 32;
-}
-
 /* Split a ':'-separated path list into SV. */
 static int
 split_path (struct gbox_app_strv *sv, const char *s)
@@ -135,16 +126,17 @@ int
 gbox_app_elf_read (struct gbox_app_ctx *cx, const char *path,
                    struct gbox_app_elf *e)
 {
-  unsigned char eh[64];
-  unsigned char *ph = NULL, *dyn = NULL;
+  Elf64_Ehdr eh;
+  Elf64_Phdr *ph = NULL;
+  Elf64_Dyn *dyn = NULL;
   char *strtab = NULL;
   struct stat st;
-  uint64_t fsize, phoff, dyn_off = 0, dyn_size = 0;
+  uint64_t fsize, dyn_off = 0, dyn_size = 0;
   uint64_t strtab_addr = 0, strsz = 0, strtab_off = 0;
   uint64_t needed[MAX_NEEDED];
   uint64_t rpath = UINT64_MAX, runpath = UINT64_MAX;
   size_t nneeded = 0, i;
-  unsigned phnum, phentsize;
+  unsigned phnum;
   bool have_dyn = false, have_strtab = false, have_strsz = false;
   int fd, r = -1;
 
@@ -157,35 +149,34 @@ gbox_app_elf_read (struct gbox_app_ctx *cx, const char *path,
     goto out;
   }
   fsize = st.st_size;
-  if (fsize < sizeof eh || pread_exact (fd, eh, sizeof eh, 0) == -1 ||
-      memcmp (eh, "\177ELF", 4) != 0) {
+  if (fsize < sizeof eh || pread_exact (fd, &eh, sizeof eh, 0) == -1 ||
+      memcmp (eh.e_ident, ELFMAG, SELFMAG) != 0) {
     gbox_app_error (cx, "%s: not an ELF file", path);
     goto out;
   }
-  if (eh[4] != 2 || eh[5] != 1 || le16 (eh + 18) != 62) {
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64) {
     gbox_app_error (cx, "%s: not an x86-64 ELF64 file", path);
     goto out;
   }
-  phoff = le64 (eh + 32);
-  phentsize = le16 (eh + 54);
-  phnum = le16 (eh + 56);
-  if (phentsize != 56 || phnum == 0 || phnum > MAX_PHNUM ||
-      phoff > fsize || (uint64_t) phnum * 56 > fsize - phoff) {
+  phnum = eh.e_phnum;
+  if (eh.e_phentsize != sizeof (Elf64_Phdr) || phnum == 0 ||
+      phnum > MAX_PHNUM || eh.e_phoff > fsize ||
+      (uint64_t) phnum * sizeof (Elf64_Phdr) > fsize - eh.e_phoff) {
     gbox_app_error (cx, "%s: corrupt ELF program headers", path);
     goto out;
   }
-  ph = malloc ((size_t) phnum * 56);
-  if (!ph || pread_exact (fd, ph, (size_t) phnum * 56, phoff) == -1) {
+  ph = malloc ((size_t) phnum * sizeof (Elf64_Phdr));
+  if (!ph || pread_exact (fd, ph, (size_t) phnum * sizeof (Elf64_Phdr),
+                          eh.e_phoff) == -1) {
     gbox_app_error (cx, "%s: cannot read ELF program headers", path);
     goto out;
   }
 
   for (i = 0; i < phnum; ++i) {
-    const unsigned char *p = ph + i * 56;
-    uint32_t type = le32 (p);
-    uint64_t off = le64 (p + 8), filesz = le64 (p + 32);
+    uint64_t off = ph[i].p_offset, filesz = ph[i].p_filesz;
 
-    if (type == 3 /* PT_INTERP */) {
+    if (ph[i].p_type == PT_INTERP) {
       char buf[MAX_ELF_STRING + 1];
       if (e->interp || filesz == 0 || filesz > MAX_ELF_STRING ||
           off > fsize || filesz > fsize - off ||
@@ -200,7 +191,7 @@ gbox_app_elf_read (struct gbox_app_ctx *cx, const char *path,
         goto out;
       }
     }
-    else if (type == 2 /* PT_DYNAMIC */) {
+    else if (ph[i].p_type == PT_DYNAMIC) {
       if (have_dyn || off > fsize || filesz > fsize - off ||
           filesz > MAX_DYNAMIC) {
         gbox_app_error (cx, "%s: corrupt PT_DYNAMIC", path);
@@ -221,22 +212,22 @@ gbox_app_elf_read (struct gbox_app_ctx *cx, const char *path,
     gbox_app_error (cx, "%s: cannot read the dynamic section", path);
     goto out;
   }
-  for (i = 0; i + 16 <= dyn_size; i += 16) {
-    uint64_t tag = le64 (dyn + i), val = le64 (dyn + i + 8);
-    if (tag == 0 /* DT_NULL */)
+  for (i = 0; i < dyn_size / sizeof (Elf64_Dyn); ++i) {
+    uint64_t val = dyn[i].d_un.d_val;
+    if (dyn[i].d_tag == DT_NULL)
       break;
-    switch (tag) {
-    case 1:                     /* DT_NEEDED */
+    switch (dyn[i].d_tag) {
+    case DT_NEEDED:
       if (nneeded >= MAX_NEEDED) {
         gbox_app_error (cx, "%s: too many DT_NEEDED entries", path);
         goto out;
       }
       needed[nneeded++] = val;
       break;
-    case 5: have_strtab = true; strtab_addr = val; break;  /* DT_STRTAB */
-    case 10: have_strsz = true; strsz = val; break;        /* DT_STRSZ */
-    case 15: rpath = val; break;                           /* DT_RPATH */
-    case 29: runpath = val; break;                         /* DT_RUNPATH */
+    case DT_STRTAB: have_strtab = true; strtab_addr = val; break;
+    case DT_STRSZ: have_strsz = true; strsz = val; break;
+    case DT_RPATH: rpath = val; break;
+    case DT_RUNPATH: runpath = val; break;
     }
   }
   if (nneeded == 0 && rpath == UINT64_MAX && runpath == UINT64_MAX) {
@@ -248,16 +239,12 @@ gbox_app_elf_read (struct gbox_app_ctx *cx, const char *path,
     goto out;
   }
   /* Map the string table's address to a file offset through PT_LOAD. */
-  for (i = 0; i < phnum; ++i) {
-    const unsigned char *p = ph + i * 56;
-    uint64_t off = le64 (p + 8), vaddr = le64 (p + 16);
-    uint64_t filesz = le64 (p + 32);
-    if (le32 (p) == 1 /* PT_LOAD */ && strtab_addr >= vaddr &&
-        strtab_addr - vaddr < filesz) {
-      strtab_off = off + (strtab_addr - vaddr);
+  for (i = 0; i < phnum; ++i)
+    if (ph[i].p_type == PT_LOAD && strtab_addr >= ph[i].p_vaddr &&
+        strtab_addr - ph[i].p_vaddr < ph[i].p_filesz) {
+      strtab_off = ph[i].p_offset + (strtab_addr - ph[i].p_vaddr);
       break;
     }
-  }
   if (i == phnum || strtab_off > fsize || strsz > fsize - strtab_off) {
     gbox_app_error (cx, "%s: dynamic string table outside the file", path);
     goto out;
