@@ -168,6 +168,9 @@ extern ssize_t device_kernel_disk_index (const char *kname);
 extern void devices_activate_lvm (void);
 
 /* lvm.c: activation and the logical volumes (/dev/VG/LV). */
+/* "VG/LV" or "/dev/VG/LV" into VG and LV (each under LEN bytes, LVM's
+ * name characters, not starting with '-'); 0 or -1. */
+extern int lvm_split_name (const char *s, char *vg, char *lv, size_t len);
 extern void lvm_set_roots (const char *sysfs, const char *dev);
 extern void lvm_invalidate (void);
 extern bool lvm_is_current (void);

@@ -742,8 +742,8 @@ run_lvm_on (const char *what, const char *loop, const char *const *args,
 }
 
 /* "VG/LV" or "/dev/VG/LV" into VG and LV (LVM's name characters). */
-static int
-split_lv (const char *s, char *vg, char *lv, size_t len)
+int
+lvm_split_name (const char *s, char *vg, char *lv, size_t len)
 {
   const char *slash;
   size_t i;
@@ -827,7 +827,7 @@ do_lv_expand (void *argsv, void *retv)
   int r = -1;
 
   (void) retv;
-  if (args->lv[0] && split_lv (args->lv, vg, lv, sizeof vg) == -1) {
+  if (args->lv[0] && lvm_split_name (args->lv, vg, lv, sizeof vg) == -1) {
     reply_with_error_errno (EINVAL, "%s: not a logical volume name "
                             "(VG/LV or /dev/VG/LV)", args->lv);
     return -1;

@@ -6,7 +6,8 @@
 /**
  * Device-mapper names to /dev/VG/LV (fstab.c), and fstab specs naming
  * logical volumes (/dev/VG/LV, /dev/mapper/VG-LV) resolved against a
- * filesystem list.  Table-driven.
+ * filesystem list; the VG/LV names of virt-resize --lv-expand.
+ * Table-driven.
  */
 
 #include <config.h>
@@ -45,8 +46,27 @@ main (void)
     { "/dev/mapper/my-vg-data", -1 }, { "/dev/vg0/nosuch", -1 },
     { "/dev/mapper/vg0", -1 }, { "LABEL=BOOT", 0 }, { "/dev/vda1", 0 },
   };
+  static const struct { const char *s, *vg, *lv; } lvnames[] = {
+    { "vg0/root", "vg0", "root" }, { "/dev/vg0/root", "vg0", "root" },
+    { "my-vg/lv_1.x+", "my-vg", "lv_1.x+" },
+    { "vg0", NULL, NULL }, { "vg0/", NULL, NULL }, { "/vg0/root", NULL, NULL },
+    { "vg0/root/x", NULL, NULL }, { "-vg/root", NULL, NULL },
+    { "vg/-root", NULL, NULL }, { "v g/root", NULL, NULL },
+    { "vg/r$oot", NULL, NULL }, { "", NULL, NULL },
+    { "vg/0123456789012345678901234567890123456789", NULL, NULL },
+  };
   size_t i;
 
+  for (i = 0; i < sizeof lvnames / sizeof lvnames[0]; ++i) {
+    char vg[32], lv[32];
+    int r = lvm_split_name (lvnames[i].s, vg, lv, sizeof vg);
+    if (lvnames[i].vg)
+      CHECK (r == 0 && strcmp (vg, lvnames[i].vg) == 0 &&
+             strcmp (lv, lvnames[i].lv) == 0, "LV name '%s' -> %s %s",
+             lvnames[i].s, lvnames[i].vg, lvnames[i].lv);
+    else
+      CHECK (r == -1, "LV name '%s' refused", lvnames[i].s);
+  }
   for (i = 0; i < sizeof names / sizeof names[0]; ++i) {
     char buf[300];
     bool r = lvm_dm_name_to_path (names[i].dm, buf, sizeof buf);
