@@ -742,6 +742,12 @@ gbox_fstrim (gbox_h *h, const char *path, uint64_t *bytes)
 }
 
 int
+gbox_discard_free_space (gbox_h *h, const char *path, uint64_t *bytes)
+{
+  return space_call (h, GBOX_PROC_DISCARD_FREE_SPACE, path, bytes);
+}
+
+int
 gbox_zero_swap (gbox_h *h, const char *device, int discard)
 {
   struct gbox_zero_swap_args args = {

@@ -183,6 +183,14 @@ extern int gbox_e2fsck (gbox_h *h, const char *device, int fix,
 extern int gbox_zero_free_space (gbox_h *h, const char *path,
                                  uint64_t *bytes);
 extern int gbox_fstrim (gbox_h *h, const char *path, uint64_t *bytes);
+/* discard_free_space: fstrim only where the discards cover every free
+ * block of the filesystem mounted at PATH (a disk or a partition whose
+ * start and block size are multiples of the discard granule); the
+ * error number is EOPNOTSUPP, with the reason, where they would not.
+ * On a drive set with gbox_drive_set_discard whose discards read back
+ * as zeros, this zeroes the free space without writing it. */
+extern int gbox_discard_free_space (gbox_h *h, const char *path,
+                                    uint64_t *bytes);
 extern int gbox_zero_swap (gbox_h *h, const char *device, int discard);
 /* list_vgs: the LVM volume groups (free the result with xdr_free);
  * zero_vg_free zeroes (or discards) the free extents of VG through a

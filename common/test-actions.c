@@ -171,6 +171,7 @@ check_not_launched (void)
     { "storage_open", gbox_storage_open (h, 1, &so) },
     { "luks_open", gbox_luks_open (h, "/dev/sda2", "key", "luks-x", 1) },
     { "md_create", gbox_md_create (h, "0", "raid1", "1.0", pvs, 1) },
+    { "discard_free_space", gbox_discard_free_space (h, "/", NULL) },
   };
   size_t i;
 

@@ -16,6 +16,9 @@
  *  - zero_free_space: fill the free space of a mounted filesystem with
  *    files of zeros until ENOSPC, sync, remove them.
  *  - fstrim: FITRIM on a mounted filesystem.
+ *  - discard_free_space: FITRIM, only where the discards cover every
+ *    free block (the fast way to zero NTFS, xfs and btrfs: the host
+ *    turns them into holes); the caller fills where they would not.
  *  - zero_swap: zero (BLKZEROOUT) or discard (BLKDISCARD) a swap area,
  *    then mkswap with the same UUID and label.
  *
@@ -31,7 +34,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <linux/fs.h>
 #include <blkid.h>
@@ -502,6 +508,242 @@ do_fstrim (void *argsv, void *retv)
   }
   if (syncfs (dirfd) == -1) {
     reply_with_perror ("fstrim: %s: sync", args->path);
+    return -1;
+  }
+  ret->bytes = range.len;
+  notify_progress (1, 1);
+  return 0;
+}
+
+/* The mount source (a device path) of the filesystem mounted at the
+ * appliance directory MNT, from /proc/self/mountinfo; NULL if none. */
+static char *
+mount_source (const char *mnt)
+{
+  FILE *fp = fopen ("/proc/self/mountinfo", "re");
+  char *line = NULL, *ret = NULL;
+  size_t cap = 0;
+
+  if (fp == NULL)
+    return NULL;
+  while (getline (&line, &cap, fp) != -1) {
+    char point[PATH_MAX], source[PATH_MAX];
+    const char *sep;
+
+    /* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE */
+    if (sscanf (line, "%*s %*s %*s %*s %4095s", point) != 1)
+      continue;
+    sep = strstr (line, " - ");
+    if (sep == NULL || sscanf (sep, " - %*s %4095s", source) != 1)
+      continue;
+    /* The last matching line wins: it is the mount on top. */
+    if (strcmp (point, mnt) == 0) {
+      free (ret);
+      ret = strdup (source);
+    }
+  }
+  free (line);
+  fclose (fp);
+  return ret;
+}
+
+static int
+read_sysfs_u64 (const char *path, uint64_t *v)
+{
+  char buf[64];
+  FILE *fp = fopen (path, "re");
+  int r = -1;
+
+  if (fp == NULL)
+    return -1;
+  if (fgets (buf, sizeof buf, fp) != NULL &&
+      sscanf (buf, "%" SCNu64, v) == 1)
+    r = 0;
+  fclose (fp);
+  return r;
+}
+
+/* Why discarding the free space of the filesystem (block size BSIZE)
+ * on block device KDEV would not leave every free block reading as
+ * zeros, or NULL when it does.  Only a SCSI disk or a partition of one
+ * (the disks guestbox attaches, whose discards the host turns into
+ * holes) whose start and block size are multiples of the discard
+ * granularity qualifies (and, on FAT, where the clusters start):
+ * anything else (device mapper, md, a partition or block size that
+ * splits granules) would leave the unaligned pieces of free space as
+ * they were. */
+static const char *
+discard_unsuitable (const char *kdev, uint64_t bsize, bool fat, char *why,
+                    size_t len)
+{
+  struct stat st;
+  char sys[PATH_MAX], real[PATH_MAX], path[PATH_MAX + 64];
+  uint64_t gran = 0, maxb = 0, start = 0;
+  const char *base;
+  bool partition;
+
+  if (stat (kdev, &st) == -1 || !S_ISBLK (st.st_mode)) {
+    snprintf (why, len, "%s is not a block device", kdev);
+    return why;
+  }
+  snprintf (sys, sizeof sys, "/sys/dev/block/%u:%u",
+            major (st.st_rdev), minor (st.st_rdev));
+  if (realpath (sys, real) == NULL) {
+    snprintf (why, len, "%s: %s", sys, strerror (errno));
+    return why;
+  }
+  base = strrchr (real, '/');
+  base = base ? base + 1 : real;
+  if (strncmp (base, "sd", 2) != 0) {
+    snprintf (why, len, "%s is not a disk or a partition", kdev);
+    return why;
+  }
+  snprintf (path, sizeof path, "%s/partition", real);
+  partition = access (path, F_OK) == 0;
+  snprintf (path, sizeof path, "%s%s/queue/discard_granularity", real,
+            partition ? "/.." : "");
+  if (read_sysfs_u64 (path, &gran) == -1)
+    gran = 0;
+  snprintf (path, sizeof path, "%s%s/queue/discard_max_bytes", real,
+            partition ? "/.." : "");
+  if (read_sysfs_u64 (path, &maxb) == -1)
+    maxb = 0;
+  if (gran == 0 || maxb == 0) {
+    snprintf (why, len, "%s does not discard", kdev);
+    return why;
+  }
+  if (partition) {
+    snprintf (path, sizeof path, "%s/start", real);
+    if (read_sysfs_u64 (path, &start) == -1) {
+      snprintf (why, len, "%s: no start sector", kdev);
+      return why;
+    }
+  }
+  if ((start * 512) % gran != 0) {
+    snprintf (why, len, "%s starts at sector %" PRIu64 ", not on a "
+              "%" PRIu64 "-byte discard granule", kdev, start, gran);
+    return why;
+  }
+  if (bsize == 0 || bsize % gran != 0) {
+    snprintf (why, len, "the block size %" PRIu64 " is not a multiple "
+              "of the %" PRIu64 "-byte discard granule", bsize, gran);
+    return why;
+  }
+  if (fat) {
+    /* FAT clusters start where the FATs and the root directory end,
+     * which need not be on a granule. */
+    unsigned char bs[512];
+    uint64_t bps, reserved, nfats, rootents, fatsz, data;
+    int fd = open (kdev, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? pread (fd, bs, sizeof bs, 0) : -1;
+
+    if (fd >= 0)
+      close (fd);
+    if (n != (ssize_t) sizeof bs) {
+      snprintf (why, len, "%s: cannot read the FAT boot sector", kdev);
+      return why;
+    }
+    bps = bs[11] | bs[12] << 8;
+    reserved = bs[14] | bs[15] << 8;
+    nfats = bs[16];
+    rootents = bs[17] | bs[18] << 8;
+    fatsz = bs[22] | bs[23] << 8;
+    if (fatsz == 0)
+      fatsz = (uint64_t) bs[36] | (uint64_t) bs[37] << 8 |
+        (uint64_t) bs[38] << 16 | (uint64_t) bs[39] << 24;
+    if (bps < 512 || bps > 4096 || (bps & (bps - 1)) != 0) {
+      snprintf (why, len, "%s: unexpected FAT sector size %" PRIu64,
+                kdev, bps);
+      return why;
+    }
+    data = (reserved + nfats * fatsz + (rootents * 32 + bps - 1) / bps) * bps;
+    if (data % gran != 0) {
+      snprintf (why, len, "the FAT clusters start at byte %" PRIu64
+                ", not on a %" PRIu64 "-byte discard granule", data, gran);
+      return why;
+    }
+  }
+  return NULL;
+}
+
+/* discard_free_space: discard (FITRIM) every free block of the
+ * filesystem mounted at PATH, after checking that the discards cover
+ * whole free blocks (see discard_unsuitable): the host opened the disk
+ * so that discarded blocks read back as zeros.  EOPNOTSUPP, with the
+ * reason, when they would not: the caller fills instead. */
+int
+do_discard_free_space (void *argsv, void *retv)
+{
+  gbox_path_args *args = argsv;
+  gbox_space_ret *ret = retv;
+  CLEANUP_CLOSE int dirfd = -1;
+  CLEANUP_FREE char *mnt = NULL, *source = NULL, *rel = NULL;
+  struct fstrim_range range;
+  struct statvfs sv;
+  char why[PATH_MAX + 128];
+  const char *bad;
+
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "discard_free_space: %s: only the "
+                            "appliance trims filesystems", args->path);
+    return -1;
+  }
+  dirfd = open_mounted_dir (args->path, "discard_free_space");
+  if (dirfd == -1)
+    return -1;
+  if (fstatvfs (dirfd, &sv) == -1) {
+    reply_with_perror ("discard_free_space: %s: statvfs", args->path);
+    return -1;
+  }
+  if (sv.f_flag & ST_RDONLY) {
+    reply_with_error_errno (EROFS, "discard_free_space: %s: the filesystem "
+                            "is mounted read-only", args->path);
+    return -1;
+  }
+  /* Where the filesystem is mounted in the appliance, and from what. */
+  snprintf (why, sizeof why, "/proc/self/fd/%d", dirfd);
+  mnt = realpath (why, NULL);
+  source = mnt ? mount_source (mnt) : NULL;
+  if (source == NULL) {
+    reply_with_error_errno (EOPNOTSUPP, "discard_free_space: %s: not a "
+                            "mount point", args->path);
+    return -1;
+  }
+  {
+    struct statfs sf;
+
+    if (fstatfs (dirfd, &sf) == -1) {
+      reply_with_perror ("discard_free_space: %s: statfs", args->path);
+      return -1;
+    }
+    bad = discard_unsuitable (source, sv.f_frsize,
+                              sf.f_type == MSDOS_SUPER_MAGIC, why,
+                              sizeof why);
+  }
+  if (bad) {
+    reply_with_error_errno (EOPNOTSUPP, "discard_free_space: %s: %s",
+                            args->path, bad);
+    return -1;
+  }
+  if (syncfs (dirfd) == -1) {
+    reply_with_perror ("discard_free_space: %s: sync", args->path);
+    return -1;
+  }
+  memset (&range, 0, sizeof range);
+  range.len = UINT64_MAX;
+  notify_progress (0, 1);
+  if (ioctl (dirfd, FITRIM, &range) == -1) {
+    int e = errno;
+    if (e == EOPNOTSUPP || e == ENOTTY || e == EINVAL)
+      reply_with_error_errno (EOPNOTSUPP, "discard_free_space: %s: the "
+                              "filesystem does not discard (%s)",
+                              args->path, strerror (e));
+    else
+      reply_with_perror ("discard_free_space: %s", args->path);
+    return -1;
+  }
+  if (syncfs (dirfd) == -1) {
+    reply_with_perror ("discard_free_space: %s: sync", args->path);
     return -1;
   }
   ret->bytes = range.len;

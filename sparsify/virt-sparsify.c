@@ -7,7 +7,9 @@
  * Copying mode, virt-sparsify IN OUT: a throw-away qcow2 overlay over
  * IN (which is only ever read) is attached to the appliance with
  * discard and zero detection on, the free space of every filesystem is
- * zeroed there (zerofree for ext2/3/4, fill-and-remove for the others,
+ * zeroed there (zerofree for ext2/3/4; for the others a discard that
+ * the 4 KiB clusters of the overlay turn into zero clusters, or, where
+ * the discards would not cover every free block, fill-and-remove;
  * swap zeroed keeping its UUID and label), and then qemu-img convert
  * copies the overlay to OUT skipping zeros.  OUT is written under a
  * temporary name and renamed at the end; it is removed on failure and
@@ -86,6 +88,7 @@ struct sp_opts {
   char **zero;                  /* --zero */
   size_t nr_zero;
   mode_t umask;                 /* of the process, for new outputs */
+  bool discard_zeroes;          /* our overlay: discards read as zeros */
 };
 
 /* What the signal handler removes (async-signal-safe: fixed buffers). */
@@ -520,7 +523,24 @@ sparsify_filesystems (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
         fprintf (stderr, "%s: %s: %s trimmed\n", program, dev, hb);
       }
     }
+    else if (so->discard_zeroes &&
+             gbox_discard_free_space (h, "/", &bytes) == 0) {
+      /* The overlay turns the discards into zero clusters. */
+      say (so, "%s: Discarding free space (%s)\n", dev, type);
+      if (o->verbose) {
+        gbox_human_size (bytes, hb);
+        fprintf (stderr, "%s: %s: zeroed by discard (fstrim), %s\n",
+                 program, dev, hb);
+      }
+    }
+    else if (so->discard_zeroes && gbox_last_errno (h) != EOPNOTSUPP) {
+      gbox_opts_print_error (o, h);
+      ret = -1;
+    }
     else {
+      if (o->verbose && so->discard_zeroes)
+        fprintf (stderr, "%s: %s: not discarded (%s): filling with zeros\n",
+                 program, dev, gbox_last_error (h));
       say (so, "%s: Filling free space with zeros (%s)\n", dev, type);
       if (gbox_zero_free_space (h, "/", &bytes) == -1) {
         gbox_opts_print_error (o, h);
@@ -890,6 +910,8 @@ copying (struct gbox_opts *o, struct sp_opts *so,
   /* The overlay: its backing node is the input, named exactly (format
    * given, never probed) and read-only.  A prebuilt one is used as it
    * is. */
+  /* Only our own overlay has clusters as small as a filesystem block. */
+  so->discard_zeroes = tmpkind != TMP_PREBUILT;
   if (tmpkind != TMP_PREBUILT) {
     char *abso = realpath (tmpkind == TMP_DIR ? sig_tmpdir : overlay, NULL);
     char *opath = NULL;
@@ -912,7 +934,10 @@ copying (struct gbox_opts *o, struct sp_opts *so,
     {
       char *const argv[] = {
         (char *) qemu_img (), (char *) "create", (char *) "-q",
-        (char *) "-f", (char *) "qcow2", (char *) "-o", (char *) "compat=1.1",
+        (char *) "-f", (char *) "qcow2", (char *) "-o",
+        /* Clusters no larger than a filesystem block: the guest's
+         * discards of free blocks then become whole zero clusters. */
+        (char *) "compat=1.1,cluster_size=4096",
         (char *) "-b", backing, (char *) "-F", informat, opath, NULL
       };
       if (run_qemu_img (argv, NULL, err, sizeof err) == -1) {

@@ -10,19 +10,25 @@
  * the image compresses and sparsifies well.  ext2/3/4 filesystems are
  * done unmounted by the daemon with libext2fs (only free blocks that
  * are not zero are written); other filesystems are mounted and filled
- * with a file of zeros that is then removed (skipped with --ext-only).
+ * with a file of zeros that is then removed (skipped with --ext-only),
+ * or, on a raw image file whose host filesystem punches holes, their
+ * free space is discarded (fstrim), which qemu turns into holes: the
+ * same zeros without writing them through the emulated CPU.
  * One line per filesystem reports what was scanned and zeroed.
  */
 
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <rpc/xdr.h>
 
 #include "guestbox.h"
@@ -47,7 +53,55 @@ struct zf_opts {
   bool quiet;
   char **filesystems;           /* --filesystem list, or NULL = all */
   size_t nr_filesystems;
+  bool *discard;                /* per drive: its discards read as zeros */
+  size_t nr_drives;
 };
+
+/* Whether discards into drive SOURCE (format FORMAT) read back as
+ * zeros: a raw regular file on a host filesystem that punches holes
+ * (probed past the end of the file, which changes nothing).  qemu
+ * ignores a discard that the file cannot punch, so anything else is
+ * filled. */
+static bool
+discard_zeroes (const char *source, const char *format)
+{
+  struct stat st;
+  off_t past;
+  int fd, r;
+
+  if (format == NULL || strcmp (format, "raw") != 0)
+    return false;
+  fd = open (source, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  if (fd == -1)
+    return false;
+  if (fstat (fd, &st) == -1 || !S_ISREG (st.st_mode)) {
+    close (fd);
+    return false;
+  }
+  past = (st.st_size + 65535) / 65536 * 65536 + 65536;
+  r = fallocate (fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, past, 65536);
+  close (fd);
+  return r == 0;
+}
+
+/* The drive index of user device DEV (/dev/sdX or /dev/sdXN), or -1. */
+static long
+drive_of_device (const char *dev)
+{
+  const char *p;
+  long i = 0;
+
+  if (strncmp (dev, "/dev/sd", 7) != 0)
+    return -1;
+  for (p = dev + 7; *p >= 'a' && *p <= 'z'; ++p) {
+    if (i > 100000)
+      return -1;
+    i = i * 26 + (*p - 'a' + 1);
+  }
+  if (p == dev + 7)
+    return -1;
+  return i - 1;
+}
 
 static void __attribute__((noreturn))
 usage (int status)
@@ -158,7 +212,32 @@ zero_fill (gbox_h *h, struct gbox_opts *o, struct zf_opts *zo,
     }
   }
   else {
+    long d = drive_of_device (dev);
+
     gbox_progress_bar_set_label (bar, dev);
+    if (d >= 0 && (size_t) d < zo->nr_drives && zo->discard[d]) {
+      if (gbox_discard_free_space (h, "/", &bytes) == 0) {
+        gbox_progress_bar_done (bar);
+        if (o->verbose)
+          fprintf (stderr, "%s: %s: zeroed by discard (fstrim), %" PRIu64
+                   " bytes\n", program, dev, bytes);
+        human (bytes, hb);
+        printf ("%s: %s: free space discarded (%s)\n", dev, type, hb);
+        goto umount;
+      }
+      if (gbox_last_errno (h) != EOPNOTSUPP) {
+        gbox_progress_bar_done (bar);
+        gbox_opts_print_error (o, h);
+        r = -1;
+        goto umount;
+      }
+      if (o->verbose)
+        fprintf (stderr, "%s: %s: not discarded (%s): filling with zeros\n",
+                 program, dev, gbox_last_error (h));
+    }
+    else if (o->verbose)
+      fprintf (stderr, "%s: %s: filling with zeros (the disk's discards "
+               "would not read back as zeros)\n", program, dev);
     if (gbox_zero_free_space (h, "/", &bytes) == -1) {
       gbox_progress_bar_done (bar);
       gbox_opts_print_error (o, h);
@@ -170,6 +249,7 @@ zero_fill (gbox_h *h, struct gbox_opts *o, struct zf_opts *zo,
       printf ("%s: %s: free space filled with zeros (%s)\n", dev, type, hb);
     }
   }
+ umount:
   if (gbox_umount_all (h) == -1) {
     gbox_opts_print_error (o, h);
     r = -1;
@@ -349,8 +429,23 @@ main (int argc, char *argv[])
   /* Always asked for: progress messages also show the daemon is busy. */
   gbox_set_progress_callback (h, gbox_progress_bar_callback, bar);
 
-  if (gbox_opts_add_drives (h, &o, zo.dry_run) == -1 ||
-      gbox_launch (h) == -1) {
+  r = gbox_opts_add_drives (h, &o, zo.dry_run);
+  if (r == 0 && !zo.dry_run) {
+    size_t i;
+
+    zo.nr_drives = gbox_nr_drives (h);
+    zo.discard = calloc (zo.nr_drives + 1, sizeof *zo.discard);
+    if (zo.discard == NULL) {
+      perror ("calloc");
+      exit (EXIT_FAILURE);
+    }
+    for (i = 0; i < zo.nr_drives && i < o.nr_drives && r == 0; ++i)
+      if (discard_zeroes (o.drives[i].source, gbox_drive_format (h, i))) {
+        zo.discard[i] = true;
+        r = gbox_drive_set_discard (h, i, 1);
+      }
+  }
+  if (r == -1 || gbox_launch (h) == -1) {
     gbox_opts_print_error (&o, h);
     gbox_close (h);
     gbox_progress_bar_free (bar);
@@ -368,6 +463,7 @@ main (int argc, char *argv[])
   gbox_close (h);
   gbox_progress_bar_free (bar);
   free (zo.filesystems);
+  free (zo.discard);
   gbox_opts_free (&o);
   exit (r == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
