@@ -124,6 +124,8 @@ struct gbox_h {
   size_t console_line_len;
   unsigned serial;              /* next call serial */
   bool restored;                /* this launch restored a snapshot */
+  int snapshot_wanted;          /* 1: none to restore, 2: a bad one to
+                                   replace; made on close (detached) */
 };
 
 /* errors.c */
@@ -330,6 +332,10 @@ extern int gbox_int_snapshot_load (gbox_h *h, struct gbox_snapshot *s,
                                    uint64_t deadline);
 /* The restored daemon: set its clock, reseed its RNG. */
 extern int gbox_int_snapshot_refresh (gbox_h *h);
+/* launch.c, from gbox_close once the command's appliance is gone: when
+ * its launch found no snapshot to restore, make one in a detached
+ * process (which holds the snapshot lock while it works). */
+extern void gbox_int_snapshot_detach (gbox_h *h);
 
 /* appliance.c: find or build the cached appliance. */
 extern int gbox_int_find_appliance (gbox_h *h, char **kernel, char **initrd,

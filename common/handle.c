@@ -286,6 +286,7 @@ gbox_close (gbox_h *h)
     reap_daemon (h);
 
   gbox_int_free_drives (h);
+  gbox_int_snapshot_detach (h);
   gbox_int_remove_private_cache (h);
 
   free (h->program);

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -529,6 +530,23 @@ try_restore (gbox_h *h, const char *accel, const char *kernel,
   return r;
 }
 
+/* Whether another process holds the snapshot lock of S (is making
+ * one). */
+static bool
+snapshot_locked (struct gbox_snapshot *s)
+{
+  char path[PATH_MAX];
+  int fd, r;
+
+  snprintf (path, sizeof path, "%s/lock", s->dir);
+  fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd == -1)
+    return false;
+  r = flock (fd, LOCK_SH | LOCK_NB);
+  close (fd);
+  return r == -1 && errno == EWOULDBLOCK;
+}
+
 /* The snapshot paths: LAUNCH_OK, LAUNCH_ERROR, or LAUNCH_COLD_BOOT (not
  * launched, do a plain cold boot). */
 static enum launch_result
@@ -573,12 +591,22 @@ launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
       goto out;
     }
     gbox_int_debug (h, "snapshot: restore failed (%s): cold boot, "
-                    "replacing the snapshot", gbox_last_error (h));
+                    "replacing the snapshot after this command",
+                    gbox_last_error (h));
     replace = true;
   }
   else
-    gbox_int_debug (h, "snapshot: %s: cold boot, making one",
-                    why ? why : "none");
+    gbox_int_debug (h, "snapshot: %s: cold boot, making one after this "
+                    "command", why ? why : "none");
+
+  /* The command does not wait for the snapshot: a plain cold boot
+   * (modules loaded on demand) serves it, and gbox_close starts the
+   * boot that is saved, detached (gbox_int_snapshot_detach), unless
+   * another process is making one already. */
+  if (!h->private_cache && !snapshot_locked (&s)) {
+    h->snapshot_wanted = replace ? 2 : 1;
+    goto out;
+  }
 
   r = gbox_int_snapshot_begin (h, &s);
   if (r == 0) {
@@ -643,6 +671,119 @@ launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
   gbox_int_free_argv (&canon);
   gbox_int_snapshot_free (&s);
   return ret;
+}
+
+/* Make the snapshot wanted by this handle's launch: take the lock and
+ * the new directory here, then boot and save in a grandchild that
+ * belongs to no terminal and holds the lock until it has published
+ * (or given up), so that concurrent commands neither wait for it nor
+ * make a second one.  Its messages (with -v, the debug ones) go to
+ * CACHEDIR/snapshot/maker.log. */
+void
+gbox_int_snapshot_detach (gbox_h *h)
+{
+  CLEANUP_FREE char *kernel = NULL, *initrd = NULL, *cachedir = NULL;
+  CLEANUP_FREE char *why = NULL, *log = NULL;
+  struct gbox_snapshot s;
+  struct gbox_argv canon = { 0 };
+  struct gbox_machine m = {
+    .mode = LAUNCH_CREATE, .tmpdir = "@TMPDIR@", .ram = "@RAM@",
+    .share = "@SHARE@"
+  };
+  const char *accel;
+  int wanted = h->snapshot_wanted;
+  pid_t pid;
+
+  h->snapshot_wanted = 0;
+  if (!wanted || h->private_cache || h->nr_drives > 0 ||
+      h->qemu_pid > 0 || h->fd >= 0)
+    return;
+  h->state = GBOX_STATE_CONFIG;
+  gbox_int_snapshot_init (&s);
+  if (gbox_int_find_appliance (h, &kernel, &initrd, &cachedir) == -1 ||
+      cachedir == NULL)
+    goto out;
+  accel = choose_accel (h);
+  if (gbox_int_build_cmdline (h, &canon, accel, kernel, initrd, &m) == -1 ||
+      gbox_int_snapshot_setup (h, &s, cachedir,
+                               (const char *const *) canon.v,
+                               kernel, initrd) == -1 ||
+      gbox_int_snapshot_begin (h, &s) != 1)
+    goto out;
+  /* Made by another process meanwhile? */
+  if (wanted == 1 && gbox_int_snapshot_lookup (h, &s, &why) == 1) {
+    gbox_int_snapshot_end (h, &s);
+    goto out;
+  }
+  log = gbox_int_asprintf (h, "%s/maker.log", s.dir);
+  if (log == NULL) {
+    gbox_int_snapshot_end (h, &s);
+    goto out;
+  }
+  gbox_int_debug (h, "snapshot: making one in the background (log: %s)",
+                  log);
+
+  pid = fork ();
+  if (pid == 0) {
+    enum launch_result r;
+    bool retry;
+    int fd;
+
+    setsid ();
+    if (fork () != 0)
+      _exit (0);
+    /* The grandchild: no terminal, no descriptor of the command's
+     * (its pipes must see EOF) but the lock. */
+    fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+      dup2 (fd, 0);
+    fd = open (log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+               0600);
+    if (fd >= 0) {
+      dup2 (fd, 1);
+      dup2 (fd, 2);
+    }
+    else {
+      fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+      }
+    }
+    if (dup2 (s.lock_fd, 3) == -1)
+      _exit (1);
+    s.lock_fd = 3;
+    gbox_int_close_fds_from (4);
+    h->event_cb = NULL;
+    h->progress_cb = NULL;
+    h->trace = 0;
+    r = launch_once (h, accel, kernel, initrd, LAUNCH_CREATE, &s, &retry);
+    gbox_int_kill_qemu (h);
+    remove_tmpdir (h);
+    gbox_int_snapshot_end (h, &s);
+    if (r == LAUNCH_OK)
+      gbox_int_debug (h, "snapshot: made");
+    else
+      fprintf (stderr, "%s: snapshot: not made: %s\n",
+               h->program ? h->program : "guestbox", gbox_last_error (h));
+    _exit (r == LAUNCH_OK ? 0 : 1);
+  }
+  if (pid > 0)
+    while (waitpid (pid, NULL, 0) == -1 && errno == EINTR)
+      ;
+  /* The lock and the new directory are the grandchild's now (or, if
+   * fork failed, nobody's). */
+  if (pid > 0) {
+    close (s.lock_fd);
+    s.lock_fd = -1;
+    free (s.newdir);
+    free (s.newram);
+    s.newdir = s.newram = NULL;
+  }
+  gbox_int_snapshot_end (h, &s);
+ out:
+  gbox_int_free_argv (&canon);
+  gbox_int_snapshot_free (&s);
 }
 
 int

@@ -99,6 +99,7 @@ cleanup_fn () { _cleanup_fns="$*; $_cleanup_fns"; }
 _on_exit () {
   local rc=$?
   eval "$_cleanup_fns" 2>/dev/null || true
+  wait_snapshot_maker
   [ -n "${T:-}" ] && rm -rf "$T"
   exit $rc
 }
@@ -133,8 +134,19 @@ expect_eq () {
 qemu_left () {
   pgrep -f "qemu-system.*${TMPDIR}/gbox-" 2>/dev/null || true
 }
+# The first command on a cache without a snapshot starts a detached
+# process that makes one, holding the snapshot lock while it works:
+# wait until none does.
+wait_snapshot_maker () {
+  local l
+  for l in "$XDG_CACHE_HOME"/guestbox/appliance-*/snapshot/lock; do
+    [ -e "$l" ] && flock "$l" true
+  done
+  return 0
+}
 check_no_qemu () {
   local p
+  wait_snapshot_maker
   p=$(qemu_left)
   [ -z "$p" ] || fail "qemu left running: $p"
   [ -z "$(ls -A "$TMPDIR")" ] || fail "temp files left in TMPDIR: $(ls -A "$TMPDIR")"
