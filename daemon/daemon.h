@@ -65,6 +65,7 @@ extern void reply_with_error_errno (int err, const char *fs, ...)
 extern int send_fileout_reply (void);
 extern int send_file_chunk (const void *buf, size_t len);
 extern int send_file_end (void);
+extern int send_file_chunk_from_pipe (int pipe_r, size_t len);
 /* Non-blocking check for GBOX_CANCEL_FLAG from the library during a
  * FileOut: returns 1 when cancelled (the error is recorded), 0 if not,
  * -1 on a protocol error. */

@@ -14,6 +14,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -315,6 +316,41 @@ send_file_chunk (const void *buf, size_t len)
   if (len == 0)
     return 0;
   return send_chunk (0, buf, len);
+}
+
+/* One chunk of LEN bytes (at most GBOX_CHUNK_SIZE) that wait in pipe
+ * PIPE_R: its XDR framing is written, the data is spliced from the pipe
+ * to the channel, so that the file's pages go to the virtio port
+ * without being copied by the (emulated) CPU.  The bytes are those
+ * xdr_gbox_chunk would encode: length word, cancel, data length, data,
+ * padding to 4 bytes. */
+int
+send_file_chunk_from_pipe (int pipe_r, size_t len)
+{
+  uint32_t head[3];
+  static const char pad[4];
+  size_t padlen = (4 - (len & 3)) & 3, left = len;
+
+  if (len == 0 || len > GBOX_CHUNK_SIZE) {
+    errno = EINVAL;
+    return -1;
+  }
+  head[0] = htonl (8 + len + padlen);
+  head[1] = htonl (0);
+  head[2] = htonl (len);
+  if (xwrite (head, sizeof head) == -1)
+    protocol_exit ("write: %m");
+  while (left > 0) {
+    ssize_t r = splice (pipe_r, NULL, chan_fd, NULL, left, SPLICE_F_MOVE);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      protocol_exit ("splice to the channel: %m");
+    left -= r;
+  }
+  if (padlen && xwrite (pad, padlen) == -1)
+    protocol_exit ("write: %m");
+  return 0;
 }
 
 int
