@@ -191,38 +191,51 @@ print_and_exit (int status)
   exit (status);
 }
 
-static int
-add_drive_option (struct gbox_opts *o, const char *source)
+/* A new zeroed entry at the end of the -a/-d list, in a group of its
+ * own, or NULL (the error said) if memory ran out.  OPT names the
+ * option for the message about an empty WHAT. */
+static struct gbox_opts_drive *
+new_drive_entry (struct gbox_opts *o, const char *opt, const char *what,
+                 const char *name)
 {
   struct gbox_opts_drive *d;
 
-  if (source == NULL || *source == '\0') {
-    fprintf (stderr, "%s: error: -a: empty disk name\n", o->program);
-    return -1;
+  if (name == NULL || *name == '\0') {
+    fprintf (stderr, "%s: error: %s: empty %s\n", o->program, opt, what);
+    return NULL;
   }
   d = realloc (o->drives, (o->nr_drives + 1) * sizeof *d);
-  if (d == NULL)
-    goto nomem;
+  if (d == NULL) {
+    fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+    return NULL;
+  }
   o->drives = d;
   d = &o->drives[o->nr_drives];
   memset (d, 0, sizeof *d);
   d->group = o->nr_groups;
+  return d;
+}
+
+static int
+add_drive_option (struct gbox_opts *o, const char *source)
+{
+  struct gbox_opts_drive *d = new_drive_entry (o, "-a", "disk name", source);
+
+  if (d == NULL)
+    return -1;
   d->source = strdup (source);
   d->format = o->format ? strdup (o->format) : NULL;
   d->blocksize = o->blocksize;
   if (d->source == NULL || (o->format && d->format == NULL)) {
     free (d->source);
     free (d->format);
-    goto nomem;
+    fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+    return -1;
   }
   o->nr_drives++;
   o->nr_groups++;
   o->format_consumed = true;
   return 0;
-
- nomem:
-  fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
-  return -1;
 }
 
 /* -d GUEST: an entry looked up by gbox_opts_check (once -c is known).
@@ -230,34 +243,22 @@ add_drive_option (struct gbox_opts *o, const char *source)
 static int
 add_domain_option (struct gbox_opts *o, const char *name)
 {
-  struct gbox_opts_drive *d;
+  struct gbox_opts_drive *d = new_drive_entry (o, "-d", "guest name", name);
 
-  if (name == NULL || *name == '\0') {
-    fprintf (stderr, "%s: error: -d: empty guest name\n", o->program);
-    return -1;
-  }
-  d = realloc (o->drives, (o->nr_drives + 1) * sizeof *d);
   if (d == NULL)
-    goto nomem;
-  o->drives = d;
-  d = &o->drives[o->nr_drives];
-  memset (d, 0, sizeof *d);
-  d->group = o->nr_groups;
+    return -1;
   d->source = strdup (name);
   d->domain = strdup (name);
   d->domain_pending = true;
   if (d->source == NULL || d->domain == NULL) {
     free (d->source);
     free (d->domain);
-    goto nomem;
+    fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
+    return -1;
   }
   o->nr_drives++;
   o->nr_groups++;
   return 0;
-
- nomem:
-  fprintf (stderr, "%s: error: %s\n", o->program, strerror (errno));
-  return -1;
 }
 
 /* Replace the pending -d entry I by the disks of its guest. */
