@@ -440,10 +440,78 @@ gbox_print_ls_la (FILE *fp, const struct gbox_ls_entry *entries, size_t n,
   return 0;
 }
 
+/* Length of the valid UTF-8 sequence at S (1 to 4), or 0 if the bytes
+ * there are not one: overlong forms, surrogates and code points above
+ * U+10FFFF are not valid (RFC 3629). */
+static size_t
+utf8_seq_len (const unsigned char *s)
+{
+  size_t n, i;
+  uint32_t c;
+
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+    n = 2; c = s[0] & 0x1f;
+  }
+  else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+    n = 3; c = s[0] & 0x0f;
+  }
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+    n = 4; c = s[0] & 0x07;
+  }
+  else
+    return 0;
+  for (i = 1; i < n; ++i) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    c = (c << 6) | (s[i] & 0x3f);
+  }
+  if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+      (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+    return 0;
+  return n;
+}
+
+json_object *
+gbox_json_new_string (const char *s)
+{
+  const unsigned char *p = (const unsigned char *) s;
+  size_t len = strlen (s), i, j, n;
+  json_object *o;
+  char *r;
+
+  for (i = 0; i < len; i += n)
+    if ((n = utf8_seq_len (p + i)) == 0)
+      break;
+  if (i == len)
+    return json_object_new_string (s);
+  /* Each bad byte becomes U+FFFD (3 bytes). */
+  if (len > (SIZE_MAX - 1) / 3 || (r = malloc (3 * len + 1)) == NULL)
+    return NULL;
+  for (i = j = 0; i < len; ) {
+    n = utf8_seq_len (p + i);
+    if (n == 0) {
+      memcpy (r + j, "\xef\xbf\xbd", 3);
+      j += 3;
+      i++;
+    }
+    else {
+      memcpy (r + j, s + i, n);
+      j += n;
+      i += n;
+    }
+  }
+  r[j] = '\0';
+  o = json_object_new_string (r);
+  free (r);
+  return o;
+}
+
 int
 gbox_json_write_string (FILE *fp, const char *s)
 {
-  json_object *o = json_object_new_string (s);
+  json_object *o = gbox_json_new_string (s);
 
   if (o == NULL) {
     errno = ENOMEM;

@@ -56,6 +56,11 @@ extern char *gbox_csv_quote (const char *s);
 /* S as a JSON string, quotes included, written by json-c's serializer
  * ('/' not escaped).  -1 on ENOMEM. */
 extern int gbox_json_write_string (FILE *fp, const char *s);
+/* A json-c string holding S with every byte that is not part of valid
+ * UTF-8 replaced by U+FFFD, so that output built from guest strings is
+ * valid JSON (json-c copies bytes as they are); NULL on ENOMEM. */
+struct json_object;
+extern struct json_object *gbox_json_new_string (const char *s);
 
 /* "drwxr-xr-x", "-rwsr-x---", "lrwxrwxrwx", ... (10 chars + NUL). */
 extern void gbox_mode_string (uint64_t mode, char buf[11]);

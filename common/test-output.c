@@ -26,6 +26,8 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 
+#include <json.h>
+
 #include "output.h"
 #include "check.h"
 
@@ -587,6 +589,40 @@ test_ls_la_against_host_ls (void)
   rmdir (parent);
 }
 
+/* JSON strings from guest bytes: valid UTF-8 is kept, anything else
+ * (stray continuation bytes, overlong forms, surrogates, truncated
+ * sequences, code points past U+10FFFF) becomes U+FFFD, and control
+ * characters are escaped by json-c. */
+static void
+test_json_utf8 (void)
+{
+  static const struct {
+    const char *in, *expected;
+  } t[] = {
+    { "plain", "\"plain\"" },
+    { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
+    { "a\xff" "b", "\"a\xef\xbf\xbd" "b\"" },
+    { "\x80", "\"\xef\xbf\xbd\"" },
+    { "\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\"" },
+    { "\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },
+    { "\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },
+    { "x\xe2\x82", "\"x\xef\xbf\xbd\xef\xbf\xbd\"" },
+    { "esc\x1b\x07", "\"esc\\u001b\\u0007\"" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof t / sizeof t[0]; ++i) {
+    json_object *o = gbox_json_new_string (t[i].in);
+
+    if (!CHECK (o != NULL, "gbox_json_new_string #%zu", i))
+      continue;
+    check_str ("json string",
+               json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN),
+               t[i].expected);
+    json_object_put (o);
+  }
+}
+
 int
 main (void)
 {
@@ -601,6 +637,7 @@ main (void)
   test_dev ();
   test_ls_la_reference ();
   test_ls_la_against_host_ls ();
+  test_json_utf8 ();
 
   return check_finish ("test-output");
 }

@@ -148,13 +148,13 @@ guest_object (const struct guest *g)
 {
   json_object *o = json_object_new_object ();
 
-  json_object_object_add (o, "guest", json_object_new_string (g->name));
+  json_object_object_add (o, "guest", gbox_json_new_string (g->name));
   if (g->image)
-    json_object_object_add (o, "image", json_object_new_string (g->image));
+    json_object_object_add (o, "image", gbox_json_new_string (g->image));
   if (g->domain)
-    json_object_object_add (o, "domain", json_object_new_string (g->domain));
+    json_object_object_add (o, "domain", gbox_json_new_string (g->domain));
   if (g->uuid)
-    json_object_object_add (o, "uuid", json_object_new_string (g->uuid));
+    json_object_object_add (o, "uuid", gbox_json_new_string (g->uuid));
   return o;
 }
 
@@ -186,7 +186,7 @@ print_guest_json (FILE *fp, const struct guest *g)
 
   if (g->error) {
     json_object *o = guest_object (g);
-    json_object_object_add (o, "error", json_object_new_string (g->error));
+    json_object_object_add (o, "error", gbox_json_new_string (g->error));
     emit (fp, o);
     return;
   }
@@ -195,8 +195,8 @@ print_guest_json (FILE *fp, const struct guest *g)
     const struct gbox_statvfs *st = &r->st;
     json_object *o = guest_object (g);
 
-    json_object_object_add (o, "filesystem", json_object_new_string (r->device));
-    json_object_object_add (o, "type", json_object_new_string (r->type));
+    json_object_object_add (o, "filesystem", gbox_json_new_string (r->device));
+    json_object_object_add (o, "type", gbox_json_new_string (r->type));
     json_object_object_add (o, "block_size", json_object_new_int64 (st->bsize));
     json_object_object_add (o, "blocks", json_object_new_int64 (st->blocks));
     json_object_object_add (o, "blocks_free", json_object_new_int64 (st->bfree));

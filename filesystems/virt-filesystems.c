@@ -9,8 +9,10 @@
  * |--pvs|--partitions|--blkdevs] [-l [-h] [--uuid] [--no-title]]
  * [--csv]: one list_storage call gathers everything and the rows are
  * printed in the libguestfs tool's order, columns and bytes (text with
- * aligned columns, or CSV).  Whatever the appliance's device and
- * filesystem lists hold (md, LUKS, btrfs subvolumes, LVs) is printed.
+ * aligned columns, or CSV), or with --json one JSON object a row
+ * (JSON Lines) with every field whatever -l says.  Whatever the
+ * appliance's device and filesystem lists hold (md, LUKS, btrfs
+ * subvolumes, LVs) is printed.
  */
 
 #include <config.h>
@@ -23,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <json.h>
 
 #include "guestbox.h"
 #include "cleanups.h"
@@ -57,7 +61,7 @@ enum {
 /* What is printed and how; the rows kept for aligned text output. */
 struct table {
   int columns;
-  bool csv, human;
+  bool csv, human, json;
   char **cells;                 /* nr_rows * NR_COLUMNS, NULL = "-" */
   size_t nr_rows;
   size_t width[NR_COLUMNS];
@@ -82,6 +86,7 @@ usage (int status)
             "                       Display block devices\n"
             "  --blocksize=512|4096 Sector size of the disks of the -a after it\n"
             "  --csv                Output as Comma-Separated Values\n"
+            "  --json               One JSON object per row (JSON Lines)\n"
             "  --extra              Display swap and data filesystems\n"
             "  --filesystems        Display mountable filesystems\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
@@ -203,6 +208,52 @@ join (gbox_path *parents, u_int n)
   return s;
 }
 
+/* A JSON string or null. */
+static json_object *
+json_str (const char *s)
+{
+  json_object *o;
+
+  if (s == NULL)
+    return NULL;
+  o = gbox_json_new_string (s);
+  if (o == NULL)
+    out_of_memory ();
+  return o;
+}
+
+/* --json: one object a row, every field, null where there is none. */
+static void
+write_json_row (const char *name, const char *type, const char *vfs_type,
+                const char *vfs_label, int mbr_id, int64_t size,
+                gbox_path *parents, u_int nr_parents, const char *uuid)
+{
+  json_object *o = json_object_new_object (), *a = json_object_new_array ();
+  char mbr[16];
+  u_int i;
+
+  if (o == NULL || a == NULL)
+    out_of_memory ();
+  json_object_object_add (o, "name", json_str (name));
+  json_object_object_add (o, "type", json_str (type));
+  json_object_object_add (o, "vfs_type", json_str (vfs_type));
+  json_object_object_add (o, "vfs_label", json_str (vfs_label));
+  if (mbr_id >= 0)
+    snprintf (mbr, sizeof mbr, "%02x", (unsigned) mbr_id);
+  json_object_object_add (o, "mbr", json_str (mbr_id >= 0 ? mbr : NULL));
+  json_object_object_add (o, "size",
+                          size >= 0 ? json_object_new_int64 (size) : NULL);
+  for (i = 0; i < nr_parents; ++i)
+    json_object_array_add (a, json_str (parents[i]));
+  json_object_object_add (o, "parents", a);
+  json_object_object_add (o, "uuid", json_str (uuid));
+  fputs (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
+                                         JSON_C_TO_STRING_NOSLASHESCAPE),
+         stdout);
+  putchar ('\n');
+  json_object_put (o);
+}
+
 static void
 write_row (struct table *t, const char *name, const char *type,
            const char *vfs_type, const char *vfs_label, int mbr_id,
@@ -214,6 +265,11 @@ write_row (struct table *t, const char *name, const char *type,
   CLEANUP_FREE char *p = NULL;
   size_t n = 0;
 
+  if (t->json) {
+    write_json_row (name, type, vfs_type, vfs_label, mbr_id, size, parents,
+                    nr_parents, uuid);
+    return;
+  }
   s[n++] = name;
   if (t->columns & COLUMN_TYPE)
     s[n++] = type;
@@ -359,7 +415,8 @@ main (int argc, char *argv[])
 {
   enum {
     ALL_OPTION = GBOX_OPT_FIRST_FREE, BLKDEVS_OPTION, CSV_OPTION,
-    EXTRA_OPTION, FILESYSTEMS_OPTION, LVS_OPTION, NO_TITLE_OPTION,
+    EXTRA_OPTION, FILESYSTEMS_OPTION, JSON_OPTION, LVS_OPTION,
+    NO_TITLE_OPTION,
     PARTS_OPTION, PVS_OPTION, UUID_OPTION, VGS_OPTION,
   };
   static const char short_options[] = "a:c:d:hlvVx";
@@ -372,10 +429,10 @@ main (int argc, char *argv[])
     { "csv", no_argument, NULL, CSV_OPTION },
     { "extra", no_argument, NULL, EXTRA_OPTION },
     { "filesystems", no_argument, NULL, FILESYSTEMS_OPTION },
-    { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
     { "human-readable", no_argument, NULL, 'h' },
+    { "json", no_argument, NULL, JSON_OPTION },
     { "logical-volumes", no_argument, NULL, LVS_OPTION },
     { "logvols", no_argument, NULL, LVS_OPTION },
     { "long", no_argument, NULL, 'l' },
@@ -423,6 +480,7 @@ main (int argc, char *argv[])
       output |= OUTPUT_FILESYSTEMS | OUTPUT_FILESYSTEMS_EXTRA;
       break;
     case FILESYSTEMS_OPTION: output |= OUTPUT_FILESYSTEMS; break;
+    case JSON_OPTION: t.json = true; break;
     case LVS_OPTION: output |= OUTPUT_LVS; break;
     case NO_TITLE_OPTION: no_title = true; break;
     case PARTS_OPTION: output |= OUTPUT_PARTITIONS; break;
@@ -451,6 +509,12 @@ main (int argc, char *argv[])
              "together.\n", program);
     usage (EXIT_FAILURE);
   }
+  /* JSON numbers are bytes, and JSON is not CSV. */
+  if (t.json && (t.human || t.csv)) {
+    fprintf (stderr, "%s: error: --json cannot be used with -h or --csv\n",
+             program);
+    usage (EXIT_FAILURE);
+  }
 
   if (output == 0)
     output = OUTPUT_FILESYSTEMS;
@@ -475,17 +539,18 @@ main (int argc, char *argv[])
   gbox_opts_setup_handle (h, &o);
   if (gbox_opts_add_drives (h, &o, 1) == -1 ||
       gbox_launch (h) == -1 ||
-      gbox_list_storage (h, (t.columns & COLUMN_SIZE) != 0, &s) == -1) {
+      gbox_list_storage (h, (t.columns & COLUMN_SIZE) != 0 || t.json,
+                         &s) == -1) {
     gbox_opts_print_error (&o, h);
     gbox_close (h);
     gbox_opts_free (&o);
     exit (EXIT_FAILURE);
   }
 
-  if (long_mode && !no_title)
+  if (long_mode && !no_title && !t.json)
     print_title (&t);
   print_storage (&t, output, &s);
-  if (!t.csv)
+  if (!t.csv && !t.json)
     print_table (&t);
   xdr_free ((xdrproc_t) xdr_gbox_list_storage_ret, (char *) &s);
 

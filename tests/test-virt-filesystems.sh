@@ -65,6 +65,30 @@ btrfs -q subvolume set-default "$T/mnt/root"
 umount "$T/mnt"
 expect_eq "btrfs with a default subvolume" "/dev/sda
 btrfsvol:/dev/sda/home" "$("$VF" -a dflt.img)"
+
+# --json: one object a row with every field, the same rows and values
+# as the long CSV (compared with libguestfs below), valid JSON.
+requires python3
+"$VF" "${disks[@]}" --all --long --uuid --csv --no-title > all.csv
+"$VF" "${disks[@]}" --all --json > all.jsonl
+python3 - all.csv all.jsonl <<'PY' || fail "--json differs from the CSV"
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1])))
+objs = [json.loads(l) for l in open(sys.argv[2])]
+def s(v): return "" if v is None else str(v)
+got = [[o["name"], o["type"], s(o["vfs_type"]), s(o["vfs_label"]),
+        s(o["mbr"]), s(o["size"]), ",".join(o["parents"]), s(o["uuid"])]
+       for o in objs]
+if got != rows or len(rows) < 20:
+    print("csv:", rows, "\njson:", got)
+    sys.exit(1)
+# Numbers are numbers; a size the CSV leaves empty is null.
+assert all(type(o["size"]) is int or o["size"] is None for o in objs)
+assert sum(type(o["size"]) is int for o in objs) >= 20
+PY
+ok "--json: $(wc -l < all.jsonl) rows, the same as the CSV"
+expect_eq "--json with -h" "virt-filesystems: error: --json cannot be used with -h or --csv" \
+  "$("$VF" -a dflt.img --json -h 2>&1 | head -1)"
 check_no_qemu
 
 requires_libguestfs virt-filesystems
