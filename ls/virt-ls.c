@@ -11,7 +11,8 @@
  *   -l      "ls -la" of DIRECTORY (GNU ls, C locale, UTC times)
  *   -R      every path below DIRECTORY, relative to it, sorted
  *   -lR     one line per file: type, mode, size, [uids] [times]
- *           [extra stats], full path [-> target]; with --csv as CSV
+ *           [extra stats], full path [-> target]; with --csv as CSV,
+ *           with --json one JSON object a file with every field
  *
  * Every directory costs one readdir_stat call (names, full lstat and
  * symlink targets together), never one call per file.
@@ -30,6 +31,8 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json.h>
 
 #include "guestbox.h"
 #include "cleanups.h"
@@ -55,6 +58,7 @@ struct ls {
   gbox_h *h;
   struct gbox_opts *o;
   bool csv;
+  bool json;
   bool human;
   bool uids;
   bool times;
@@ -514,12 +518,72 @@ find_sum (const struct sums *s, const char *name)
 }
 
 static void
+json_add_int (json_object *o, const char *key, int64_t v)
+{
+  json_object_object_add (o, key, json_object_new_int64 (v));
+}
+
+static void
+json_add_string (json_object *o, const char *key, const char *v)
+{
+  json_object *s = gbox_json_new_string (v);
+
+  if (s == NULL) {
+    fprintf (stderr, "%s: error: %s\n", program, strerror (ENOMEM));
+    exit (EXIT_FAILURE);
+  }
+  json_object_object_add (o, key, s);
+}
+
+/* --json: one object a file, every field of its lstat, numbers as
+ * numbers (times in seconds since the epoch). */
+static void
+show_file_json (const char *path, const struct gbox_stat *st,
+                const char *link, const char *sum)
+{
+  char type[2] = { gbox_file_type_char ((uint64_t) st->mode), '\0' };
+  json_object *o = json_object_new_object ();
+
+  if (o == NULL) {
+    fprintf (stderr, "%s: error: %s\n", program, strerror (ENOMEM));
+    exit (EXIT_FAILURE);
+  }
+  json_add_string (o, "path", path);
+  json_add_string (o, "type", type);
+  json_add_int (o, "mode", st->mode & 07777);
+  json_add_int (o, "size", st->size);
+  json_add_int (o, "uid", st->uid);
+  json_add_int (o, "gid", st->gid);
+  json_add_int (o, "atime", st->atime);
+  json_add_int (o, "mtime", st->mtime);
+  json_add_int (o, "ctime", st->ctime);
+  json_add_int (o, "dev", st->dev);
+  json_add_int (o, "ino", st->ino);
+  json_add_int (o, "nlink", st->nlink);
+  json_add_int (o, "rdev", st->rdev);
+  json_add_int (o, "blocks", st->blocks);
+  if (link)
+    json_add_string (o, "link", link);
+  if (sum && IS_REG (st->mode))
+    json_add_string (o, "checksum", sum);
+  fputs (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
+                                         JSON_C_TO_STRING_NOSLASHESCAPE),
+         stdout);
+  putchar ('\n');
+  json_object_put (o);
+}
+
+static void
 show_file (struct ls *ls, const char *path, const struct gbox_stat *st,
            const char *link, const char *sum)
 {
   char type[2] = { gbox_file_type_char ((uint64_t) st->mode), '\0' };
   char perms[8];
 
+  if (ls->json) {
+    show_file_json (path, st, link, sum);
+    return;
+  }
   ls->field = 0;
   output_string (ls, type);
   snprintf (perms, sizeof perms, "%04" PRIo64, (uint64_t) st->mode & 07777);
@@ -676,6 +740,7 @@ usage (int status)
             "  --checksum[=crc|md5|sha1|sha224|sha256|sha384|sha512]\n"
             "                       Display checksums of regular files\n"
             "  --csv                Comma-Separated Values output\n"
+            "  --json               With -lR: one JSON object per file\n"
             "  --extra-stats        Display extra stats\n"
             "  --echo-keys          Show keys typed on the terminal\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
@@ -724,6 +789,7 @@ main (int argc, char *argv[])
     CSV_OPTION = GBOX_OPT_FIRST_FREE,
     CHECKSUM_OPTION,
     EXTRA_STATS_OPTION,
+    JSON_OPTION,
     TIMES_OPTION,
     TIME_DAYS_OPTION,
     TIME_RELATIVE_OPTION,
@@ -739,6 +805,7 @@ main (int argc, char *argv[])
     { "extra-stat", no_argument, NULL, EXTRA_STATS_OPTION },
     { "extra-stats", no_argument, NULL, EXTRA_STATS_OPTION },
     { "human-readable", no_argument, NULL, 'h' },
+    { "json", no_argument, NULL, JSON_OPTION },
     { "long", no_argument, NULL, 'l' },
     { "recursive", no_argument, NULL, 'R' },
     { "time", no_argument, NULL, TIMES_OPTION },
@@ -772,6 +839,7 @@ main (int argc, char *argv[])
     case 'l': long_mode = true; break;
     case 'R': recursive = true; break;
     case CSV_OPTION: ls.csv = true; break;
+    case JSON_OPTION: ls.json = true; break;
     case CHECKSUM_OPTION: {
       size_t t;
 
@@ -814,9 +882,15 @@ main (int argc, char *argv[])
 
   if (!(long_mode && recursive) &&
       (ls.csv || ls.human || ls.uids || ls.times || ls.extra_stats ||
-       ls.checksum)) {
-    fprintf (stderr, "%s: error: --csv, -h, --uids, --times, --extra-stats "
-             "and --checksum can only be used with -lR\n", program);
+       ls.checksum || ls.json)) {
+    fprintf (stderr, "%s: error: --csv, -h, --uids, --times, --extra-stats, "
+             "--checksum and --json can only be used with -lR\n", program);
+    usage (EXIT_FAILURE);
+  }
+  /* JSON has every field, in bytes and seconds. */
+  if (ls.json && (ls.csv || ls.human)) {
+    fprintf (stderr, "%s: error: --json cannot be used with -h or --csv\n",
+             program);
     usage (EXIT_FAILURE);
   }
   /* Spreadsheets would read "1.5K" as text (as the libguestfs tool,

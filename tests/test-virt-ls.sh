@@ -113,6 +113,17 @@ expect_eq "--csv -lR" "d,0755,1024,/d/sub
 -,0644,2,/d/sub/inner" "$out"
 check_no_qemu
 
+# --json: one object a file with every field; numbers as numbers.
+out=$("$VIRT_LS" --json -lR --checksum=sha256 -a "$T/disk.img" /d/sub)
+expect_eq "--json -lR" \
+"{\"path\":\"/d/sub\",\"type\":\"d\",\"mode\":493,\"size\":1024,\"uid\":$u,\"gid\":$g,\"atime\":1704164645,\"mtime\":1704164645,\"ctime\":CTIME,\"dev\":2048,\"ino\":INO,\"nlink\":2,\"rdev\":0,\"blocks\":2}
+{\"path\":\"/d/sub/inner\",\"type\":\"-\",\"mode\":420,\"size\":2,\"uid\":$u,\"gid\":$g,\"atime\":1704164645,\"mtime\":1704164645,\"ctime\":CTIME,\"dev\":2048,\"ino\":INO,\"nlink\":1,\"rdev\":0,\"blocks\":2,\"checksum\":\"$(printf 'z\n' | sha256sum | cut -d' ' -f1)\"}" \
+  "$(printf '%s\n' "$out" | sed -E 's/"ctime":[0-9]+/"ctime":CTIME/; s/"ino":[0-9]+/"ino":INO/')"
+expect_eq "--json without -lR" \
+  "virt-ls: error: --csv, -h, --uids, --times, --extra-stats, --checksum and --json can only be used with -lR" \
+  "$("$VIRT_LS" --json -a "$T/disk.img" /d 2>&1 | head -1)"
+check_no_qemu
+
 # vfat on an explicit -m.  Under "/" the libguestfs tool prints the paths
 # without a leading slash (and under /d as "/name"); so do we.
 mkdir -p "$T/fat/DIR"
