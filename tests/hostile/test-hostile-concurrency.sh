@@ -45,11 +45,18 @@ snaps=$(find "$A/snapshot" -mindepth 1 -maxdepth 1 -type d | wc -l)
   ls -la "$A/snapshot" >&2; fail "expected one published snapshot, found $snaps"; }
 ok "one published snapshot"
 
-# The snapshot is restored by the next command (fast path).
-out=$(GBOX_DEBUG=1 "$VIRT_CAT" -a "$T/disk.img" /etc/hostname 2> "$T/err")
+# The snapshot is restored by the next command (fast path).  A command
+# that cannot restore boots cold and leaves a detached process making a
+# new snapshot (snapshot/maker.log, a new s-* directory); one that
+# restores changes nothing in the snapshot directory.  (A -v command
+# keeps its own snapshot, for its verbose kernel, so this run is quiet.)
+snapdir () { ls -l --time-style=+%s "$A/snapshot"; }
+before=$(snapdir)
+out=$("$VIRT_CAT" -a "$T/disk.img" /etc/hostname)
 expect_eq "a later run" concguest "$out"
-grep -qi "restor" "$T/err" || fail "the later run did not restore the snapshot"
-ok "a later run restored the snapshot"
+wait_snapshot_maker
+expect_eq "a later run restored the snapshot (nothing new in the snapshot directory)" \
+  "$before" "$(snapdir)"
 
 # A truncated initrd is noticed and rebuilt.
 size=$(stat -c %s "$A/initrd")

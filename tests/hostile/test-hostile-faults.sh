@@ -188,6 +188,10 @@ as_nobody () {
 }
 out=$(as_nobody "$VIRT_CAT" -a "$U/disk.img" /etc/hostname)
 expect_eq "as nobody (cold cache, no privileges)" faultguest "$out"
+# The first command on an empty cache leaves a detached process making
+# the snapshot, with its own temp dir until it is done.
+XDG_CACHE_HOME=$U/home/cache wait_snapshot_maker
+[ -e "$U/home/cache/guestbox" ] || fail "nobody's cache was not used"
 [ -z "$(find "$U/home" -maxdepth 1 -name 'gbox-*')" ] || fail "temp dir left by nobody"
 
 # 4. A kernel the user cannot read: the error names it and the fix.
