@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
@@ -181,6 +182,55 @@ gbox_opts_print_short_options (FILE *fp, const char *short_options)
       continue;
     fprintf (fp, "-%c\n", *short_options);
   }
+}
+
+int
+gbox_opts_parse_shard (const char *program, const char *arg,
+                       unsigned *shard, unsigned *nr_shards)
+{
+  unsigned i, n;
+  int end = 0;
+
+  if (sscanf (arg, "%u/%u%n", &i, &n, &end) != 2 || arg[end] != '\0' ||
+      arg[0] == '-' || n == 0 || n > 1000000 || i == 0 || i > n) {
+    fprintf (stderr, "%s: error: --shard: '%s': expected I/N with "
+             "1 <= I <= N\n", program, arg);
+    return -1;
+  }
+  *shard = i;
+  *nr_shards = n;
+  return 0;
+}
+
+unsigned
+gbox_shard_of (const char *key, unsigned n)
+{
+  uint64_t hash = UINT64_C (14695981039346656037);
+
+  for (; *key; ++key) {
+    hash ^= (unsigned char) *key;
+    hash *= UINT64_C (1099511628211);
+  }
+  return (unsigned) (hash % n) + 1;
+}
+
+void
+gbox_opts_keep_shard (struct gbox_opts *o, unsigned shard, unsigned nr_shards)
+{
+  size_t i, kept = 0;
+
+  for (i = 0; i < o->nr_drives; ++i) {
+    struct gbox_opts_drive *d = &o->drives[i];
+
+    if (gbox_shard_of (d->source, nr_shards) == shard)
+      o->drives[kept++] = *d;
+    else {
+      free (d->source);
+      free (d->format);
+      free (d->domain);
+    }
+  }
+  o->nr_drives = kept;
 }
 
 static void __attribute__((noreturn))

@@ -172,6 +172,18 @@ extern void gbox_opts_init (struct gbox_opts *o, const char *program,
                             bool readonly);
 extern void gbox_opts_free (struct gbox_opts *o);
 
+/* --shard I/N (batch modes): ARG parsed into *SHARD (1..N) and
+ * *NR_SHARDS; -1 after a one-line error naming PROGRAM. */
+extern int gbox_opts_parse_shard (const char *program, const char *arg,
+                                  unsigned *shard, unsigned *nr_shards);
+/* The shard (1..N) of KEY: FNV-1a of its bytes, modulo N, so that a
+ * guest keeps its shard when others come and go. */
+extern unsigned gbox_shard_of (const char *key, unsigned n);
+/* Keep only the disks whose source (the image as given) falls in shard
+ * SHARD of NR_SHARDS, in order. */
+extern void gbox_opts_keep_shard (struct gbox_opts *o, unsigned shard,
+                                  unsigned nr_shards);
+
 /* Handle one getopt_long result C (with its OPTARG).  Returns 1 if C
  * was a shared option and has been handled, 0 if the command must
  * handle it (its own options, GBOX_OPT_HELP, '?'), or -1 after

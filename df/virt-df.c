@@ -394,37 +394,6 @@ run_batches (struct batch *batches, size_t n, unsigned parallel)
   }
 }
 
-/* --shard I/N. */
-static int
-parse_shard (struct df_opts *d, const char *arg)
-{
-  unsigned i, n;
-  int end = 0;
-
-  if (sscanf (arg, "%u/%u%n", &i, &n, &end) != 2 || arg[end] != '\0' ||
-      arg[0] == '-' || n == 0 || n > 1000000 || i == 0 || i > n) {
-    fprintf (stderr, "%s: error: --shard: '%s': expected I/N with "
-             "1 <= I <= N\n", program, arg);
-    return -1;
-  }
-  d->shard = i;
-  d->nr_shards = n;
-  return 0;
-}
-
-/* The shard (1..N) of a guest: FNV-1a of KEY, modulo N. */
-static unsigned
-shard_of (const char *key, unsigned n)
-{
-  uint64_t hash = UINT64_C (14695981039346656037);
-
-  for (; *key; ++key) {
-    hash ^= (unsigned char) *key;
-    hash *= UINT64_C (1099511628211);
-  }
-  return (unsigned) (hash % n) + 1;
-}
-
 static char *
 xstrdup (const char *s)
 {
@@ -591,7 +560,8 @@ main (int argc, char *argv[])
     case JSON_OPTION: d.json = true; continue;
     case PROMETHEUS_OPTION: d.prometheus = optarg; continue;
     case SHARD_OPTION:
-      if (parse_shard (&d, optarg) == -1)
+      if (gbox_opts_parse_shard (program, optarg, &d.shard,
+                                 &d.nr_shards) == -1)
         usage (EXIT_FAILURE);
       continue;
     }
@@ -723,7 +693,7 @@ main (int argc, char *argv[])
   if (d.nr_shards) {
     size_t kept = 0;
     for (i = 0; i < nguests; ++i) {
-      if (shard_of (guests[i].key, d.nr_shards) == d.shard)
+      if (gbox_shard_of (guests[i].key, d.nr_shards) == d.shard)
         guests[kept++] = guests[i];
       else {
         free (guests[i].name);

@@ -52,6 +52,7 @@ enum {
   OPT_NO_ICON,
   OPT_EXTRA,
   OPT_EACH,
+  OPT_SHARD,
 };
 
 /* What the report holds. */
@@ -81,6 +82,7 @@ usage (int status)
             "  --echo-keys          Show keys typed on the terminal\n"
             "  --format[=raw|..]    Force disk format for -a option\n"
             "  --each               Every image is a separate guest (one report each)\n"
+            "  --shard I/N          With --each: only shard I of N of the images\n"
             "  --extra              Add the fields libguestfs does not print to the XML\n"
             "  --help               Display brief help\n"
             "  --json               Print the report as JSON instead of XML\n"
@@ -1053,6 +1055,7 @@ main (int argc, char *argv[])
     { "add", required_argument, NULL, 'a' },
     { "blocksize", required_argument, NULL, GBOX_OPT_BLOCKSIZE },
     { "each", no_argument, NULL, OPT_EACH },
+    { "shard", required_argument, NULL, OPT_SHARD },
     { "extra", no_argument, NULL, OPT_EXTRA },
     { "format", optional_argument, NULL, GBOX_OPT_FORMAT },
     { "help", no_argument, NULL, GBOX_OPT_HELP },
@@ -1073,6 +1076,7 @@ main (int argc, char *argv[])
   gbox_h *h;
   int c, r;
   bool each = false;
+  unsigned shard = 0, nr_shards = 0;
 
   gbox_opts_init (&o, program, short_options, long_options, true);
   gbox_opts_set_argv (&o, argc, argv);
@@ -1103,6 +1107,10 @@ main (int argc, char *argv[])
     case OPT_EACH:
       each = true;
       break;
+    case OPT_SHARD:
+      if (gbox_opts_parse_shard (program, optarg, &shard, &nr_shards) == -1)
+        usage (EXIT_FAILURE);
+      break;
     case GBOX_OPT_HELP:
       usage (EXIT_SUCCESS);
     default:
@@ -1118,6 +1126,10 @@ main (int argc, char *argv[])
   if (optind < argc) {
     fprintf (stderr, "%s: error: extra argument on the command line: %s\n",
              program, argv[optind]);
+    usage (EXIT_FAILURE);
+  }
+  if (nr_shards && !each) {
+    fprintf (stderr, "%s: error: --shard goes with --each\n", program);
     usage (EXIT_FAILURE);
   }
   if (st.json && st.xpath) {
@@ -1142,6 +1154,9 @@ main (int argc, char *argv[])
   gbox_install_signal_handlers ();
 
   if (each) {
+    /* --shard: this shard's images only (none is not an error). */
+    if (nr_shards)
+      gbox_opts_keep_shard (&o, shard, nr_shards);
     r = do_each (&o, &st);
     gbox_opts_free (&o);
     xmlCleanupParser ();

@@ -484,6 +484,20 @@ True" "$out"
   { cat "$T/each.err"; fail "--each: three error lines expected"; }
 ok "--each: three error lines on stderr"
 
+# --shard I/N: the shards of the first 12 images (a broken one among
+# them) are disjoint and together give the unsharded records.
+for i in 1 2 3; do
+  "$VI" --json --no-applications --each --shard $i/3 "${each[@]:0:12}" \
+    > "$T/shard.$i" 2>/dev/null || true
+done
+check_no_qemu
+expect_eq "--shard 1/3, 2/3, 3/3: the union is the unsharded run" \
+  "$(head -n 12 "$T/each.jsonl" | sort)" "$(cat "$T"/shard.[123] | sort)"
+for i in 1 2 3; do
+  [ -s "$T/shard.$i" ] || fail "--shard $i/3 of 12 images is empty"
+done
+ok "--shard: three non-empty shards"
+
 # XML: one document per image, each valid.
 "$VI" --each "${each[0]}" "${each[1]}" > "$T/each.xml"
 check_no_qemu
