@@ -141,9 +141,12 @@ disk_of (const struct gbd_fs *f)
 
   base = base ? base + 1 : f->kdevice;
   if (strncmp (base, "dm-", 3) == 0) {
+    /* An LV: the disk under its PV, which may itself be an open LUKS
+     * device or an md array (LVM inside LUKS). */
     for (i = 0; i < lvm_count (); ++i)
       if (strcmp (f->device, lvm_user_name (i)) == 0)
-        return (int) device_kernel_disk_index (lvm_slave (i));
+        return lvm_slave (i) ? (int) devices_disk_of_kernel (lvm_slave (i))
+          : -1;
     /* Open LUKS devices, md arrays: down their stack. */
     return (int) devices_disk_of_kernel (base);
   }
