@@ -207,6 +207,7 @@ extern bool luks_take_new_pv (void);
 /* Index of the disk under kernel device KNAME ("dm-3", "md127",
  * "sdb2"), following /sys/block/.../slaves; -1 if none. */
 extern ssize_t devices_disk_of_kernel (const char *kname);
+extern int sysfs_read_attr (const char *path, char *buf, size_t len);
 /* Forget that LVM was activated (new physical volumes may exist). */
 extern void lvm_reset (void);
 

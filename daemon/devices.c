@@ -267,6 +267,24 @@ device_kernel_to_user (const char *kernel)
   return NULL;
 }
 
+/* PATH (a small sysfs attribute) into BUF, without the trailing
+ * newline or spaces; -1 if it cannot be opened. */
+int
+sysfs_read_attr (const char *path, char *buf, size_t len)
+{
+  FILE *fp = fopen (path, "re");
+  size_t n;
+
+  if (fp == NULL)
+    return -1;
+  n = fread (buf, 1, len - 1, fp);
+  fclose (fp);
+  buf[n] = '\0';
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    buf[--n] = '\0';
+  return 0;
+}
+
 ssize_t
 devices_disk_of_kernel (const char *kname)
 {

@@ -36,22 +36,6 @@ static const char *const crypt_modules[] = {
 };
 
 static int
-read_attr (const char *path, char *buf, size_t len)
-{
-  FILE *fp = fopen (path, "re");
-  size_t n;
-
-  if (fp == NULL)
-    return -1;
-  n = fread (buf, 1, len - 1, fp);
-  fclose (fp);
-  buf[n] = '\0';
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-    buf[--n] = '\0';
-  return 0;
-}
-
-static int
 compare_dm (const void *a, const void *b)
 {
   return strcmp (((const struct dm_other *) a)->name,
@@ -92,11 +76,12 @@ dm_other_list (struct dm_other *v, size_t max)
         strlen (d->d_name) >= sizeof v[n].kname)
       continue;
     snprintf (path, sizeof path, "/sys/block/%s/dm/uuid", d->d_name);
-    if (read_attr (path, uuid, sizeof uuid) == -1 ||
+    if (sysfs_read_attr (path, uuid, sizeof uuid) == -1 ||
         strncmp (uuid, "LVM-", 4) == 0)
       continue;
     snprintf (path, sizeof path, "/sys/block/%s/dm/name", d->d_name);
-    if (read_attr (path, name, sizeof name) == -1 || !valid_dm_name (name))
+    if (sysfs_read_attr (path, name, sizeof name) == -1 ||
+        !valid_dm_name (name))
       continue;
     snprintf (v[n].name, sizeof v[n].name, "%.127s", name);
     snprintf (v[n].kname, sizeof v[n].kname, "%s", d->d_name);

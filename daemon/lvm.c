@@ -76,23 +76,6 @@ lvm_invalidate (void)
   lvs_scanned = false;
 }
 
-/* Read a small sysfs attribute, without the trailing newline. */
-static int
-read_attr (const char *path, char *buf, size_t len)
-{
-  FILE *fp = fopen (path, "re");
-  size_t n;
-
-  if (fp == NULL)
-    return -1;
-  n = fread (buf, 1, len - 1, fp);
-  fclose (fp);
-  buf[n] = '\0';
-  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-    buf[--n] = '\0';
-  return 0;
-}
-
 static int
 compare_lvs (const void *a, const void *b)
 {
@@ -124,12 +107,12 @@ scan_dm (void)
       continue;
     snprintf (apath, sizeof apath, "%s/block/%s/dm/uuid", sysfs_root,
               d->d_name);
-    if (read_attr (apath, uuid, sizeof uuid) == -1 ||
+    if (sysfs_read_attr (apath, uuid, sizeof uuid) == -1 ||
         strncmp (uuid, "LVM-", 4) != 0 || strlen (uuid) != 4 + 64)
       continue;                 /* not an LV, or an LV's hidden part */
     snprintf (apath, sizeof apath, "%s/block/%s/dm/name", sysfs_root,
               d->d_name);
-    if (read_attr (apath, name, sizeof name) == -1 ||
+    if (sysfs_read_attr (apath, name, sizeof name) == -1 ||
         !lvm_dm_name_to_path (name, lv->user, sizeof lv->user))
       continue;
     snprintf (lv->kname, sizeof lv->kname, "%s", d->d_name);
