@@ -158,7 +158,14 @@ check_no_qemu () {
   local p
   wait_snapshot_maker
   p=$(qemu_left)
-  [ -z "$p" ] || fail "qemu left running: $p"
+  if [ -n "$p" ]; then
+    # Say what it is, to the log, before failing.
+    ps -o pid,ppid,etimes,args -p "$(echo $p | tr ' ' ,)" >&2 || true
+    for l in "$XDG_CACHE_HOME"/guestbox/appliance-*/snapshot/maker.log; do
+      [ -e "$l" ] && sed "s|^|$l: |" "$l" >&2
+    done
+    fail "qemu left running: $p"
+  fi
   [ -z "$(ls -A "$TMPDIR")" ] || fail "temp files left in TMPDIR: $(ls -A "$TMPDIR")"
 }
 

@@ -17,11 +17,14 @@ echo '/dev/sda / ext4 defaults 0 1' > "$T/root/etc/fstab"
 ext4_image "$T/disk.img" 32 "$T/root"
 
 # A qemu wrapper that records its arguments and execs qemu last, through
-# each of the two variable names.
+# each of the two variable names.  It writes them atomically: the
+# background snapshot maker runs the wrapper too, and may do so while
+# the test reads the file.
 qemu=$(command -v qemu-system-x86_64)
 cat > "$T/wrapper" <<WRAP
 #!/bin/sh
-echo "\$@" > "$T/wrapper.args"
+echo "\$@" > "$T/wrapper.args.\$\$"
+mv -f "$T/wrapper.args.\$\$" "$T/wrapper.args"
 exec $qemu "\$@"
 WRAP
 chmod +x "$T/wrapper"
@@ -35,12 +38,14 @@ for var in GBOX_QEMU LIBGUESTFS_QEMU; do
   ok "$var wrapper ran qemu, GBOX_APPEND reached the kernel command line"
   check_no_qemu
 done
+wait_snapshot_maker
 out=$(LIBGUESTFS_APPEND="guestbox.test=lg" GBOX_QEMU="$T/wrapper" \
         "$VIRT_CAT" -a "$T/disk.img" /etc/hostname)
 grep -q "guestbox.test=lg" "$T/wrapper.args" || fail "LIBGUESTFS_APPEND not used"
 ok "LIBGUESTFS_APPEND"
 
 # GBOX_MEMSIZE and GBOX_ACCEL=tcg reach qemu.
+wait_snapshot_maker
 GBOX_MEMSIZE=384 GBOX_ACCEL=tcg GBOX_QEMU="$T/wrapper" \
   "$VIRT_CAT" -a "$T/disk.img" /etc/hostname >/dev/null
 grep -q -- '-m 384' "$T/wrapper.args" || fail "GBOX_MEMSIZE not used"
