@@ -15,11 +15,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <nettle/sha2.h>
+
 #include "appliance.h"
 
 /* Bump when the layout or contents of the appliance change: it is hashed
  * into the cache key, so old entries are rebuilt. */
-#define GBOX_APP_FORMAT_VERSION 1
+#define GBOX_APP_FORMAT_VERSION 2
 
 /* Bounds on host files we parse (they are trusted more than guest data,
  * but a broken or hostile file must still not crash or exhaust memory). */
@@ -65,9 +67,9 @@ extern int gbox_app_rmtree (const char *path);
 extern int gbox_app_fsync_path (const char *path);
 extern bool gbox_app_is_elf_x86_64 (const char *path);
 
-/* A 128-bit non-cryptographic hash (two FNV-1a lanes with a final mix). */
+/* The cache key: SHA-256 (nettle), printed as its first 128 bits. */
 struct gbox_app_hash {
-  uint64_t a, b;
+  struct sha256_ctx ctx;
 };
 extern void gbox_app_hash_init (struct gbox_app_hash *h);
 extern void gbox_app_hash_update (struct gbox_app_hash *h,
@@ -228,6 +230,14 @@ extern int gbox_app_build_initrd (struct gbox_app_ctx *cx,
                                   const char *out,
                                   struct gbox_app_strv *included,
                                   uint64_t *size);
+
+/* build.c: the cache key (32 hex digits) of an appliance made from SPEC
+ * with KERNEL and the modules of MODDIR: everything that changes what
+ * would be built. */
+extern int gbox_app_cache_key (struct gbox_app_ctx *cx,
+                               const struct gbox_appliance_spec *spec,
+                               const char *kernel, const char *moddir,
+                               char key[33]);
 
 /* cache.c */
 extern int gbox_app_cachedir (struct gbox_app_ctx *cx, const char *spec,

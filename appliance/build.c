@@ -32,9 +32,10 @@ hash_stat (struct gbox_app_hash *h, const struct stat *st, bool ino)
 }
 
 /* The cache key: everything that changes what we would build. */
-static int
-compute_key (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
-             const char *kernel, const char *moddir, char key[33])
+int
+gbox_app_cache_key (struct gbox_app_ctx *cx,
+                    const struct gbox_appliance_spec *spec,
+                    const char *kernel, const char *moddir, char key[33])
 {
   struct gbox_app_hash h;
   struct gbox_app_strv names = { 0 }, paths = { 0 };
@@ -242,7 +243,7 @@ gbox_appliance_get (const struct gbox_appliance_spec *spec,
   gbox_app_debug (&cx, "kernel %s, version %s", kernel, version);
 
   if (gbox_app_cachedir (&cx, spec->cachedir, &cachedir) == -1 ||
-      compute_key (&cx, spec, kernel, moddir, key) == -1)
+      gbox_app_cache_key (&cx, spec, kernel, moddir, key) == -1)
     goto out;
   snprintf (name, sizeof name, "appliance-%s", key);
   entry = gbox_app_asprintf ("%s/%s", cachedir, name);

@@ -3,8 +3,12 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-/** Test of gbox_appliance_get and the cache, with /bin/true standing in
- * for the daemon and init: a full build, a cache hit (no rebuild, unknown
+/** Test of the cache key and of gbox_appliance_get.  The key: SHA-256
+ * (nettle) against a known answer, stable for the same inputs, and
+ * different when any one input changes (the daemon or init contents, the
+ * kernel's path or mtime, the modules directory or its modules.dep's
+ * mtime, gzip), on files made by the test.  The cache, with /bin/true
+ * standing in for the daemon and init: a full build, a cache hit (no rebuild, unknown
  * files in the entry kept), threads, a truncated initrd rebuilt, a new
  * daemon giving a new key and the old entry pruned, 4 processes racing on
  * an empty cache directory (one build, one entry), and bad cache
@@ -88,6 +92,168 @@ thread_get (void *p)
   return NULL;
 }
 
+/* Set PATH's mtime to SEC seconds (nanoseconds 0). */
+static void
+set_mtime (const char *path, time_t sec)
+{
+  struct timespec ts[2] = { { sec, 0 }, { sec, 0 } };
+
+  CHECK (utimensat (AT_FDCWD, path, ts, 0) == 0, "set the mtime of %s",
+         path);
+}
+
+/* KEY of the appliance made from SPEC with KERNEL and MODDIR. */
+static void
+key_of (const struct gbox_appliance_spec *spec, const char *kernel,
+        const char *moddir, char key[33])
+{
+  char err[512];
+  struct gbox_app_ctx cx = test_ctx (err, sizeof err);
+
+  strcpy (key, "(failed)");
+  CHECK (gbox_app_cache_key (&cx, spec, kernel, moddir, key) == 0,
+         "the cache key of %s, %s (%s)", kernel, moddir, err);
+}
+
+/* The hash and the key, on files made here (no kernel needed). */
+static void
+test_key (const char *base)
+{
+  struct gbox_app_hash h, h2;
+  struct gbox_appliance_spec spec;
+  char hex[33], hex2[33], key0[33], key[33];
+  char *kernel = gbox_app_asprintf ("%s/vmlinuz", base);
+  char *kernel2 = gbox_app_asprintf ("%s/vmlinuz-2", base);
+  char *moddir = gbox_app_asprintf ("%s/modules", base);
+  char *moddir2 = gbox_app_asprintf ("%s/modules-2", base);
+  char *dep = gbox_app_asprintf ("%s/modules/modules.dep", base);
+  char *dep2 = gbox_app_asprintf ("%s/modules-2/modules.dep", base);
+  char *daemon = gbox_app_asprintf ("%s/guestboxd", base);
+  char *init = gbox_app_asprintf ("%s/init", base);
+  char *bad = gbox_app_asprintf ("%s/no-such-file", base);
+  char err[512];
+  struct gbox_app_ctx cx = test_ctx (err, sizeof err);
+
+  /* SHA-256 ("abc"), first 128 bits (FIPS 180-2, appendix B.1). */
+  gbox_app_hash_init (&h);
+  gbox_app_hash_update (&h, "abc", 3);
+  gbox_app_hash_hex (&h, hex);
+  CHECK (strcmp (hex, "ba7816bf8f01cfea414140de5dae2223") == 0,
+         "SHA-256 (\"abc\") starts %s", hex);
+  gbox_app_hash_hex (&h, hex2);
+  CHECK (strcmp (hex, hex2) == 0, "printing the hash twice gives the same");
+  gbox_app_hash_update (&h, "d", 1);
+  gbox_app_hash_hex (&h, hex2);
+  CHECK (strcmp (hex, hex2) != 0, "the hash goes on after printing");
+  /* Strings carry their terminator: "ab" "c" differs from "a" "bc". */
+  gbox_app_hash_init (&h);
+  gbox_app_hash_str (&h, "ab");
+  gbox_app_hash_str (&h, "c");
+  gbox_app_hash_init (&h2);
+  gbox_app_hash_str (&h2, "a");
+  gbox_app_hash_str (&h2, "bc");
+  gbox_app_hash_hex (&h, hex);
+  gbox_app_hash_hex (&h2, hex2);
+  CHECK (strcmp (hex, hex2) != 0, "\"ab\" \"c\" and \"a\" \"bc\" differ");
+  /* Numbers are 8 little-endian bytes. */
+  gbox_app_hash_init (&h);
+  gbox_app_hash_u64 (&h, 0x0102030405060708ULL);
+  gbox_app_hash_init (&h2);
+  gbox_app_hash_update (&h2, "\x08\x07\x06\x05\x04\x03\x02\x01", 8);
+  gbox_app_hash_hex (&h, hex);
+  gbox_app_hash_hex (&h2, hex2);
+  CHECK (strcmp (hex, hex2) == 0, "a number is hashed as 8 LE bytes");
+  /* A file: its bytes, then its length. */
+  CHECK (test_write_file (daemon, "abc", 3) == 0, "write %s", daemon);
+  gbox_app_hash_init (&h);
+  CHECK (gbox_app_hash_file (&cx, &h, daemon) == 0, "hash %s", daemon);
+  gbox_app_hash_init (&h2);
+  gbox_app_hash_update (&h2, "abc", 3);
+  gbox_app_hash_u64 (&h2, 3);
+  gbox_app_hash_hex (&h, hex);
+  gbox_app_hash_hex (&h2, hex2);
+  CHECK (strcmp (hex, hex2) == 0, "a file is hashed as its bytes and length");
+  CHECK (gbox_app_hash_file (&cx, &h, bad) == -1 && strstr (err, bad),
+         "a missing file: %s", err);
+
+  /* The key of a fake kernel, modules directory, daemon and init. */
+  CHECK (mkdir (moddir, 0700) == 0 && mkdir (moddir2, 0700) == 0,
+         "make the modules directories");
+  CHECK (test_write_file (kernel, "kernel", 6) == 0 &&
+         test_write_file (kernel2, "kernel", 6) == 0 &&
+         test_write_file (dep, "", 0) == 0 &&
+         test_write_file (dep2, "", 0) == 0 &&
+         test_write_file (daemon, "daemon 1", 8) == 0 &&
+         test_write_file (init, "init 1", 6) == 0, "write the inputs");
+  set_mtime (kernel, 1000000000);
+  set_mtime (kernel2, 1000000000);
+  set_mtime (dep, 1000000000);
+  set_mtime (dep2, 1000000000);
+  memset (&spec, 0, sizeof spec);
+  spec.daemon = daemon;
+  spec.init = init;
+
+  key_of (&spec, kernel, moddir, key0);
+  CHECK (strlen (key0) == 32 && strspn (key0, "0123456789abcdef") == 32,
+         "the key %s is 32 hex digits", key0);
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) == 0, "the same inputs give the same key");
+
+  /* Each input changed alone, then put back. */
+  CHECK (test_write_file (daemon, "daemon 2", 8) == 0, "change the daemon");
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) != 0, "another daemon: another key");
+  CHECK (test_write_file (daemon, "daemon 1", 8) == 0, "put the daemon back");
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) == 0, "the daemon put back: the first key");
+
+  CHECK (test_write_file (init, "init 2", 6) == 0, "change init");
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) != 0, "another init: another key");
+  CHECK (test_write_file (init, "init 1", 6) == 0, "put init back");
+
+  key_of (&spec, kernel2, moddir, key);
+  CHECK (strcmp (key, key0) != 0, "another kernel path: another key");
+  set_mtime (kernel, 1000000001);
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) != 0, "a newer kernel: another key");
+  set_mtime (kernel, 1000000000);
+
+  key_of (&spec, kernel, moddir2, key);
+  CHECK (strcmp (key, key0) != 0, "another modules directory: another key");
+  set_mtime (dep, 1000000001);
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) != 0, "a newer modules.dep: another key");
+  set_mtime (dep, 1000000000);
+
+  spec.gzip = 1;
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) != 0, "a gzipped initrd: another key");
+  spec.gzip = 0;
+
+  key_of (&spec, kernel, moddir, key);
+  CHECK (strcmp (key, key0) == 0, "every input put back: the first key");
+
+  spec.daemon = bad;
+  CHECK (gbox_app_cache_key (&cx, &spec, kernel, moddir, key) == -1 &&
+         strstr (err, bad), "no daemon: %s", err);
+  spec.daemon = daemon;
+  CHECK (gbox_app_cache_key (&cx, &spec, bad, moddir, key) == -1 &&
+         strstr (err, bad), "no kernel: %s", err);
+  CHECK (gbox_app_cache_key (&cx, &spec, kernel, bad, key) == -1 &&
+         strstr (err, "modules.dep"), "no modules.dep: %s", err);
+
+  free (kernel);
+  free (kernel2);
+  free (moddir);
+  free (moddir2);
+  free (dep);
+  free (dep2);
+  free (daemon);
+  free (init);
+  free (bad);
+}
+
 int
 main (void)
 {
@@ -102,13 +268,17 @@ main (void)
   size_t i;
   int r;
 
+  base = test_tmpdir ();
+  test_key (base);
+
   if (gbox_app_kernel_find (&cx, NULL, &kernel) == -1) {
     printf ("test-cache: no usable kernel (%s): skipped\n", err);
-    return 77;
+    gbox_app_rmtree (base);
+    free (base);
+    return check_finish ("test-cache") == 0 ? 77 : EXIT_FAILURE;
   }
   free (kernel);
 
-  base = test_tmpdir ();
   c1 = gbox_app_asprintf ("%s/c1", base);
   c2 = gbox_app_asprintf ("%s/c2", base);
 

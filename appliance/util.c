@@ -293,31 +293,17 @@ gbox_app_is_elf_x86_64 (const char *path)
     h[5] == 1 /* ELFDATA2LSB */ && h[18] == 62 && h[19] == 0; /* EM_X86_64 */
 }
 
-/* FNV-1a, two lanes with different offset bases; the final mix makes the
- * lanes independent enough for a cache key (not a security property). */
-#define FNV_PRIME 0x100000001b3ULL
-
+/* SHA-256 (nettle): a cache key that no two inputs share in practice. */
 void
 gbox_app_hash_init (struct gbox_app_hash *h)
 {
-  h->a = 0xcbf29ce484222325ULL;
-  h->b = 0x84222325cbf29ce4ULL;
+  sha256_init (&h->ctx);
 }
 
 void
 gbox_app_hash_update (struct gbox_app_hash *h, const void *data, size_t len)
 {
-  const unsigned char *p = data;
-  uint64_t a = h->a, b = h->b;
-  size_t i;
-
-  for (i = 0; i < len; ++i) {
-    a = (a ^ p[i]) * FNV_PRIME;
-    b = (b ^ (unsigned char) (p[i] + 0x5b)) * FNV_PRIME;
-    b ^= b >> 29;
-  }
-  h->a = a;
-  h->b = b;
+  sha256_update (&h->ctx, len, data);
 }
 
 void
@@ -376,21 +362,15 @@ gbox_app_hash_file (struct gbox_app_ctx *cx, struct gbox_app_hash *h,
   return 0;
 }
 
-static uint64_t
-mix64 (uint64_t x)
-{
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
 void
 gbox_app_hash_hex (const struct gbox_app_hash *h, char out[33])
 {
-  snprintf (out, 33, "%016llx%016llx",
-            (unsigned long long) mix64 (h->a ^ mix64 (h->b)),
-            (unsigned long long) mix64 (h->b + 0x9e3779b97f4a7c15ULL));
+  struct sha256_ctx c = h->ctx;   /* digesting resets the context */
+  uint8_t d[SHA256_DIGEST_SIZE];
+  size_t i;
+
+  sha256_digest (&c, sizeof d, d);
+  /* The first 128 bits are plenty for a cache key. */
+  for (i = 0; i < 16; ++i)
+    snprintf (out + 2 * i, 3, "%02x", d[i]);
 }
