@@ -23,7 +23,7 @@ packages=(
   e2fsprogs dosfstools mtools fdisk cpio libarchive-tools
   lvm2 xfsprogs ntfs-3g btrfs-progs nbdkit libnbd-bin
   clang libclang-rt-14-dev
-  libjson-c-dev librpm-dev rpm db5.3-util
+  libjson-c-dev librpm-dev rpm db5.3-util libkmod-dev
   mdadm cryptsetup-bin ldmtool icoutils netpbm
   psmisc
   libvirt-dev libvirt-daemon libvirt-clients prometheus-node-exporter prometheus

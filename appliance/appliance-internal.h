@@ -154,19 +154,13 @@ extern int gbox_app_add_program (struct gbox_app_ctx *cx,
 /* Find an executable NAME in the usual sbin/bin directories. */
 extern char *gbox_app_find_program (const char *name);
 
-/* kmod.c: modules.dep, closure and the filtered copy. */
+/* kmod.c: the module closure (libkmod) and the filtered copy. */
 struct gbox_app_moddb;
 extern struct gbox_app_moddb *gbox_app_moddb_new (void);
 extern void gbox_app_moddb_free (struct gbox_app_moddb *db);
-/* Parse the texts of modules.dep, .softdep, .alias, .builtin and
- * .builtin.modinfo (NUL-separated, MODINFO_LEN bytes); all but DEP may be
- * NULL. */
-extern int gbox_app_moddb_parse (struct gbox_app_ctx *cx,
-                                 struct gbox_app_moddb *db,
-                                 const char *dep, const char *softdep,
-                                 const char *alias, const char *builtin,
-                                 const char *modinfo, size_t modinfo_len);
-/* Read MODDIR/modules.dep (+ .softdep, .alias, .builtin, .builtin.modinfo). */
+/* Use the modules of MODDIR (/lib/modules/VERSION): its indexes
+ * (modules.dep.bin, .alias.bin, .builtin.bin, .softdep), through
+ * libkmod. */
 extern int gbox_app_moddb_load (struct gbox_app_ctx *cx,
                                 struct gbox_app_moddb *db,
                                 const char *moddir);

@@ -3,45 +3,53 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-/** Kernel modules in the initrd: parsing modules.dep (plus the "pre:"
- * soft dependencies of modules.softdep, resolved through modules.alias,
- * and modules.builtin), the dependency closure of the wanted modules in
- * load order, copying the .ko files (decompressing .ko.xz / .ko.gz), and
- * writing a modules.dep filtered to what is included.
+/** Kernel modules in the initrd: the dependency closure of the wanted
+ * modules in load order, found with libkmod in the kernel's module
+ * directory (its indexes: modules.dep.bin for the hard dependencies,
+ * the "pre:" soft dependencies of modules.softdep resolved through
+ * modules.alias.bin, modules.builtin.bin and modules.builtin.alias.bin
+ * for what is built in), copying the .ko files (decompressing .ko.xz /
+ * .ko.gz), and writing a modules.dep filtered to what is included, for
+ * the small loader in the appliance (daemon/modload.c).
  *
- * Parsing is bounded and tolerant: lines without a colon are ignored,
- * duplicate lines keep the first, dependency cycles are cut, paths with
- * ".." are refused. */
+ * The host's modprobe configuration is not read: the appliance boots
+ * the same modules whatever /etc/modprobe.d says.  A module whose file
+ * is not below the module directory is refused; dependency cycles are
+ * cut. */
 
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libkmod.h>
+
 #include "appliance-internal.h"
 
-#define MAX_DEPS_PER_LINE 4096
-#define MAX_MODULES 200000
 #define MAX_MODULE_OUT (512ULL * 1024 * 1024)
 
 struct mod {
-  char *name;                   /* '-' turned into '_' */
-  char *path;                   /* relative path, as in modules.dep */
-  size_t *deps, ndeps;          /* hard dependencies, in listed order */
+  char *name;                   /* libkmod's name ('_', not '-') */
+  char *path;                   /* relative to the module directory */
+  struct kmod_module *km;
+  size_t *deps, ndeps;          /* hard dependencies, in libkmod's order */
   size_t *soft, nsoft;          /* resolved soft "pre:" dependencies */
-  bool has_line;
+  bool expanded;                /* deps and soft filled in */
 };
 
 struct gbox_app_moddb {
+  struct kmod_ctx *ctx;
+  char *dirname;                /* the module directory, as libkmod has it */
+  void (*debug) (void *opaque, const char *msg);
+  void *opaque;
   struct mod *v;
   size_t n, cap;
-  size_t *table, tcap;          /* name -> index + 1 */
-  struct gbox_app_strv builtin; /* normalised names */
   unsigned char *state;         /* selection: 0 no, 1 in progress, 2 yes */
   size_t *sel, nsel, selcap;
 };
@@ -64,20 +72,21 @@ gbox_app_moddb_free (struct gbox_app_moddb *db)
     free (db->v[i].path);
     free (db->v[i].deps);
     free (db->v[i].soft);
+    kmod_module_unref (db->v[i].km);
   }
   free (db->v);
-  free (db->table);
   free (db->state);
   free (db->sel);
-  gbox_app_strv_free (&db->builtin);
+  free (db->dirname);
+  kmod_unref (db->ctx);
   free (db);
 }
 
 /* Module name from a string: '-' -> '_'. */
 static char *
-normalise_name (const char *s, size_t len)
+normalise_name (const char *s)
 {
-  char *n = strndup (s, len);
+  char *n = strdup (s);
   char *p;
 
   if (n)
@@ -87,138 +96,153 @@ normalise_name (const char *s, size_t len)
   return n;
 }
 
-/* The module name of a path: basename without ".ko" and any compression
- * suffix; NULL if the path is not a module path. */
-static char *
-name_of_path (const char *path, size_t len)
+/* libkmod's messages become debug lines. */
+static void
+log_to_debug (void *data, int priority, const char *file, int line,
+              const char *fn, const char *format, va_list args)
 {
-  const char *base = path, *p, *ko = NULL;
+  struct gbox_app_moddb *db = data;
+  struct gbox_app_ctx cx = { .debug = db->debug, .opaque = db->opaque };
+  char msg[1024];
+  size_t len;
 
-  for (p = path; p < path + len; ++p)
-    if (*p == '/')
-      base = p + 1;
-  for (p = base; p + 3 <= path + len; ++p)
-    if (memcmp (p, ".ko", 3) == 0 &&
-        (p + 3 == path + len || p[3] == '.'))
-      ko = p;
-  if (!ko || ko == base)
-    return NULL;
-  return normalise_name (base, ko - base);
+  (void) priority;
+  (void) file;
+  (void) line;
+  (void) fn;
+  vsnprintf (msg, sizeof msg, format, args);
+  len = strlen (msg);
+  if (len > 0 && msg[len - 1] == '\n')
+    msg[len - 1] = '\0';
+  gbox_app_debug (&cx, "libkmod: %s", msg);
 }
 
-static uint64_t
-hash_str (const char *s)
+int
+gbox_app_moddb_load (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
+                     const char *moddir)
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
+  static const char *const no_config[] = { NULL };
+  char *index;
+  struct stat st = { .st_mode = S_IFREG };
 
-  for (; *s; ++s)
-    h = (h ^ (unsigned char) *s) * 0x100000001b3ULL;
-  return h;
-}
-
-static ssize_t
-find_mod (const struct gbox_app_moddb *db, const char *name)
-{
-  size_t i;
-
-  if (db->tcap == 0)
+  if (db->ctx)
+    return gbox_app_error (cx, "%s: module indexes already loaded", moddir);
+  /* libkmod reads the binary indexes that depmod writes next to
+   * modules.dep: without them it would find no module at all. */
+  index = gbox_app_asprintf ("%s/modules.dep.bin", moddir);
+  if (!index)
+    return gbox_app_error (cx, "out of memory");
+  if (stat (index, &st) == -1 || !S_ISREG (st.st_mode)) {
+    gbox_app_error (cx, "%s: %s (fix: run depmod for this kernel)", index,
+                    S_ISREG (st.st_mode) ? strerror (errno)
+                    : "not a regular file");
+    free (index);
     return -1;
-  for (i = hash_str (name) & (db->tcap - 1); db->table[i];
-       i = (i + 1) & (db->tcap - 1))
-    if (strcmp (db->v[db->table[i] - 1].name, name) == 0)
-      return db->table[i] - 1;
-  return -1;
-}
-
-static int
-rehash (struct gbox_app_moddb *db)
-{
-  size_t tcap = db->tcap ? db->tcap * 2 : 8192, i, j;
-  size_t *t = calloc (tcap, sizeof *t);
-
-  if (!t)
-    return -1;
-  for (i = 0; i < db->n; ++i) {
-    for (j = hash_str (db->v[i].name) & (tcap - 1); t[j];
-         j = (j + 1) & (tcap - 1))
-      ;
-    t[j] = i + 1;
   }
-  free (db->table);
-  db->table = t;
-  db->tcap = tcap;
+  free (index);
+
+  db->debug = cx->debug;
+  db->opaque = cx->opaque;
+  db->ctx = kmod_new (moddir, no_config);
+  if (!db->ctx)
+    return gbox_app_error (cx, "%s: libkmod cannot use it", moddir);
+  kmod_set_log_fn (db->ctx, log_to_debug, db);
+  /* Map the indexes once; without this each lookup reads the files. */
+  kmod_load_resources (db->ctx);
+  db->dirname = strdup (kmod_get_dirname (db->ctx));
+  if (!db->dirname)
+    return gbox_app_error (cx, "out of memory");
   return 0;
 }
 
-/* Find or create the module for PATH (LEN bytes); -1 if PATH is not a
- * usable module path, -2 out of memory. */
-static ssize_t
-get_mod (struct gbox_app_moddb *db, const char *path, size_t len)
+/* Whether REL, a path relative to the module directory, is a module
+ * file in it: no "..", no empty component, a ".ko" ending (maybe
+ * compressed). */
+static bool
+good_relative_path (const char *rel)
 {
-  char *name;
-  ssize_t i;
-  size_t j;
-  const char *p;
+  const char *p = rel, *base;
+  size_t len = strlen (rel);
 
-  if (len == 0 || len > 1024 || path[0] == '/')
-    return -1;
-  for (p = path; p < path + len; ++p)   /* refuse ".." components */
-    if (p[0] == '.' && p + 1 < path + len && p[1] == '.' &&
-        (p == path || p[-1] == '/') &&
-        (p + 2 == path + len || p[2] == '/'))
-      return -1;
-  name = name_of_path (path, len);
-  if (!name)
-    return -1;
-  i = find_mod (db, name);
-  if (i >= 0) {
-    free (name);
-    return i;
+  if (len == 0 || len > 1024 || rel[0] == '/')
+    return false;
+  for (;;) {
+    const char *slash = strchr (p, '/');
+    size_t n = slash ? (size_t) (slash - p) : strlen (p);
+    if (n == 0 || (n == 2 && p[0] == '.' && p[1] == '.') ||
+        (n == 1 && p[0] == '.'))
+      return false;
+    if (!slash)
+      break;
+    p = slash + 1;
   }
-  if (db->n >= MAX_MODULES) {
-    free (name);
+  base = strrchr (rel, '/');
+  base = base ? base + 1 : rel;
+  return strstr (base, ".ko") != NULL && strstr (base, ".ko") != base;
+}
+
+/* The index of module KM in DB, added if new (its path made relative to
+ * the module directory); -1 with the error set if its path is not a
+ * module file below that directory. */
+static ssize_t
+intern (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
+        struct kmod_module *km)
+{
+  const char *name = kmod_module_get_name (km);
+  const char *path = kmod_module_get_path (km);
+  size_t dlen = strlen (db->dirname), i;
+  struct mod *m;
+
+  for (i = 0; i < db->n; ++i)
+    if (strcmp (db->v[i].name, name) == 0)
+      return i;
+  if (!path || strncmp (path, db->dirname, dlen) != 0 || path[dlen] != '/' ||
+      !good_relative_path (path + dlen + 1)) {
+    gbox_app_error (cx, "kernel module %s: %s is not a module file in %s",
+                    name, path ? path : "(no file)", db->dirname);
     return -1;
   }
   if (db->n + 1 > db->cap) {
-    size_t cap = db->cap ? db->cap * 2 : 1024;
+    size_t cap = db->cap ? db->cap * 2 : 256;
     struct mod *v = realloc (db->v, cap * sizeof *v);
-    if (!v) {
-      free (name);
-      return -2;
-    }
+    unsigned char *state;
+    if (!v)
+      goto oom;
     db->v = v;
+    state = realloc (db->state, cap);
+    if (!state)
+      goto oom;
+    db->state = state;
     db->cap = cap;
   }
-  if ((db->n + 1) * 2 > db->tcap && rehash (db) == -1) {
-    free (name);
-    return -2;
+  m = &db->v[db->n];
+  memset (m, 0, sizeof *m);
+  m->name = strdup (name);
+  m->path = strdup (path + dlen + 1);
+  if (!m->name || !m->path) {
+    free (m->name);
+    free (m->path);
+    goto oom;
   }
-  memset (&db->v[db->n], 0, sizeof db->v[db->n]);
-  db->v[db->n].name = name;
-  db->v[db->n].path = strndup (path, len);
-  if (!db->v[db->n].path) {
-    free (name);
-    return -2;
-  }
-  for (j = hash_str (name) & (db->tcap - 1); db->table[j];
-       j = (j + 1) & (db->tcap - 1))
-    ;
-  db->table[j] = db->n + 1;
+  m->km = kmod_module_ref (km);
+  db->state[db->n] = 0;
   return db->n++;
+
+ oom:
+  gbox_app_error (cx, "out of memory");
+  return -1;
 }
 
-/* Append X (if DEDUP, only when absent: for the short soft lists; the
- * closure walk copes with duplicates in the long ones). */
+/* Append X to the list V of N entries, unless it is there already. */
 static int
-push_index (size_t **v, size_t *n, size_t x, bool dedup)
+push_index (size_t **v, size_t *n, size_t x)
 {
   size_t *nv;
   size_t i;
 
-  if (dedup)
-    for (i = 0; i < *n; ++i)
-      if ((*v)[i] == x)
-        return 0;
+  for (i = 0; i < *n; ++i)
+    if ((*v)[i] == x)
+      return 0;
   /* Grow at powers of two (capacity 2n >= n + 1). */
   if (*n == 0 || (*n & (*n - 1)) == 0) {
     nv = realloc (*v, (*n ? *n * 2 : 2) * sizeof *nv);
@@ -230,341 +254,145 @@ push_index (size_t **v, size_t *n, size_t x, bool dedup)
   return 0;
 }
 
-static bool
-is_space (char c)
-{
-  return c == ' ' || c == '\t' || c == '\r';
-}
-
+/* How good module NAME is for the soft dependency WANT: 2 its own
+ * name, 1 a "*_generic" implementation, 0 another. */
 static int
-parse_dep (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
-           const char *text)
+rank (const char *name, const char *want)
 {
-  const char *line = text;
-  size_t bad = 0;
+  size_t l = strlen (name);
 
-  while (*line) {
-    const char *eol = strchr (line, '\n'), *colon, *p, *end;
-    ssize_t m;
-    size_t ndeps = 0;
-
-    if (!eol)
-      eol = line + strlen (line);
-    colon = memchr (line, ':', eol - line);
-    if (!colon || line[0] == '#') {
-      if (colon || (eol > line && line[0] != '#'))
-        bad++;
-      goto next;
-    }
-    for (end = colon; end > line && is_space (end[-1]); --end)
-      ;
-    for (p = line; p < end && is_space (*p); ++p)
-      ;
-    m = get_mod (db, p, end - p);
-    if (m == -2)
-      return gbox_app_error (cx, "modules.dep: out of memory");
-    if (m < 0 || db->v[m].has_line) {
-      bad++;
-      goto next;
-    }
-    db->v[m].has_line = true;
-    /* The line's own path wins over one seen in a dependency list. */
-    if (strlen (db->v[m].path) != (size_t) (end - p) ||
-        memcmp (db->v[m].path, p, end - p) != 0) {
-      char *np = strndup (p, end - p);
-      if (!np)
-        return gbox_app_error (cx, "modules.dep: out of memory");
-      free (db->v[m].path);
-      db->v[m].path = np;
-    }
-    for (p = colon + 1; p < eol;) {
-      const char *tok;
-      ssize_t d;
-      while (p < eol && is_space (*p))
-        p++;
-      if (p >= eol)
-        break;
-      tok = p;
-      while (p < eol && !is_space (*p))
-        p++;
-      if (++ndeps > MAX_DEPS_PER_LINE) {
-        bad++;
-        break;
-      }
-      d = get_mod (db, tok, p - tok);
-      if (d == -2)
-        return gbox_app_error (cx, "modules.dep: out of memory");
-      if (d < 0 || d == m) {
-        bad++;
-        continue;
-      }
-      if (push_index (&db->v[m].deps, &db->v[m].ndeps, d, false) == -1)
-        return gbox_app_error (cx, "modules.dep: out of memory");
-    }
-  next:
-    line = *eol ? eol + 1 : eol;
-  }
-  if (bad > 0)
-    gbox_app_debug (cx, "modules.dep: ignored %zu malformed entries", bad);
-  return 0;
+  if (strcmp (name, want) == 0)
+    return 2;
+  return l >= 8 && strcmp (name + l - 8, "_generic") == 0;
 }
 
-/* One "pre:" soft dependency of module MOD, by name or alias. */
-struct soft {
-  size_t mod;
-  char *want;                   /* normalised */
-  ssize_t resolved;
-};
-
-/* Whether the alias WANT (normalised) is provided by a built-in module,
- * according to modules.builtin.modinfo ("mod.alias=NAME" strings separated
- * by NULs). */
-static bool
-builtin_provides (const char *modinfo, size_t len, const char *want)
-{
-  size_t i = 0, wlen = strlen (want);
-
-  while (modinfo && i < len) {
-    const char *s = modinfo + i, *end = memchr (s, '\0', len - i);
-    const char *eq;
-    size_t slen = end ? (size_t) (end - s) : len - i;
-    eq = memchr (s, '=', slen);
-    if (eq && eq - s > 6 && memcmp (eq - 6, ".alias", 6) == 0 &&
-        (size_t) (s + slen - eq - 1) == wlen) {
-      size_t k;
-      for (k = 0; k < wlen; ++k) {
-        char c = eq[1 + k] == '-' ? '_' : eq[1 + k];
-        if (c != want[k])
-          break;
-      }
-      if (k == wlen)
-        return true;
-    }
-    i += slen + 1;
-  }
-  return false;
-}
-
+/* The module a soft dependency WANT (a name or an alias) stands for: the
+ * module of that name; nothing if a built-in module has that name or
+ * alias; else of the alias's modules the "*_generic" implementation,
+ * which works on every CPU, or the first.  *KM is NULL when nothing is
+ * to be loaded. */
 static int
-parse_softdep (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
-               const char *softdep, const char *alias,
-               const char *modinfo, size_t modinfo_len)
+resolve_soft (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
+              const char *want, struct kmod_module **km)
 {
-  struct soft *sv = NULL;
-  size_t n = 0, cap = 0, i;
-  const char *line;
-  int r = -1;
-
-  for (line = softdep; *line;) {
-    const char *eol = strchr (line, '\n');
-    char buf[4096], *save = NULL, *tok;
-    size_t len;
-    ssize_t m = -1;
-    bool pre = false;
-
-    if (!eol)
-      eol = line + strlen (line);
-    len = eol - line;
-    if (len < sizeof buf && strncmp (line, "softdep", 7) == 0 &&
-        is_space (line[7])) {
-      memcpy (buf, line, len);
-      buf[len] = '\0';
-      strtok_r (buf, " \t\r", &save);
-      tok = strtok_r (NULL, " \t\r", &save);
-      if (tok) {
-        char *nm = normalise_name (tok, strlen (tok));
-        if (!nm)
-          goto oom;
-        m = find_mod (db, nm);
-        free (nm);
-      }
-      while (m >= 0 && (tok = strtok_r (NULL, " \t\r", &save)) != NULL) {
-        if (strcmp (tok, "pre:") == 0)
-          pre = true;
-        else if (strcmp (tok, "post:") == 0)
-          pre = false;
-        else if (pre && n < 4096) {
-          if (n + 1 > cap) {
-            struct soft *nv;
-            cap = cap ? cap * 2 : 64;
-            nv = realloc (sv, cap * sizeof *nv);
-            if (!nv)
-              goto oom;
-            sv = nv;
-          }
-          sv[n].mod = m;
-          sv[n].want = normalise_name (tok, strlen (tok));
-          if (!sv[n].want)
-            goto oom;
-          sv[n].resolved = find_mod (db, sv[n].want);
-          if (sv[n].resolved < 0 &&
-              (gbox_app_strv_contains (&db->builtin, sv[n].want) ||
-               builtin_provides (modinfo, modinfo_len, sv[n].want)))
-            free (sv[n].want);  /* built in: nothing to load */
-          else
-            n++;
-        }
-      }
-    }
-    line = *eol ? eol + 1 : eol;
-  }
-
-  /* Unresolved names are aliases ("crypto-crc32c"): one pass over
-   * modules.alias, exact (non-wildcard) aliases only, preferring a
-   * "*_generic" implementation, which works on every CPU. */
-  if (alias) {
-    for (line = alias; *line;) {
-      const char *eol = strchr (line, '\n');
-      char buf[1024], *save = NULL, *al, *mn;
-      size_t len;
-
-      if (!eol)
-        eol = line + strlen (line);
-      len = eol - line;
-      if (len < sizeof buf && strncmp (line, "alias ", 6) == 0) {
-        memcpy (buf, line, len);
-        buf[len] = '\0';
-        strtok_r (buf, " \t\r", &save);
-        al = strtok_r (NULL, " \t\r", &save);
-        mn = strtok_r (NULL, " \t\r", &save);
-        if (al && mn && !strpbrk (al, "*?[")) {
-          char *nal = normalise_name (al, strlen (al));
-          char *nmn = normalise_name (mn, strlen (mn));
-          if (!nal || !nmn) {
-            free (nal);
-            free (nmn);
-            goto oom;
-          }
-          for (i = 0; i < n; ++i) {
-            ssize_t c;
-            size_t l;
-            if (strcmp (sv[i].want, nal) != 0)
-              continue;
-            c = find_mod (db, nmn);
-            if (c < 0)
-              continue;
-            l = strlen (nmn);
-            if (sv[i].resolved < 0 ||
-                (l >= 8 && strcmp (nmn + l - 8, "_generic") == 0))
-              sv[i].resolved = c;
-          }
-          free (nal);
-          free (nmn);
-        }
-      }
-      line = *eol ? eol + 1 : eol;
-    }
-  }
-
-  for (i = 0; i < n; ++i) {
-    if (sv[i].resolved < 0 || (size_t) sv[i].resolved == sv[i].mod)
-      continue;
-    if (push_index (&db->v[sv[i].mod].soft, &db->v[sv[i].mod].nsoft,
-                    sv[i].resolved, true) == -1)
-      goto oom;
-  }
-  r = 0;
-  goto out;
-
- oom:
-  gbox_app_error (cx, "modules.softdep: out of memory");
- out:
-  for (i = 0; i < n; ++i)
-    free (sv[i].want);
-  free (sv);
-  return r;
-}
-
-static int
-parse_builtin (struct gbox_app_moddb *db, const char *text)
-{
-  const char *line = text;
-
-  while (*line) {
-    const char *eol = strchr (line, '\n');
-    char *name;
-
-    if (!eol)
-      eol = line + strlen (line);
-    name = name_of_path (line, eol - line);
-    if (name) {
-      if (!gbox_app_strv_contains (&db->builtin, name) &&
-          gbox_app_strv_push (&db->builtin, name) == -1) {
-        free (name);
-        return -1;
-      }
-      free (name);
-    }
-    line = *eol ? eol + 1 : eol;
-  }
-  return 0;
-}
-
-int
-gbox_app_moddb_parse (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
-                      const char *dep, const char *softdep,
-                      const char *alias, const char *builtin,
-                      const char *modinfo, size_t modinfo_len)
-{
-  if (parse_dep (cx, db, dep) == -1)
-    return -1;
-  if (builtin && parse_builtin (db, builtin) == -1)
-    return gbox_app_error (cx, "modules.builtin: out of memory");
-  if (softdep &&
-      parse_softdep (cx, db, softdep, alias, modinfo, modinfo_len) == -1)
-    return -1;
-  free (db->state);
-  db->state = calloc (db->n ? db->n : 1, 1);
-  if (!db->state)
-    return gbox_app_error (cx, "modules.dep: out of memory");
-  return 0;
-}
-
-int
-gbox_app_moddb_load (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
-                     const char *moddir)
-{
-  char *path, *dep = NULL, *softdep = NULL, *alias = NULL, *builtin = NULL;
-  char *modinfo = NULL;
-  size_t modinfo_len = 0;
-  struct gbox_app_ctx quiet = { 0 };
+  struct kmod_list *list = NULL, *it;
+  char *n = normalise_name (want);
   int r;
 
-  path = gbox_app_asprintf ("%s/modules.dep", moddir);
-  if (!path)
+  *km = NULL;
+  if (!n)
     return gbox_app_error (cx, "out of memory");
-  r = gbox_app_read_file (cx, path, GBOX_APP_MAX_TEXT, &dep, NULL);
-  free (path);
+  r = kmod_module_new_from_name_lookup (db->ctx, n, km);
+  if (r == 0 && *km) {
+    if (!kmod_module_get_path (*km)) {    /* built in */
+      kmod_module_unref (*km);
+      *km = NULL;
+    }
+    free (n);
+    return 0;
+  }
+  r = kmod_module_new_from_lookup (db->ctx, n, &list);
+  if (r < 0) {
+    gbox_app_error (cx, "kernel module %s: lookup: %s", n, strerror (-r));
+    free (n);
+    return -1;
+  }
+  kmod_list_foreach (it, list) {
+    struct kmod_module *c = kmod_module_get_module (it);
+
+    if (kmod_module_get_path (c) &&
+        (!*km || rank (kmod_module_get_name (c), n) >
+         rank (kmod_module_get_name (*km), n))) {
+      kmod_module_unref (*km);
+      *km = c;
+    }
+    else
+      kmod_module_unref (c);
+  }
+  kmod_module_unref_list (list);
+  free (n);
+  return 0;
+}
+
+/* Fill in the dependencies of module I: the hard ones from the index,
+ * the soft "pre:" ones from modules.softdep. */
+static int
+expand (struct gbox_app_ctx *cx, struct gbox_app_moddb *db, size_t i)
+{
+  struct kmod_list *deps, *it;
+  struct kmod_config_iter *iter;
+  int r = 0;
+
+  db->v[i].expanded = true;
+  deps = kmod_module_get_dependencies (db->v[i].km);
+  kmod_list_foreach (it, deps) {
+    struct kmod_module *d = kmod_module_get_module (it);
+    ssize_t j = intern (cx, db, d);
+    kmod_module_unref (d);
+    if (j == -1 ||
+        ((size_t) j != i &&
+         push_index (&db->v[i].deps, &db->v[i].ndeps, j) == -1)) {
+      if (j != -1)
+        gbox_app_error (cx, "out of memory");
+      r = -1;
+      break;
+    }
+  }
+  kmod_module_unref_list (deps);
   if (r == -1)
     return -1;
-  /* The others are optional. */
-#define OPTIONAL(var, file, lenp)                                       \
-  do {                                                                  \
-    char *p_ = gbox_app_asprintf ("%s/" file, moddir);                  \
-    if (p_ && gbox_app_read_file (&quiet, p_, GBOX_APP_MAX_TEXT,        \
-                                  &var, lenp) == -1)                    \
-      var = NULL;                                                       \
-    free (p_);                                                          \
-  } while (0)
-  OPTIONAL (softdep, "modules.softdep", NULL);
-  if (softdep) {
-    OPTIONAL (alias, "modules.alias", NULL);
-    OPTIONAL (modinfo, "modules.builtin.modinfo", &modinfo_len);
+
+  /* Each "softdep NAME pre: A B post: C" line of NAME, which libkmod
+   * gives as "pre: A B post: C" (libkmod 30 leaves out the space before
+   * "post:", so the lists are found by their labels, not as words). */
+  iter = kmod_config_get_softdeps (db->ctx);
+  while (r == 0 && iter && kmod_config_iter_next (iter)) {
+    const char *value = kmod_config_iter_get_value (iter), *p, *end;
+
+    if (strcmp (kmod_config_iter_get_key (iter), db->v[i].name) != 0 ||
+        !value || (p = strstr (value, "pre:")) == NULL)
+      continue;
+    p += 4;
+    end = strstr (p, "post:");
+    if (!end)
+      end = p + strlen (p);
+    while (r == 0 && p < end) {
+      size_t n = strcspn (p, " \t");
+      char tok[256];
+      struct kmod_module *km;
+      ssize_t j;
+
+      if (n > (size_t) (end - p))
+        n = end - p;
+      if (n == 0) {
+        p++;
+        continue;
+      }
+      if (n < sizeof tok) {
+        memcpy (tok, p, n);
+        tok[n] = '\0';
+        if (resolve_soft (cx, db, tok, &km) == -1)
+          r = -1;
+        else if (km) {
+          j = intern (cx, db, km);
+          kmod_module_unref (km);
+          if (j == -1)
+            r = -1;
+          else if ((size_t) j != i &&
+                   push_index (&db->v[i].soft, &db->v[i].nsoft, j) == -1)
+            r = gbox_app_error (cx, "out of memory");
+        }
+      }
+      p += n;
+    }
   }
-  OPTIONAL (builtin, "modules.builtin", NULL);
-#undef OPTIONAL
-  r = gbox_app_moddb_parse (cx, db, dep, softdep, alias, builtin,
-                            modinfo, modinfo_len);
-  free (modinfo);
-  free (dep);
-  free (softdep);
-  free (alias);
-  free (builtin);
+  kmod_config_iter_free_iter (iter);
   return r;
 }
 
-/* Children of M in visiting order: hard dependencies from the last listed
- * (the deepest, as modprobe loads them), then the soft ones. */
+/* Children of M in visiting order: hard dependencies as libkmod lists
+ * them (the reverse of the modules.dep line: the deepest first, as
+ * modprobe loads them), then the soft ones. */
 static size_t
 nchildren (const struct mod *m)
 {
@@ -574,11 +402,12 @@ nchildren (const struct mod *m)
 static size_t
 child (const struct mod *m, size_t k)
 {
-  return k < m->ndeps ? m->deps[m->ndeps - 1 - k] : m->soft[k - m->ndeps];
+  return k < m->ndeps ? m->deps[k] : m->soft[k - m->ndeps];
 }
 
 /* Depth-first post-order from ROOT over modules whose MARK is 0, with an
- * explicit stack (no recursion on hostile input); appends to OUT. */
+ * explicit stack (no recursion); appends to OUT.  Every module reachable
+ * from ROOT is expanded. */
 static int
 postorder (const struct gbox_app_moddb *db, size_t root, unsigned char *mark,
            size_t **out, size_t *nout, size_t *outcap)
@@ -633,18 +462,36 @@ int
 gbox_app_moddb_select (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
                        const char *name)
 {
-  char *n = normalise_name (name, strlen (name));
+  struct kmod_module *found = NULL;
+  char *n;
   ssize_t i;
+  size_t k;
+  int r;
 
+  if (!db->ctx)
+    return gbox_app_error (cx, "kernel modules: no module directory loaded");
+  n = normalise_name (name);
   if (!n)
     return gbox_app_error (cx, "out of memory");
-  i = find_mod (db, n);
-  if (i < 0 || !db->v[i].has_line) {
-    bool builtin = gbox_app_strv_contains (&db->builtin, n);
-    free (n);
-    return builtin ? GBOX_APP_MOD_BUILTIN : GBOX_APP_MOD_MISSING;
-  }
+  /* A module of that very name (an alias of others does not count):
+   * from modules.dep.bin, or built in (no file). */
+  r = kmod_module_new_from_name_lookup (db->ctx, n, &found);
   free (n);
+  if (r < 0 || !found)
+    return GBOX_APP_MOD_MISSING;
+  if (!kmod_module_get_path (found)) {
+    kmod_module_unref (found);
+    return GBOX_APP_MOD_BUILTIN;
+  }
+
+  i = intern (cx, db, found);
+  kmod_module_unref (found);
+  if (i == -1)
+    return -1;
+  /* Expand the closure (expanding appends the modules it finds). */
+  for (k = 0; k < db->n; ++k)
+    if (!db->v[k].expanded && expand (cx, db, k) == -1)
+      return -1;
   if (postorder (db, i, db->state, &db->sel, &db->nsel, &db->selcap) == -1)
     return gbox_app_error (cx, "out of memory");
   return GBOX_APP_MOD_ADDED;

@@ -36,7 +36,7 @@ LIBCOMMON := $(call ldadd,common,test_ldadd)
 LIBDAEMON := $(call ldadd,daemon,guestboxd_LDADD)
 LIBAPP := $(call ldadd,appliance,guestbox_make_appliance_LDADD)
 
-HARNESSES = reply request fstab inspect elf kernel moddep cpio hive hostile
+HARNESSES = reply request fstab inspect elf kernel cpio hive hostile
 
 # NAME: harness, the project sources compiled with coverage, libraries.
 reply_SRCS = $(top)/common/proto.c $(top)/common/actions.c \
@@ -56,8 +56,6 @@ elf_SRCS = $(top)/appliance/elfdeps.c
 elf_LIBS = $(LIBAPP)
 kernel_SRCS = $(top)/appliance/kernel.c $(top)/appliance/decompress.c
 kernel_LIBS = $(LIBAPP)
-moddep_SRCS = $(top)/appliance/kmod.c
-moddep_LIBS = $(LIBAPP)
 cpio_SRCS = $(top)/appliance/cpio.c
 cpio_LIBS = $(LIBAPP)
 hive_SRCS = $(top)/daemon/inspect-windows.c $(top)/daemon/inspect-full.c

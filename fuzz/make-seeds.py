@@ -148,17 +148,6 @@ if k:
     except OSError:
         pass
 
-write("moddep", 0,
-      b"kernel/fs/ext4/ext4.ko: kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko "
-      b"kernel/lib/crc16.ko\nkernel/fs/mbcache.ko:\nkernel/fs/jbd2/jbd2.ko:\n"
-      b"kernel/lib/crc16.ko:\nkernel/drivers/scsi/virtio_scsi.ko: "
-      b"kernel/drivers/virtio/virtio.ko\nkernel/drivers/virtio/virtio.ko:\n"
-      b"kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\n"
-      b"\n@@\nsoftdep ext4 pre: crc32c\nsoftdep vfat post: nls_ascii\n"
-      b"\n@@\nalias crc32c crc32c_generic\nalias fs-vfat vfat\n"
-      b"\n@@\nkernel/fs/fat/vfat.ko\nkernel/drivers/block/loop.ko\n"
-      b"\n@@\nvfat.alias=fs-vfat\0loop.alias=block-major-7\0")
-
 write("cpio", 0, b"d /usr/bin\nf /usr/bin/x hello\nl /bin usr/bin\n"
       b"l /lib64/ld.so ../lib/x86_64-linux-gnu/ld.so\nf init #!/bin/sh\n"
       b"d a/./b\nd a/../b\nf /usr/bin/x other\n")
