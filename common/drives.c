@@ -5,7 +5,8 @@
 
 /**
  * Adding disks: checking the source, probing its format with our own
- * header reader (never letting qemu probe), NBD URIs, the throw-away
+ * header reader (never letting qemu probe), NBD URIs (libxml2's URI
+ * parser), the throw-away
  * overlays of read-only disks, and hot-adding them all to the running
  * appliance as scsi-hd devices on the virtio-scsi controller.
  *
@@ -45,6 +46,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <json-c/json.h>
+#include <libxml/uri.h>
 
 #include "guestbox-internal.h"
 #include "cleanups.h"
@@ -400,35 +404,172 @@ append_str (gbox_h *h, char **buf, const char *s)
   return 0;
 }
 
-/* Percent-decode S (URI component) into a new string. */
-static char *
-uri_decode (const char *s, size_t len)
-{
-  char *out = malloc (len + 1), *q = out;
-  size_t i;
+static bool is_nbd_uri (const char *s);
 
-  if (!out)
-    return NULL;
-  for (i = 0; i < len; ++i) {
-    if (s[i] == '%' && i + 2 < len &&
-        isxdigit ((unsigned char) s[i+1]) &&
-        isxdigit ((unsigned char) s[i+2])) {
-      char hex[3] = { s[i+1], s[i+2], 0 };
-      *q++ = (char) strtol (hex, NULL, 16);
-      i += 2;
-    }
-    else
-      *q++ = s[i];
+/* JSON object O as compact text (malloc'd; NULL when out of memory),
+ * and O released. */
+static char *
+json_text (gbox_h *h, json_object *o)
+{
+  char *r = NULL;
+
+  if (o)
+    r = strdup (json_object_to_json_string_ext
+                (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put (o);
+  if (!r)
+    gbox_int_perror (h, "malloc");
+  return r;
+}
+
+/* Add the string member KEY: VALUE to O; -1 when out of memory. */
+static int
+json_add_string (json_object *o, const char *key, const char *value)
+{
+  json_object *v = json_object_new_string (value);
+
+  if (!v || json_object_object_add (o, key, v) != 0) {
+    json_object_put (v);
+    return -1;
   }
-  *q = '\0';
-  return out;
+  return 0;
+}
+
+/* An NBD URI taken apart (the strings malloc'd). */
+struct nbd_uri {
+  bool is_unix;
+  char *host;                   /* without the brackets of an IPv6 address */
+  int port;                     /* 0: the default */
+  char *export;                 /* NULL or "": the default export */
+  char *socket;                 /* the Unix socket's path */
+};
+
+static void
+free_nbd_uri (struct nbd_uri *u)
+{
+  free (u->host);
+  free (u->export);
+  free (u->socket);
+  memset (u, 0, sizeof *u);
+}
+
+/* The port as written in SOURCE's authority (after the host, which may
+ * be an [IPv6] literal): *PORT and *LEN, or false without one.  libxml2
+ * reads a missing port and ":0" alike. */
+static bool
+written_port (const char *source, const char **port, size_t *len)
+{
+  const char *auth = strstr (source, "://"), *end, *colon;
+
+  if (!auth)
+    return false;
+  auth += 3;
+  end = auth + strcspn (auth, "/?#");
+  colon = memrchr (auth, ':', end - auth);
+  if (!colon || memchr (colon, ']', end - colon))
+    return false;
+  *port = colon + 1;
+  *len = end - colon - 1;
+  return true;
 }
 
 /* The forms accepted:
- *   nbd://HOST[:PORT][/EXPORT]
+ *   nbd://HOST[:PORT][/EXPORT]  (nbd+tcp:// likewise)
  *   nbd+unix:///[EXPORT]?socket=PATH
  *   nbd://?socket=PATH and nbd:///EXPORT?socket=PATH (libguestfs tools)
- */
+ * parsed by libxml2 (xmlParseURI), which also decodes %XX escapes. */
+static int
+parse_nbd_uri (gbox_h *h, const char *source, struct nbd_uri *u)
+{
+  xmlURIPtr uri;
+  const char *port;
+  size_t portlen;
+  int r = -1;
+
+  memset (u, 0, sizeof *u);
+  if (!is_nbd_uri (source)) {
+    gbox_int_error (h, "%s: not an NBD URI (nbd://HOST[:PORT][/EXPORT] or "
+                    "nbd+unix:///EXPORT?socket=PATH)", source);
+    return -1;
+  }
+  uri = xmlParseURI (source);
+  if (!uri) {
+    const char *auth = strstr (source, "://") + 3;
+    if (*auth == '[' && !memchr (auth, ']', strcspn (auth, "/?#")))
+      gbox_int_error (h, "%s: bad IPv6 address in NBD URI", source);
+    else if (written_port (source, &port, &portlen))
+      gbox_int_error (h, "%s: bad port number in NBD URI", source);
+    else
+      gbox_int_error (h, "%s: not a valid URI (characters such as spaces "
+                      "must be written as %%XX)", source);
+    return -1;
+  }
+  u->is_unix = strcmp (uri->scheme, "nbd+unix") == 0;
+  if (uri->user || uri->fragment) {
+    gbox_int_error (h, "%s: an NBD URI has no user name or #fragment",
+                    source);
+    goto out;
+  }
+  if (uri->server && *uri->server) {
+    size_t len = strlen (uri->server);
+    if (uri->server[0] == '[' && len >= 2 && uri->server[len - 1] == ']')
+      u->host = strndup (uri->server + 1, len - 2);
+    else
+      u->host = strdup (uri->server);
+    if (!u->host)
+      goto oom;
+  }
+  if (written_port (source, &port, &portlen) &&
+      (portlen == 0 || uri->port <= 0 || uri->port > 65535)) {
+    gbox_int_error (h, "%s: bad port number in NBD URI", source);
+    goto out;
+  }
+  u->port = uri->port > 0 ? uri->port : 0;
+  if (uri->path && uri->path[0] == '/' && uri->path[1]) {
+    u->export = strdup (uri->path + 1);
+    if (!u->export)
+      goto oom;
+  }
+  /* ?socket=PATH (the last one wins), each parameter decoded alone so
+   * that %26 may stand in a path. */
+  if (uri->query_raw) {
+    const char *q = uri->query_raw;
+    while (*q) {
+      size_t len = strcspn (q, "&");
+      if (len >= 7 && strncmp (q, "socket=", 7) == 0) {
+        free (u->socket);
+        u->socket = xmlURIUnescapeString (q + 7, len - 7, NULL);
+        if (!u->socket)
+          goto oom;
+      }
+      q += len;
+      if (*q == '&')
+        q++;
+    }
+  }
+  if (u->socket)
+    u->is_unix = true;
+  if (u->is_unix && (!u->socket || !*u->socket)) {
+    gbox_int_error (h, "%s: NBD over a Unix socket needs ?socket=PATH",
+                    source);
+    goto out;
+  }
+  if (!u->is_unix && !u->host) {
+    gbox_int_error (h, "%s: NBD URI has no host name", source);
+    goto out;
+  }
+  r = 0;
+  goto out;
+
+ oom:
+  gbox_int_perror (h, "malloc");
+ out:
+  xmlFreeURI (uri);
+  if (r == -1)
+    free_nbd_uri (u);
+  return r;
+}
+
 static char *nbd_json (gbox_h *h, const char *source, const char *fdname,
                        char **sockpath);
 
@@ -438,138 +579,55 @@ gbox_int_nbd_json (gbox_h *h, const char *source)
   return nbd_json (h, source, NULL, NULL);
 }
 
-/* With FDNAME, a Unix socket is given as the monitor descriptor of that
- * name (we connect to it, so that a qemu running as another user needs
- * no access to the socket's directory), and *SOCKPATH gets its path
- * (NULL for TCP). */
+/* The blockdev node (JSON) of the NBD URI SOURCE.  With FDNAME, a Unix
+ * socket is given as the monitor descriptor of that name (we connect to
+ * it, so that a qemu running as another user needs no access to the
+ * socket's directory), and *SOCKPATH gets its path (NULL for TCP). */
 static char *
 nbd_json (gbox_h *h, const char *source, const char *fdname, char **sockpath)
 {
-  const char *p, *query, *path_start, *auth_end;
-  CLEANUP_FREE char *host = NULL, *port = NULL, *export = NULL, *sock = NULL;
-  char *json = NULL;
-  bool is_unix;
+  struct nbd_uri u;
+  json_object *o = NULL, *server = NULL;
+  char portbuf[16];
+  int bad;
 
-  if (strncmp (source, "nbd+unix://", 11) == 0) {
-    is_unix = true;
-    p = source + 11;
+  if (parse_nbd_uri (h, source, &u) == -1)
+    return NULL;
+  o = json_object_new_object ();
+  server = json_object_new_object ();
+  bad = !o || !server || json_add_string (o, "driver", "nbd") == -1;
+  if (!bad && u.is_unix && fdname) {
+    bad = json_add_string (server, "type", "fd") == -1 ||
+      json_add_string (server, "str", fdname) == -1;
+    if (!bad) {
+      *sockpath = u.socket;
+      u.socket = NULL;
+    }
   }
-  else if (strncmp (source, "nbd://", 6) == 0) {
-    is_unix = false;
-    p = source + 6;
+  else if (!bad && u.is_unix)
+    bad = json_add_string (server, "type", "unix") == -1 ||
+      json_add_string (server, "path", u.socket) == -1;
+  else if (!bad) {
+    snprintf (portbuf, sizeof portbuf, "%d", u.port ? u.port : 10809);
+    bad = json_add_string (server, "type", "inet") == -1 ||
+      json_add_string (server, "host", u.host) == -1 ||
+      json_add_string (server, "port", portbuf) == -1;
   }
-  else if (strncmp (source, "nbd+tcp://", 10) == 0) {
-    is_unix = false;
-    p = source + 10;
+  if (!bad) {
+    bad = json_object_object_add (o, "server", server) != 0;
+    if (!bad)
+      server = NULL;
   }
-  else {
-    gbox_int_error (h, "%s: not an NBD URI (nbd://HOST[:PORT][/EXPORT] or "
-                    "nbd+unix:///EXPORT?socket=PATH)", source);
+  if (!bad && u.export && *u.export)
+    bad = json_add_string (o, "export", u.export) == -1;
+  free_nbd_uri (&u);
+  json_object_put (server);
+  if (bad) {
+    json_object_put (o);
+    gbox_int_perror (h, "malloc");
     return NULL;
   }
-
-  query = strchr (p, '?');
-  auth_end = p + strcspn (p, "/?");
-  path_start = *auth_end == '/' ? auth_end + 1 : NULL;
-
-  if (query) {
-    const char *q = query + 1;
-    while (*q) {
-      size_t len = strcspn (q, "&");
-      if (strncmp (q, "socket=", 7) == 0) {
-        free (sock);
-        sock = uri_decode (q + 7, len - 7);
-      }
-      q += len;
-      if (*q == '&')
-        q++;
-    }
-  }
-  if (path_start) {
-    size_t len = (query ? (size_t) (query - path_start) : strlen (path_start));
-    export = uri_decode (path_start, len);
-  }
-  if (auth_end > p) {
-    const char *colon = NULL, *c;
-
-    if (*p == '[') {             /* [IPv6]:port */
-      const char *rb = memchr (p, ']', auth_end - p);
-      if (!rb) {
-        gbox_int_error (h, "%s: bad IPv6 address in NBD URI", source);
-        return NULL;
-      }
-      host = strndup (p + 1, rb - p - 1);
-      if (rb + 1 < auth_end && rb[1] == ':')
-        colon = rb + 1;
-    }
-    else {
-      for (c = p; c < auth_end; ++c)
-        if (*c == ':')
-          colon = c;
-      host = strndup (p, (colon ? colon : auth_end) - p);
-    }
-    if (colon)
-      port = strndup (colon + 1, auth_end - colon - 1);
-  }
-
-  if (sock)
-    is_unix = true;
-  if (is_unix && (!sock || !*sock)) {
-    gbox_int_error (h, "%s: NBD over a Unix socket needs ?socket=PATH",
-                    source);
-    return NULL;
-  }
-  if (!is_unix && (!host || !*host)) {
-    gbox_int_error (h, "%s: NBD URI has no host name", source);
-    return NULL;
-  }
-  if (port) {
-    char *end;
-    long v = strtol (port, &end, 10);
-    if (!*port || *end || v <= 0 || v > 65535) {
-      gbox_int_error (h, "%s: bad port number in NBD URI", source);
-      return NULL;
-    }
-  }
-
-  if (append_str (h, &json, "{\"driver\":\"nbd\",\"server\":{") == -1)
-    goto err;
-  if (is_unix && fdname) {
-    if (append_str (h, &json, "\"type\":\"fd\",\"str\":") == -1 ||
-        append_quoted (h, &json, fdname) == -1)
-      goto err;
-    *sockpath = strdup (sock);
-    if (!*sockpath) {
-      gbox_int_perror (h, "strdup");
-      goto err;
-    }
-  }
-  else if (is_unix) {
-    if (append_str (h, &json, "\"type\":\"unix\",\"path\":") == -1 ||
-        append_quoted (h, &json, sock) == -1)
-      goto err;
-  }
-  else {
-    if (append_str (h, &json, "\"type\":\"inet\",\"host\":") == -1 ||
-        append_quoted (h, &json, host) == -1 ||
-        append_str (h, &json, ",\"port\":") == -1 ||
-        append_quoted (h, &json, port ? port : "10809") == -1)
-      goto err;
-  }
-  if (append_str (h, &json, "}") == -1)
-    goto err;
-  if (export && *export) {
-    if (append_str (h, &json, ",\"export\":") == -1 ||
-        append_quoted (h, &json, export) == -1)
-      goto err;
-  }
-  if (append_str (h, &json, "}") == -1)
-    goto err;
-  return json;
-
- err:
-  free (json);
-  return NULL;
+  return json_text (h, o);
 }
 
 static bool

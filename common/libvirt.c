@@ -28,6 +28,7 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/uri.h>
 #include <libxml/xpath.h>
 #include <libxml/xmlerror.h>
 
@@ -147,7 +148,13 @@ network_source (xmlXPathContextPtr ctx, xmlNodePtr disk, const char *target,
   char *port = attr_at (ctx, disk, "./source/host", "port");
   char *transport = attr_at (ctx, disk, "./source/host", "transport");
   char *socket = attr_at (ctx, disk, "./source/host", "socket");
-  const char *exp = export ? export : "";
+  /* The export name and the socket path %XX-escaped in the URI, an IPv6
+   * host in brackets. */
+  xmlChar *exp = xmlURIEscapeStr (BAD_CAST (export ? export : ""),
+                                  BAD_CAST "/");
+  xmlChar *sock = socket ? xmlURIEscapeStr (BAD_CAST socket, BAD_CAST "/")
+    : NULL;
+  bool v6 = host && strchr (host, ':') != NULL;
   char *r = NULL;
 
   if (protocol == NULL || strcmp (protocol, "nbd") != 0)
@@ -157,14 +164,19 @@ network_source (xmlXPathContextPtr ctx, xmlNodePtr disk, const char *target,
     if (socket == NULL)
       set_err (err, "disk %s: nbd over a unix socket without a socket path",
                target);
-    else if (asprintf (&r, "nbd+unix:///%s?socket=%s", exp, socket) == -1)
+    else if (!exp || !sock ||
+             asprintf (&r, "nbd+unix:///%s?socket=%s", exp, sock) == -1)
       r = NULL;
   }
   else if (host == NULL)
     set_err (err, "disk %s: nbd disk without a host", target);
-  else if (asprintf (&r, "nbd://%s%s%s/%s", host, port ? ":" : "",
-                     port ? port : "", exp) == -1)
+  else if (!exp ||
+           asprintf (&r, "nbd://%s%s%s%s%s/%s", v6 ? "[" : "", host,
+                     v6 ? "]" : "", port ? ":" : "", port ? port : "",
+                     exp) == -1)
     r = NULL;
+  xmlFree (exp);
+  xmlFree (sock);
   xmlFree (protocol);
   xmlFree (export);
   xmlFree (host);

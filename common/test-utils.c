@@ -23,6 +23,7 @@
 #include "guestbox-internal.h"
 #include "cleanups.h"
 #include "test-helpers.h"
+#include "libvirt.h"
 
 static const char *env_vars[] = {
   "GBOX_MEMSIZE", "GBOX_ACCEL", "GBOX_QEMU", "LIBGUESTFS_QEMU", "GBOX_APPEND",
@@ -174,32 +175,68 @@ check_json (void)
 {
   const struct {
     const char *uri, *json;             /* json NULL: refused */
+    const char *msg;                    /* then: part of the error */
   } cases[] = {
     { "nbd://example.com",
       "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
-      "\"host\":\"example.com\",\"port\":\"10809\"}}" },
+      "\"host\":\"example.com\",\"port\":\"10809\"}}", NULL },
     { "nbd://127.0.0.1:10810/disk%20one",
       "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
-      "\"host\":\"127.0.0.1\",\"port\":\"10810\"},\"export\":\"disk one\"}" },
+      "\"host\":\"127.0.0.1\",\"port\":\"10810\"},\"export\":\"disk one\"}", NULL },
     { "nbd+tcp://[::1]:99/e",
       "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
-      "\"host\":\"::1\",\"port\":\"99\"},\"export\":\"e\"}" },
+      "\"host\":\"::1\",\"port\":\"99\"},\"export\":\"e\"}", NULL },
     { "nbd+unix:///exp?socket=/tmp/a%20%22b.sock",
       "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
-      "\"path\":\"/tmp/a \\\"b.sock\"},\"export\":\"exp\"}" },
+      "\"path\":\"/tmp/a \\\"b.sock\"},\"export\":\"exp\"}", NULL },
     { "nbd://?socket=/tmp/s",
       "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
-      "\"path\":\"/tmp/s\"}}" },
+      "\"path\":\"/tmp/s\"}}", NULL },
     { "nbd:///?socket=/tmp/x&socket=/tmp/y",
       "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
-      "\"path\":\"/tmp/y\"}}" },
-    { "nbd+unix:///export", NULL },     /* no socket */
-    { "nbd://", NULL },                 /* no host */
-    { "nbd://h:0/", NULL },
-    { "nbd://h:65536/", NULL },
-    { "nbd://h:abc/", NULL },
-    { "nbd://[::1/", NULL },
-    { "http://h/", NULL },
+      "\"path\":\"/tmp/y\"}}", NULL },
+    /* Ports at the ends of the range, IPv6 literals. */
+    { "nbd://h:1/",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"h\",\"port\":\"1\"}}", NULL },
+    { "nbd://h:65535/x",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"h\",\"port\":\"65535\"},\"export\":\"x\"}", NULL },
+    { "nbd://[::1]/",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"::1\",\"port\":\"10809\"}}", NULL },
+    { "nbd://[fe80::1:2]:10810/exp",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"fe80::1:2\",\"port\":\"10810\"},\"export\":\"exp\"}", NULL },
+    /* Unix sockets: no export, an escaped '&', other parameters. */
+    { "nbd+unix:///?socket=/run/nbd.sock",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/run/nbd.sock\"}}", NULL },
+    { "nbd+unix:///?socket=/tmp/a%26b",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/tmp/a&b\"}}", NULL },
+    { "nbd+unix:///disk?other=1&socket=/s",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/s\"},\"export\":\"disk\"}", NULL },
+    { "nbd://h/a%2Fb",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"h\",\"port\":\"10809\"},\"export\":\"a/b\"}", NULL },
+    { "nbd+unix:///export", NULL, "needs ?socket=PATH" },
+    { "nbd+unix:///?socket=", NULL, "needs ?socket=PATH" },
+    { "nbd://", NULL, "no host name" },
+    { "nbd:///exp", NULL, "no host name" },
+    { "nbd://h:0/", NULL, "bad port number" },
+    { "nbd://h:65536/", NULL, "bad port number" },
+    { "nbd://h:99999999999/", NULL, "bad port number" },
+    { "nbd://h:abc/", NULL, "bad port number" },
+    { "nbd://h:/", NULL, "bad port number" },
+    { "nbd://[::1]:x/", NULL, "bad port number" },
+    { "nbd://[::1/", NULL, "bad IPv6 address" },
+    { "nbd://h/ex port", NULL, "not a valid URI" },
+    { "nbd://u@h/x", NULL, "no user name or #fragment" },
+    { "nbd://h/x#frag", NULL, "no user name or #fragment" },
+    { "http://h/", NULL, "not an NBD URI" },
+    { "nbdx://h/", NULL, "not an NBD URI" },
   };
   gbox_h *h = gbox_create ();
   CLEANUP_FREE char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL;
@@ -212,10 +249,50 @@ check_json (void)
       CHECK (j && strcmp (j, cases[i].json) == 0, "%s -> %s (got %s)",
              cases[i].uri, cases[i].json, j ? j : gbox_last_error (h));
     else
-      CHECK (j == NULL && test_contains (gbox_last_error (h), cases[i].uri),
-             "%s refused: %s", cases[i].uri, j ? j : gbox_last_error (h));
+      CHECK (j == NULL && test_contains (gbox_last_error (h), cases[i].uri)
+             && test_contains (gbox_last_error (h), cases[i].msg),
+             "%s refused (%s): %s", cases[i].uri, cases[i].msg,
+             j ? j : gbox_last_error (h));
   }
   gbox_close (h);
+
+  /* libvirt's NBD network disks become URIs that parse back: names with
+   * spaces, '&' and '#' escaped, an IPv6 host in brackets. */
+  {
+    static const char xml[] =
+      "<domain><devices>"
+      "<disk type='network'><source protocol='nbd' name='my disk#1'>"
+      "<host transport='unix' socket='/run/a b&amp;c.sock'/></source>"
+      "<target dev='vda'/></disk>"
+      "<disk type='network'><source protocol='nbd' name='e'>"
+      "<host name='::1' port='10810'/></source><target dev='vdb'/></disk>"
+      "<disk type='network'><source protocol='nbd'>"
+      "<host name='example.com'/></source><target dev='vdc'/></disk>"
+      "</devices></domain>";
+    static const char *const want[] = {
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\","
+      "\"path\":\"/run/a b&c.sock\"},\"export\":\"my disk#1\"}",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"::1\",\"port\":\"10810\"},\"export\":\"e\"}",
+      "{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\","
+      "\"host\":\"example.com\",\"port\":\"10809\"}}",
+    };
+    struct gbox_libvirt_domain dom = { 0 };
+    char *err = NULL;
+
+    h = gbox_create ();
+    CHECK (gbox_libvirt_parse_disks (xml, &dom, &err) == 0 &&
+           dom.nr_disks == 3, "libvirt network disks parsed (%s)",
+           err ? err : "");
+    for (i = 0; i < dom.nr_disks && i < 3; ++i) {
+      CLEANUP_FREE char *j = gbox_int_nbd_json (h, dom.disks[i].source);
+      CHECK (j && strcmp (j, want[i]) == 0, "libvirt disk %s -> %s (got %s)",
+             dom.disks[i].source, want[i], j ? j : gbox_last_error (h));
+    }
+    gbox_libvirt_free_domain (&dom);
+    free (err);
+    gbox_close (h);
+  }
 
   {
     CLEANUP_FREE char *q = gbox_int_json_quote ("a\"b\\c\n\x01/caf\xc3\xa9");
