@@ -7,6 +7,7 @@
  * The one place on the host side that forks: gbox_int_cmd_run runs a
  * program from an argv (never a shell) and waits for it, with stdin on
  * /dev/null, stdout and stderr captured up to a bound (or discarded),
+ * optionally one descriptor of ours passed as its descriptor 3,
  * stdout optionally handed over line by line (progress), and an
  * optional timeout after which the program is killed.
  * gbox_int_cmd_spawn starts a long-lived child (qemu) with its output
@@ -31,10 +32,10 @@
 
 #include "guestbox-internal.h"
 
-/* In the child: OUT and ERR (-1: /dev/null) become 1 and 2, then exec.
- * Only async-signal-safe calls until exec. */
+/* In the child: OUT and ERR (-1: /dev/null) become 1 and 2, FD3 (> 2)
+ * becomes 3, then exec.  Only async-signal-safe calls until exec. */
 static void __attribute__((noreturn))
-child (const char *const *argv, int out, int err, bool new_pgrp)
+child (const char *const *argv, int out, int err, int fd3, bool new_pgrp)
 {
   sigset_t none;
   int null;
@@ -52,7 +53,11 @@ child (const char *const *argv, int out, int err, bool new_pgrp)
     dup2 (null, 0);
   dup2 (out >= 0 ? out : null, 1);
   dup2 (err >= 0 ? err : null, 2);
-  gbox_int_close_fds_from (3);
+  if (fd3 == 3)
+    fcntl (3, F_SETFD, 0);      /* dup2 onto itself keeps close-on-exec */
+  else if (fd3 > 2)
+    dup2 (fd3, 3);
+  gbox_int_close_fds_from (fd3 > 2 ? 4 : 3);
   execvp (argv[0], (char *const *) argv);
   {
     const char *msg = strerror (errno);
@@ -81,7 +86,7 @@ gbox_int_cmd_spawn (const char *const *argv, int *outfd)
     return -1;
   }
   if (pid == 0)
-    child (argv, pfd[1], pfd[1], true);
+    child (argv, pfd[1], pfd[1], -1, true);
   close (pfd[1]);
   *outfd = pfd[0];
   return pid;
@@ -181,7 +186,7 @@ gbox_int_cmd_run (struct gbox_cmd *c)
   if (pid == -1)
     goto fail;
   if (pid == 0)
-    child (c->argv, out_w, err_w, false);
+    child (c->argv, out_w, err_w, c->fd3, false);
   if (c->child)
     *c->child = pid;
   if (out_w >= 0)

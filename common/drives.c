@@ -6,20 +6,23 @@
 /**
  * Adding disks: checking the source, probing its format with our own
  * header reader (never letting qemu probe), NBD URIs (libxml2's URI
- * parser), the throw-away
- * overlays of read-only disks, and hot-adding them all to the running
- * appliance as scsi-hd devices on the virtio-scsi controller.
+ * parser), the throw-away overlays of read-only disks (qemu-img through
+ * the command runner), and hot-adding them all to the running appliance
+ * as scsi-hd devices on the virtio-scsi controller (QMP commands built
+ * and replies read with json-c).
  *
- * Format policy: --format wins and then the image may use what that
- * format allows (a qcow2 backing file, for example).  Without --format
- * the header decides; a probed image that names another file (a qcow2
- * or QED backing file, a qcow2 external data file, vmdk extents in a
- * text or embedded descriptor) is refused, and every probed non-raw
- * image is opened with its backing
- * disabled, so a hostile header can never make qemu open another host
- * file.  Read-only disks are attached through a qcow2 overlay in the
- * temp dir whose backing node we give qemu explicitly (read-only); the
- * guest may write (journal replays) but the image is never written.
+ * Format policy: without --format the header decides; a probed image
+ * that names another file (a qcow2 or QED backing file, a qcow2
+ * external data file, vmdk extents in a text or embedded descriptor, a
+ * differencing VDI, VHD or VHDX) is refused, and every image is opened
+ * with its backing disabled, so a hostile header can never make qemu
+ * open another host file.  --format=qcow2 opens a qcow2 backing chain,
+ * which we follow and open ourselves, each file through a descriptor;
+ * any other image that names files is refused with or without
+ * --format (qemu would open them by name).  Read-only disks are
+ * attached through a qcow2 overlay in the temp dir whose backing node
+ * we give qemu explicitly (read-only); the guest may write (journal
+ * replays) but the image is never written.
  *
  * The header reader stays hand-written: the one library that knows
  * every format (qemu's block layer, through qemu-img) is what must not
@@ -319,8 +322,7 @@ gbox_int_probe_format_fd (gbox_h *h, int fd, const char *filename,
     }
   }
   else if (n >= 21 && memcmp (hdr, "# Disk DescriptorFile", 21) == 0) {
-    /* A text descriptor names other files (extents): only with
-     * --format=vmdk. */
+    /* A text descriptor names other files (extents): refused. */
     fmt = "vmdk";
     *backing = strdup ("(vmdk descriptor naming extent files)");
   }
@@ -370,37 +372,6 @@ gbox_int_probe_format_fd (gbox_h *h, int fd, const char *filename,
     *backing = NULL;
     return -1;
   }
-  return 0;
-}
-
-/* Append S to the JSON being built in *BUF, JSON-quoted. */
-static int
-append_quoted (gbox_h *h, char **buf, const char *s)
-{
-  CLEANUP_FREE char *q = gbox_int_json_quote (s);
-  char *nb;
-
-  if (!q) {
-    gbox_int_perror (h, "malloc");
-    return -1;
-  }
-  nb = gbox_int_asprintf (h, "%s%s", *buf ? *buf : "", q);
-  if (!nb)
-    return -1;
-  free (*buf);
-  *buf = nb;
-  return 0;
-}
-
-static int
-append_str (gbox_h *h, char **buf, const char *s)
-{
-  char *nb = gbox_int_asprintf (h, "%s%s", *buf ? *buf : "", s);
-
-  if (!nb)
-    return -1;
-  free (*buf);
-  *buf = nb;
   return 0;
 }
 
@@ -767,52 +738,47 @@ qcow2_backing (int fd, char **name, bool *datafile)
   return *name ? 1 : -1;
 }
 
+/* The string member KEY of object O, or NULL. */
+static const char *
+json_string_member (json_object *o, const char *key)
+{
+  json_object *v;
+
+  if (!json_object_object_get_ex (o, key, &v) ||
+      !json_object_is_type (v, json_type_string))
+    return NULL;
+  return json_object_get_string (v);
+}
+
 /* The PATH of json:{"driver":FMT,"file":{"driver":"file"|"host_device",
- * "filename":PATH,...},...} (J after "json:"), FMT in FMTBUF; NULL if J
- * is not exactly that (no escapes but \" and \\ in PATH). */
+ * "filename":PATH}} (J after "json:"), FMT in FMTBUF; NULL if J is not
+ * exactly that (read by json-c: no other member, so nothing else that
+ * opens files). */
 static char *
 json_local_file (const char *j, char *fmtbuf, size_t fmtlen)
 {
-  const char *p, *f;
-  char *out, *q;
-  size_t n;
+  json_object *o = json_tokener_parse (j), *file;
+  const char *fmt, *drv, *name;
+  char *r = NULL;
 
-  if (strncmp (j, "{\"driver\":\"", 11) != 0)
-    return NULL;
-  p = j + 11;
-  n = strcspn (p, "\"\\");
-  if (p[n] != '"' || n == 0 || n >= fmtlen || !valid_format_n (p, n))
-    return NULL;
-  memcpy (fmtbuf, p, n);
-  fmtbuf[n] = '\0';
-  /* One file node and nothing else that opens files. */
-  if (strstr (j, "\"backing\"") || strstr (j, "\"data-file\"") ||
-      (strstr (j, "\"file\":{\"driver\":\"file\",\"filename\":\"") == NULL &&
-       strstr (j, "\"file\":{\"driver\":\"host_device\",\"filename\":\"")
-       == NULL))
-    return NULL;
-  f = strstr (j, "\"filename\":\"") + 12;
-  if (strstr (f, "\"filename\""))
-    return NULL;
-  out = malloc (strlen (f) + 1);
-  if (!out)
-    return NULL;
-  for (q = out; *f && *f != '"'; ++f) {
-    if (*f == '\\') {
-      if (f[1] != '"' && f[1] != '\\') {
-        free (out);
-        return NULL;
-      }
-      ++f;
-    }
-    *q++ = *f;
-  }
-  *q = '\0';
-  if (*f != '"' || !*out) {
-    free (out);
-    return NULL;
-  }
-  return out;
+  if (!o || !json_object_is_type (o, json_type_object) ||
+      json_object_object_length (o) != 2 ||
+      (fmt = json_string_member (o, "driver")) == NULL ||
+      !json_object_object_get_ex (o, "file", &file) ||
+      !json_object_is_type (file, json_type_object) ||
+      json_object_object_length (file) != 2 ||
+      (drv = json_string_member (file, "driver")) == NULL ||
+      (strcmp (drv, "file") != 0 && strcmp (drv, "host_device") != 0) ||
+      (name = json_string_member (file, "filename")) == NULL ||
+      !*name || strlen (name) != (size_t) json_object_get_string_len
+      (json_object_object_get (file, "filename")) ||
+      strlen (fmt) >= fmtlen || !valid_format_n (fmt, strlen (fmt)))
+    goto out;
+  snprintf (fmtbuf, fmtlen, "%s", fmt);
+  r = strdup (name);
+ out:
+  json_object_put (o);
+  return r;
 }
 
 /* --format=qcow2 on an image with a backing file: follow the chain
@@ -1101,7 +1067,7 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
       return -1;
     }
     if (!format) {
-      if (backing) {
+      if (backing && strcmp (probed, "qcow2") == 0) {
         gbox_int_error (h, "%s: the image (probed as %s) refers to another "
                         "file '%s'; it is not opened unless you give the "
                         "format explicitly (--format=%s): %s --format=%s "
@@ -1109,6 +1075,16 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
                         source, probed, backing, probed,
                         h->program ? h->program : "virt-...", probed,
                         source);
+        free_drive (&d);
+        return -1;
+      }
+      if (backing) {
+        gbox_int_error (h, "%s: the image (probed as %s) refers to another "
+                        "file '%s'; it is not opened, not even with its "
+                        "format given (--format=%s), since qemu would open "
+                        "that file by name (fix: make it one image first, "
+                        "e.g. qemu-img convert -O qcow2)",
+                        source, probed, backing, probed);
         free_drive (&d);
         return -1;
       }
@@ -1120,10 +1096,19 @@ gbox_add_drive (gbox_h *h, const char *source, const char *format,
         return -1;
       }
     }
-    else if (backing && strcmp (format, probed) == 0)
-      /* Explicit, naming other files that qemu finds by name (vmdk
-       * extents): the user vouched for them. */
-      d.by_name = true;
+    else if (backing && strcmp (format, probed) == 0) {
+      /* vmdk extents or parent, a QED backing file, a differencing VDI,
+       * VHD or VHDX: qemu would open those files by the names the image
+       * gives (only a qcow2 chain is followed here, each file through a
+       * descriptor of ours). */
+      gbox_int_error (h, "%s: the %s image refers to another file '%s', "
+                      "which qemu would open by name; it is not opened "
+                      "(only qcow2 backing chains are, each file through a "
+                      "descriptor; fix: make it one image first, e.g. "
+                      "qemu-img convert -O qcow2)", source, format, backing);
+      free_drive (&d);
+      return -1;
+    }
     d.format = strdup (format ? format : probed);
     if (d.format)
       d.size = header_size (d.fd, d.format, &st);
@@ -1161,219 +1146,248 @@ has_backing (const char *format)
  * descriptor qemu-img inherits as 3 (qemu-img), or by name. */
 enum file_naming { NAME_FDSET, NAME_INHERITED };
 
-/* Append the "file" node of a local file. */
+/* Add member KEY: V to O (V released on failure); -1 when out of
+ * memory. */
 static int
-append_file_node (gbox_h *h, char **json, const char *filename,
-                  const char *ro, bool discard, bool nolock)
+json_add (json_object *o, const char *key, json_object *v)
 {
-  if (append_str (h, json, "{\"driver\":\"file\",\"filename\":") == -1 ||
-      append_quoted (h, json, filename) == -1 ||
-      /* A write-later node inherits "read-only" from its format node,
-       * so that a commit can reopen it read-write. */
-      (!nolock && (append_str (h, json, ",\"read-only\":") == -1 ||
-                   append_str (h, json, ro) == -1)) ||
-      (discard && append_str (h, json, ",\"discard\":\"unmap\"") == -1) ||
-      (nolock && append_str (h, json, ",\"locking\":\"off\"") == -1) ||
-      append_str (h, json, "}") == -1)
+  if (!v || json_object_object_add (o, key, v) != 0) {
+    json_object_put (v);
     return -1;
+  }
   return 0;
 }
 
-/* The JSON of the node reading the user's image (format layer over the
- * protocol layer, and the backing chain we opened). */
+/* The "file" node of a local file. */
+static json_object *
+file_node (const char *filename, bool readonly, bool discard, bool nolock)
+{
+  json_object *o = json_object_new_object ();
+
+  if (!o ||
+      json_add_string (o, "driver", "file") == -1 ||
+      json_add_string (o, "filename", filename) == -1 ||
+      /* A write-later node inherits "read-only" from its format node,
+       * so that a commit can reopen it read-write. */
+      (!nolock &&
+       json_add (o, "read-only", json_object_new_boolean (readonly)) == -1) ||
+      (discard && json_add_string (o, "discard", "unmap") == -1) ||
+      (nolock && json_add_string (o, "locking", "off") == -1)) {
+    json_object_put (o);
+    return NULL;
+  }
+  return o;
+}
+
+/* A format node FORMAT over FILE (released on failure). */
+static json_object *
+format_node (const char *format, bool readonly, bool discard,
+             json_object *file)
+{
+  json_object *o = json_object_new_object ();
+
+  if (!o ||
+      json_add_string (o, "driver", format) == -1 ||
+      json_add (o, "read-only", json_object_new_boolean (readonly)) == -1 ||
+      /* Discards and zero writes free space all the way down. */
+      (discard && (json_add_string (o, "discard", "unmap") == -1 ||
+                   json_add_string (o, "detect-zeroes", "unmap") == -1))) {
+    json_object_put (o);
+    json_object_put (file);
+    return NULL;
+  }
+  if (json_add (o, "file", file) == -1) {
+    json_object_put (o);
+    return NULL;
+  }
+  return o;
+}
+
+/* The node reading the user's image (format layer over the protocol
+ * layer, and the backing chain we opened); NULL with the error set. */
+static json_object *
+source_node (gbox_h *h, struct gbox_drive *d, size_t i, bool readonly,
+             enum file_naming naming)
+{
+  bool discard = d->discard && !readonly;
+  json_object *top = NULL, *file, *parent;
+  const char *parent_format = d->format;
+  size_t j;
+
+  if (d->is_nbd)
+    file = json_tokener_parse (naming == NAME_FDSET ? d->nbd_qemu_json
+                               : d->nbd_json);
+  else {
+    char name[64];
+
+    if (naming == NAME_INHERITED)
+      snprintf (name, sizeof name, "/proc/self/fd/3");
+    else
+      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_SRC (i));
+    file = file_node (name, readonly, discard,
+                      d->write_later);
+  }
+  top = file ? format_node (d->format, readonly, discard, file) : NULL;
+  if (!top)
+    goto oom;
+  /* The chain we followed, every file by descriptor; a probed image
+   * never gets a backing file (see the top of file). */
+  parent = top;
+  if (naming == NAME_FDSET) {
+    for (j = 0; j < d->nr_chain; ++j) {
+      char name[64];
+      json_object *b;
+
+      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_CHAIN (i, j));
+      file = file_node (name, true, false, false);
+      b = file ? format_node (d->chain[j].format, true, false, file) : NULL;
+      if (json_add (parent, "backing", b) == -1)
+        goto oom;
+      parent = b;
+      parent_format = d->chain[j].format;
+    }
+  }
+  if (has_backing (parent_format) &&
+      json_object_object_add (parent, "backing", NULL) != 0)
+    goto oom;
+  return top;
+
+ oom:
+  json_object_put (top);
+  gbox_int_perror (h, "malloc");
+  return NULL;
+}
+
 static char *
 source_node_json (gbox_h *h, struct gbox_drive *d, size_t i, bool readonly,
                   enum file_naming naming)
 {
-  char *json = NULL;
-  const char *ro = readonly ? "true" : "false";
-  bool discard = d->discard && !readonly;
-  size_t j;
+  json_object *o = source_node (h, d, i, readonly, naming);
 
-  if (append_str (h, &json, "{\"driver\":") == -1 ||
-      append_quoted (h, &json, d->format) == -1)
-    goto err;
-  if (append_str (h, &json, ",\"read-only\":") == -1 ||
-      append_str (h, &json, ro) == -1)
-    goto err;
-  /* Discards and zero writes free space all the way down. */
-  if (discard &&
-      append_str (h, &json, ",\"discard\":\"unmap\","
-                  "\"detect-zeroes\":\"unmap\"") == -1)
-    goto err;
-  if (append_str (h, &json, ",\"file\":") == -1)
-    goto err;
-  if (d->is_nbd) {
-    if (append_str (h, &json, naming == NAME_FDSET ? d->nbd_qemu_json
-                    : d->nbd_json) == -1)
-      goto err;
-  }
-  else {
-    char name[64];
-
-    if (d->by_name || naming == NAME_INHERITED)
-      snprintf (name, sizeof name, "/proc/self/fd/3");
-    else
-      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_SRC (i));
-    if (append_file_node (h, &json, d->by_name ? d->source : name, ro,
-                          discard, d->write_later) == -1)
-      goto err;
-  }
-  /* The chain we followed, every file by descriptor; a probed image
-   * never gets a backing file (see the top of file). */
-  if (naming == NAME_FDSET) {
-    for (j = 0; j < d->nr_chain; ++j) {
-      char name[64];
-
-      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_CHAIN (i, j));
-      if (append_str (h, &json, ",\"backing\":{\"driver\":") == -1 ||
-          append_quoted (h, &json, d->chain[j].format) == -1 ||
-          append_str (h, &json, ",\"read-only\":true,\"file\":") == -1 ||
-          append_file_node (h, &json, name, "true", false, false) == -1)
-        goto err;
-    }
-    if (!d->by_name && has_backing (j > 0 ? d->chain[j - 1].format
-                                    : d->format) &&
-        append_str (h, &json, ",\"backing\":null") == -1)
-      goto err;
-    for (j = 0; j < d->nr_chain; ++j)
-      if (append_str (h, &json, "}") == -1)
-        goto err;
-  }
-  else if (has_backing (d->format) &&
-           append_str (h, &json, ",\"backing\":null") == -1)
-    goto err;
-  if (append_str (h, &json, "}") == -1)
-    goto err;
-  return json;
- err:
-  free (json);
-  return NULL;
+  return o ? json_text (h, o) : NULL;
 }
 
-/* Run qemu-img with ARGV, returning 0 or -1 with its stderr in the error.
- * INHERIT (>= 0) is given to qemu-img as its descriptor 3; with OUTPUT,
- * its stdout goes there too (OUTPUT gets all it printed). */
+/* Send the QMP command EXECUTE with ARGUMENTS (released; NULL: none),
+ * passing FD along if >= 0; *REPLY as gbox_int_qmp gives it. */
 static int
-run_qemu_img_fd (gbox_h *h, char *const argv[], int inherit, char *output,
-                 size_t outlen)
+qmp_call (gbox_h *h, const char *execute, json_object *arguments, int fd,
+          char **reply)
 {
-  int pfd[2];
-  pid_t pid;
-  char out[4096];
-  size_t len = 0;
-  int status;
-  uint64_t deadline;
+  json_object *o = json_object_new_object ();
+  CLEANUP_FREE char *cmd = NULL;
 
-  if (pipe2 (pfd, O_CLOEXEC) == -1) {
-    gbox_int_perror (h, "pipe");
+  if (!o || json_add_string (o, "execute", execute) == -1 ||
+      (arguments && json_add (o, "arguments", arguments) == -1)) {
+    if (!o)
+      json_object_put (arguments);
+    json_object_put (o);
+    gbox_int_perror (h, "malloc");
     return -1;
   }
-  pid = fork ();
-  if (pid == -1) {
-    gbox_int_perror (h, "fork");
-    close (pfd[0]);
-    close (pfd[1]);
+  cmd = json_text (h, o);
+  if (!cmd)
+    return -1;
+  return fd >= 0 ? gbox_int_qmp_fd (h, cmd, fd, reply)
+    : gbox_int_qmp (h, cmd, reply);
+}
+
+/* The "return" member of the QMP reply REPLY (parsed into *DOC, which
+ * the caller releases) if it has TYPE, else NULL with the error set. */
+static json_object *
+qmp_return (gbox_h *h, const char *reply, json_type type, json_object **doc)
+{
+  json_object *ret;
+
+  *doc = reply ? json_tokener_parse (reply) : NULL;
+  if (!*doc || !json_object_object_get_ex (*doc, "return", &ret) ||
+      !json_object_is_type (ret, type)) {
+    gbox_int_error (h, "qemu: an unexpected reply: %.200s",
+                    reply ? reply : "(none)");
+    return NULL;
+  }
+  return ret;
+}
+
+/* Run qemu-img with ARGV, returning 0 or -1 with its stderr (on one
+ * line) in the error.  FD3 (> 2) is given to qemu-img as its descriptor
+ * 3; with OUTPUT, *OUTPUT gets what it printed (malloc'd). */
+static int
+run_qemu_img_fd (gbox_h *h, const char *const argv[], int fd3,
+                 char **output)
+{
+  struct gbox_cmd c = {
+    .argv = argv, .fd3 = fd3, .out_max = output ? 65536 : 0,
+    .err_max = 4096,
+    /* qemu-img opens the source: an NBD server that never answers must
+     * not hang the command (bounded like a launch). */
+    .timeout_ms = h->launch_timeout * 1000,
+  };
+  char *p;
+  size_t len;
+
+  if (gbox_int_cmd_run (&c) == -1) {
+    gbox_int_perror (h, "%s", argv[0]);
     return -1;
   }
-  if (pid == 0) {
-    int nullfd = open ("/dev/null", O_RDWR);
-    if (nullfd >= 0) {
-      dup2 (nullfd, 0);
-      dup2 (nullfd, 1);
-    }
-    if (output)
-      dup2 (pfd[1], 1);
-    dup2 (pfd[1], 2);
-    if (inherit >= 0) {
-      if (inherit == 3)
-        fcntl (3, F_SETFD, 0);
-      else
-        dup2 (inherit, 3);
-      close_range (4, ~0U, 0);
-    }
-    else
-      close_range (3, ~0U, 0);
-    execvp (argv[0], argv);
-    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
-    _exit (127);
+  if (c.timed_out) {
+    gbox_int_error (h, "qemu-img: no answer from the disk image in %u s "
+                    "(GBOX_LAUNCH_TIMEOUT)", h->launch_timeout);
+    gbox_int_cmd_free (&c);
+    return -1;
   }
-  close (pfd[1]);
-  /* qemu-img opens the source: an NBD server that never answers must
-   * not hang the command (bounded like a launch). */
-  deadline = gbox_int_now_ms () + (uint64_t) h->launch_timeout * 1000;
-  for (;;) {
-    struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
-    uint64_t now = gbox_int_now_ms ();
-    ssize_t r;
+  if (!gbox_int_cmd_ok (&c)) {
+    /* One line: "a\nb\n" -> "a; b". */
+    for (len = c.err_len; len > 0 && (c.err[len - 1] == '\n' ||
+                                      c.err[len - 1] == ' '); --len)
+      c.err[len - 1] = '\0';
+    if (len == 0)
+      gbox_int_error (h, "qemu-img failed");
+    else {
+      CLEANUP_FREE char *line = malloc (2 * len + 1);
+      char *q = line;
 
-    if (now >= deadline ||
-        (poll (&pf, 1, (int) (deadline - now)) == 0)) {
-      kill (pid, SIGKILL);
-      close (pfd[0]);
-      while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-        ;
-      gbox_int_error (h, "qemu-img: no answer from the disk image in %u s "
-                      "(GBOX_LAUNCH_TIMEOUT)", h->launch_timeout);
-      return -1;
+      if (line) {
+        for (p = c.err; *p; ++p) {
+          if (*p == '\n') {
+            *q++ = ';';
+            *q++ = ' ';
+          }
+          else
+            *q++ = *p;
+        }
+        *q = '\0';
+      }
+      gbox_int_error (h, "%s", line ? line : c.err);
     }
-    r = read (pfd[0], out + len, sizeof out - 1 - len);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    len += r;
-    if (len == sizeof out - 1) {
-      char sink[512];
-      while (read (pfd[0], sink, sizeof sink) > 0)
-        ;
-      break;
-    }
+    gbox_int_cmd_free (&c);
+    return -1;
   }
-  close (pfd[0]);
-  out[len] = '\0';
   if (output) {
-    snprintf (output, outlen, "%s", out);
+    *output = c.out;
+    c.out = NULL;
   }
-  while (len > 0 && (out[len-1] == '\n' || out[len-1] == ' '))
-    out[--len] = '\0';
-  /* One line: "a\nb" -> "a; b". */
-  {
-    char *p;
-    while ((p = strchr (out, '\n')) != NULL && len + 1 < sizeof out) {
-      memmove (p + 2, p + 1, strlen (p + 1) + 1);
-      p[0] = ';';
-      p[1] = ' ';
-      len++;
-    }
-  }
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-    gbox_int_error (h, "%s", len ? out : "qemu-img failed");
-    return -1;
-  }
+  gbox_int_cmd_free (&c);
   return 0;
 }
 
 static int
-run_qemu_img (gbox_h *h, char *const argv[])
+run_qemu_img (gbox_h *h, const char *const argv[])
 {
-  return run_qemu_img_fd (h, argv, -1, NULL, 0);
+  return run_qemu_img_fd (h, argv, 0, NULL);
 }
 
 /* The virtual size of drive I from qemu-img, reading the descriptor we
  * opened (as its descriptor 3), for the formats our header reader does
- * not size. */
+ * not size.  The "virtual-size" of the top-level object: the nested
+ * entries of a chain have their own. */
 static int
 qemu_img_size (gbox_h *h, const char *qemu_img, struct gbox_drive *d,
                size_t i)
 {
   CLEANUP_FREE char *src = source_node_json (h, d, i, true, NAME_INHERITED);
-  CLEANUP_FREE char *opt = NULL;
-  char out[4096];
-  const char *p;
-  unsigned long long v;
+  CLEANUP_FREE char *opt = NULL, *out = NULL;
+  json_object *o = NULL, *v;
+  int64_t size = 0;
 
   if (!src)
     return -1;
@@ -1381,20 +1395,21 @@ qemu_img_size (gbox_h *h, const char *qemu_img, struct gbox_drive *d,
   if (!opt)
     return -1;
   {
-    char *const argv[] = {
-      (char *) qemu_img, (char *) "info", (char *) "--output=json", opt, NULL
-    };
-    if (run_qemu_img_fd (h, argv, d->by_name ? -1 : d->fd, out,
-                         sizeof out) == -1)
+    const char *argv[] = { qemu_img, "info", "--output=json", opt, NULL };
+    if (run_qemu_img_fd (h, argv, d->fd, &out) == -1)
       return -1;
   }
-  p = strstr (out, "\"virtual-size\":");
-  if (!p || sscanf (p + 15, " %llu", &v) != 1 || v == 0 ||
-      v > UINT64_MAX / 2) {
+  o = json_tokener_parse (out);
+  if (o && json_object_is_type (o, json_type_object) &&
+      json_object_object_get_ex (o, "virtual-size", &v) &&
+      json_object_is_type (v, json_type_int))
+    size = json_object_get_int64 (v);
+  json_object_put (o);
+  if (size <= 0 || (uint64_t) size > UINT64_MAX / 2) {
     gbox_int_error (h, "qemu-img info gave no size");
     return -1;
   }
-  d->size = ((uint64_t) v + 511) & ~UINT64_C(511);
+  d->size = ((uint64_t) size + 511) & ~UINT64_C(511);
   return 0;
 }
 
@@ -1436,10 +1451,9 @@ gbox_int_prepare_drives (gbox_h *h)
       if (!opt)
         return -1;
       {
-        char *const argv[] = {
-          (char *) qemu_img, (char *) "create", (char *) "-q",
-          (char *) "-f", (char *) "qcow2", (char *) "-b", opt,
-          (char *) "-F", d->format, d->overlay, NULL
+        const char *argv[] = {
+          qemu_img, "create", "-q", "-f", "qcow2", "-b", opt,
+          "-F", d->format, d->overlay, NULL
         };
         r = run_qemu_img (h, argv);
       }
@@ -1448,9 +1462,8 @@ gbox_int_prepare_drives (gbox_h *h)
       if (d->size == 0 && qemu_img_size (h, qemu_img, d, i) == -1)
         r = -1;
       else {
-        char *const argv[] = {
-          (char *) qemu_img, (char *) "create", (char *) "-q",
-          (char *) "-f", (char *) "qcow2", d->overlay, size, NULL
+        const char *argv[] = {
+          qemu_img, "create", "-q", "-f", "qcow2", d->overlay, size, NULL
         };
         snprintf (size, sizeof size, "%" PRIu64, d->size);
         r = run_qemu_img (h, argv);
@@ -1480,45 +1493,14 @@ gbox_int_prepare_drives (gbox_h *h)
 static int
 add_fd (gbox_h *h, int fd, int set)
 {
-  char cmd[128];
+  json_object *args = json_object_new_object ();
 
-  snprintf (cmd, sizeof cmd, "{\"execute\":\"add-fd\",\"arguments\":"
-            "{\"fdset-id\":%d}}", set);
-  return gbox_int_qmp_fd (h, cmd, fd, NULL);
-}
-
-/* One node of query-named-block-nodes: the members the check needs. */
-struct node_info {
-  char drv[256];
-  char name[256];
-  char file[256];
-  bool file_long;
-};
-
-/* Copy the JSON string at *P (after its opening quote) into BUF, raw
- * (escapes kept, so an escaped name never equals one of ours); *P ends
- * after the closing quote.  True if it fitted. */
-static bool
-scan_string (const char **p, char *buf, size_t len)
-{
-  size_t n = 0;
-  bool fits = true;
-
-  while (**p && **p != '"') {
-    size_t take = **p == '\\' && (*p)[1] ? 2 : 1;
-
-    if (n + take < len) {
-      memcpy (buf + n, *p, take);
-      n += take;
-    }
-    else
-      fits = false;
-    *p += take;
+  if (!args || json_add (args, "fdset-id", json_object_new_int (set)) == -1) {
+    json_object_put (args);
+    gbox_int_perror (h, "malloc");
+    return -1;
   }
-  if (**p == '"')
-    (*p)++;
-  buf[n] = '\0';
-  return fits;
+  return qmp_call (h, "add-fd", args, fd, NULL);
 }
 
 /* Is NAME one of the files we gave qemu: our descriptor sets? */
@@ -1548,9 +1530,10 @@ our_file (gbox_h *h, const char *name)
   return false;
 }
 
+/* One node of query-named-block-nodes: DRV, NAME, FILE ("" if absent). */
 static int
-check_node (gbox_h *h, const struct node_info *n, bool any_nbd,
-            bool any_by_name)
+check_node (gbox_h *h, const char *drv, const char *name, const char *file,
+            bool any_nbd)
 {
   static const char *const formats[] = {
     "raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc", NULL
@@ -1558,23 +1541,19 @@ check_node (gbox_h *h, const struct node_info *n, bool any_nbd,
   size_t k;
 
   for (k = 0; formats[k]; ++k)
-    if (strcmp (n->drv, formats[k]) == 0)
+    if (strcmp (drv, formats[k]) == 0)
       return 0;
-  if (strcmp (n->drv, "nbd") == 0 && any_nbd)
+  if (strcmp (drv, "nbd") == 0 && any_nbd)
     return 0;
-  if (strcmp (n->drv, "file") == 0 || strcmp (n->drv, "host_device") == 0) {
-    if (!n->file_long && our_file (h, n->file))
-      return 0;
-    /* vmdk extents found by name: an explicit --format vouched. */
-    if (any_by_name)
+  if (strcmp (drv, "file") == 0 || strcmp (drv, "host_device") == 0) {
+    if (our_file (h, file))
       return 0;
     gbox_int_error (h, "qemu opened a file it was not given: '%s' (node "
-                    "%s); the disk is not attached", n->file, n->name);
+                    "%s); the disk is not attached", file, name);
     return -1;
   }
   gbox_int_error (h, "qemu made a block node it was not asked for (driver "
-                  "'%s', node %s); the disk is not attached", n->drv,
-                  n->name);
+                  "'%s', node %s); the disk is not attached", drv, name);
   return -1;
 }
 
@@ -1586,71 +1565,46 @@ static int
 check_block_graph (gbox_h *h)
 {
   CLEANUP_FREE char *reply = NULL;
-  const char *p;
-  int depth = 0, nodes = 0;
-  bool any_nbd = false, any_by_name = false;
-  struct node_info n;
-  char key[256] = "";
-  bool want_value = false;
-  size_t i;
+  json_object *doc = NULL, *nodes, *args = json_object_new_object ();
+  bool any_nbd = false;
+  size_t i, n;
+  int r = -1;
 
   for (i = 0; i < h->nr_drives; ++i) {
     any_nbd |= h->drives[i].is_nbd;
-    any_by_name |= h->drives[i].by_name;
   }
-  if (gbox_int_qmp (h, "{\"execute\":\"query-named-block-nodes\","
-                    "\"arguments\":{\"flat\":true}}", &reply) == -1)
+  if (!args || json_add (args, "flat", json_object_new_boolean (1)) == -1) {
+    json_object_put (args);
+    gbox_int_perror (h, "malloc");
     return -1;
-  /* {"return": [ {node}, {node}, ... ]}: the members of each node are
-   * at depth 3. */
-  memset (&n, 0, sizeof n);
-  for (p = reply; *p; ) {
-    char c = *p++;
-
-    if (c == '"') {
-      char buf[256];
-      bool fits = scan_string (&p, buf, sizeof buf);
-
-      if (depth == 3 && !want_value) {
-        snprintf (key, sizeof key, "%s", buf);
-        while (*p == ' ')
-          p++;
-        want_value = *p == ':';
-        continue;
-      }
-      if (depth == 3 && want_value) {
-        if (strcmp (key, "drv") == 0)
-          snprintf (n.drv, sizeof n.drv, "%s", buf);
-        else if (strcmp (key, "node-name") == 0)
-          snprintf (n.name, sizeof n.name, "%s", buf);
-        else if (strcmp (key, "file") == 0) {
-          snprintf (n.file, sizeof n.file, "%s", buf);
-          n.file_long = !fits;
-        }
-      }
-      want_value = false;
-      continue;
-    }
-    if (c == '{' || c == '[') {
-      depth++;
-      want_value = false;
-    }
-    else if (c == '}' || c == ']') {
-      if (depth == 3 && c == '}') {
-        nodes++;
-        if (check_node (h, &n, any_nbd, any_by_name) == -1)
-          return -1;
-        memset (&n, 0, sizeof n);
-      }
-      depth--;
-      want_value = false;
-    }
-    else if (c == ',')
-      want_value = false;
   }
-  gbox_int_debug (h, "block graph: %d nodes, each on a file we opened",
-                  nodes);
-  return 0;
+  if (qmp_call (h, "query-named-block-nodes", args, -1, &reply) == -1)
+    return -1;
+  /* {"return": [ {"drv": ..., "node-name": ..., "file": ...}, ... ]} */
+  nodes = qmp_return (h, reply, json_type_array, &doc);
+  if (!nodes)
+    goto out;
+  n = json_object_array_length (nodes);
+  for (i = 0; i < n; ++i) {
+    json_object *node = json_object_array_get_idx (nodes, i);
+    const char *drv, *name, *file;
+
+    if (!json_object_is_type (node, json_type_object)) {
+      gbox_int_error (h, "qemu: a block node that is not an object");
+      goto out;
+    }
+    drv = json_string_member (node, "drv");
+    name = json_string_member (node, "node-name");
+    file = json_string_member (node, "file");
+    if (check_node (h, drv ? drv : "", name ? name : "", file ? file : "",
+                    any_nbd) == -1)
+      goto out;
+  }
+  gbox_int_debug (h, "block graph: %zu nodes, each on a file we opened", n);
+  r = 0;
+ out:
+  json_object_put (doc);
+  return r;
 }
 
 /* 0; -1 on an error (a disk qemu cannot open); -2 when the disks were
@@ -1666,14 +1620,15 @@ gbox_int_hotadd_drives (gbox_h *h)
 
   for (i = 0; i < h->nr_drives; ++i) {
     struct gbox_drive *d = &h->drives[i];
-    CLEANUP_FREE char *node = NULL, *cmd = NULL;
     bool behind = d->readonly || d->write_later;
+    char nodename_buf[32];
 
     /* An NBD Unix socket: connected here, given as a named descriptor. */
     if (d->is_nbd && d->nbd_socket) {
       struct sockaddr_un addr;
       CLEANUP_CLOSE int sfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      char getfd[96];
+      json_object *args;
+      char fdname[32];
 
       memset (&addr, 0, sizeof addr);
       addr.sun_family = AF_UNIX;
@@ -1688,13 +1643,18 @@ gbox_int_hotadd_drives (gbox_h *h)
                          d->nbd_socket);
         return -1;
       }
-      snprintf (getfd, sizeof getfd, "{\"execute\":\"getfd\",\"arguments\":"
-                "{\"fdname\":\"nbd%zu\"}}", i);
-      if (gbox_int_qmp_fd (h, getfd, sfd, NULL) == -1)
+      args = json_object_new_object ();
+      snprintf (fdname, sizeof fdname, "nbd%zu", i);
+      if (!args || json_add_string (args, "fdname", fdname) == -1) {
+        json_object_put (args);
+        gbox_int_perror (h, "malloc");
+        return -1;
+      }
+      if (qmp_call (h, "getfd", args, sfd, NULL) == -1)
         return -1;
     }
     /* The descriptors, then the nodes on them. */
-    if (!d->is_nbd && !d->by_name &&
+    if (!d->is_nbd &&
         (add_fd (h, d->fd, FDSET_SRC (i)) == -1 ||
          (d->fd_rw >= 0 && add_fd (h, d->fd_rw, FDSET_SRC (i)) == -1)))
       return -1;
@@ -1702,48 +1662,60 @@ gbox_int_hotadd_drives (gbox_h *h)
       if (add_fd (h, d->chain[j].fd, FDSET_CHAIN (i, j)) == -1)
         return -1;
     {
-      CLEANUP_FREE char *src = source_node_json (h, d, i, behind,
-                                                 NAME_FDSET);
-      size_t l;
+      json_object *node = source_node (h, d, i, behind, NAME_FDSET);
+      char nodename[32];
 
-      if (!src)
-        return -1;
-      /* Insert the node name into the format node. */
-      l = strlen (src);
-      src[l - 1] = '\0';
-      node = gbox_int_asprintf (h, "%s,\"node-name\":\"%s%zu\"}", src,
-                                behind ? "src" : "drive", i);
       if (!node)
         return -1;
-    }
-    cmd = gbox_int_asprintf (h, "{\"execute\":\"blockdev-add\","
-                             "\"arguments\":%s}", node);
-    if (!cmd)
-      return -1;
-    if (gbox_int_qmp (h, cmd, NULL) == -1) {
-      char *msg = gbox_int_strdup (h, gbox_last_error (h));
-      gbox_int_error (h, "%s: cannot open the disk: %s", d->source,
-                      msg ? msg : "");
-      free (msg);
-      return -1;
+      snprintf (nodename, sizeof nodename, "%s%zu",
+                behind ? "src" : "drive", i);
+      if (json_add_string (node, "node-name", nodename) == -1) {
+        json_object_put (node);
+        gbox_int_perror (h, "malloc");
+        return -1;
+      }
+      if (qmp_call (h, "blockdev-add", node, -1, NULL) == -1) {
+        char *msg = gbox_int_strdup (h, gbox_last_error (h));
+        gbox_int_error (h, "%s: cannot open the disk: %s", d->source,
+                        msg ? msg : "");
+        free (msg);
+        return -1;
+      }
     }
     if (behind) {
       CLEANUP_CLOSE int ofd = open (d->overlay, O_RDWR | O_CLOEXEC);
+      json_object *ovl, *file;
+      char name[64], backing[32];
 
-      free (cmd);
-      cmd = NULL;
       if (ofd == -1) {
         gbox_int_perror (h, "%s", d->overlay);
         return -1;
       }
       if (add_fd (h, ofd, FDSET_OVL (i)) == -1)
         return -1;
-      cmd = gbox_int_asprintf
-        (h, "{\"execute\":\"blockdev-add\",\"arguments\":"
-         "{\"driver\":\"qcow2\",\"node-name\":\"drive%zu\","
-         "\"file\":{\"driver\":\"file\",\"filename\":\"/dev/fdset/%d\"},"
-         "\"backing\":\"src%zu\"}}", i, FDSET_OVL (i), i);
-      if (!cmd || gbox_int_qmp (h, cmd, NULL) == -1)
+      snprintf (name, sizeof name, "/dev/fdset/%d", FDSET_OVL (i));
+      snprintf (backing, sizeof backing, "src%zu", i);
+      snprintf (nodename_buf, sizeof nodename_buf, "drive%zu", i);
+      file = json_object_new_object ();
+      if (!file || json_add_string (file, "driver", "file") == -1 ||
+          json_add_string (file, "filename", name) == -1) {
+        json_object_put (file);
+        gbox_int_perror (h, "malloc");
+        return -1;
+      }
+      ovl = json_object_new_object ();
+      if (!ovl)
+        json_object_put (file);
+      if (!ovl ||
+          json_add (ovl, "file", file) == -1 ||
+          json_add_string (ovl, "driver", "qcow2") == -1 ||
+          json_add_string (ovl, "node-name", nodename_buf) == -1 ||
+          json_add_string (ovl, "backing", backing) == -1) {
+        json_object_put (ovl);
+        gbox_int_perror (h, "malloc");
+        return -1;
+      }
+      if (qmp_call (h, "blockdev-add", ovl, -1, NULL) == -1)
         return -1;
       /* qemu has the overlay open: its name is no longer needed. */
       unlink (d->overlay);
@@ -1753,15 +1725,28 @@ gbox_int_hotadd_drives (gbox_h *h)
     return -1;
   for (i = 0; i < h->nr_drives; ++i) {
     struct gbox_drive *d = &h->drives[i];
-    CLEANUP_FREE char *dev = NULL;
+    json_object *args = json_object_new_object ();
+    unsigned bs = d->blocksize ? d->blocksize : 512;
+    char drive[32], id[32];
 
-    dev = gbox_int_asprintf
-      (h, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"scsi-hd\","
-       "\"bus\":\"scsi0.0\",\"scsi-id\":%zu,\"lun\":0,\"drive\":\"drive%zu\","
-       "\"id\":\"sd%zu\",\"logical_block_size\":%u,"
-       "\"physical_block_size\":%u}}", i, i, i,
-       d->blocksize ? d->blocksize : 512, d->blocksize ? d->blocksize : 512);
-    if (!dev || gbox_int_qmp (h, dev, NULL) == -1)
+    snprintf (drive, sizeof drive, "drive%zu", i);
+    snprintf (id, sizeof id, "sd%zu", i);
+    if (!args ||
+        json_add_string (args, "driver", "scsi-hd") == -1 ||
+        json_add_string (args, "bus", "scsi0.0") == -1 ||
+        json_add (args, "scsi-id", json_object_new_int64 (i)) == -1 ||
+        json_add (args, "lun", json_object_new_int (0)) == -1 ||
+        json_add_string (args, "drive", drive) == -1 ||
+        json_add_string (args, "id", id) == -1 ||
+        json_add (args, "logical_block_size",
+                  json_object_new_int64 (bs)) == -1 ||
+        json_add (args, "physical_block_size",
+                  json_object_new_int64 (bs)) == -1) {
+      json_object_put (args);
+      gbox_int_perror (h, "malloc");
+      return -1;
+    }
+    if (qmp_call (h, "device_add", args, -1, NULL) == -1)
       return -1;
   }
   {
@@ -1790,24 +1775,40 @@ wait_job (gbox_h *h, const char *id, bool ready)
 {
   uint64_t deadline = gbox_int_now_ms () +
     (uint64_t) (h->call_timeout ? h->call_timeout : 60) * 1000;
-  char want[64];
 
-  snprintf (want, sizeof want, "\"device\": \"%s\"", id);
   for (;;) {
     CLEANUP_FREE char *reply = NULL;
-    const char *p;
+    json_object *doc = NULL, *jobs, *job = NULL, *v;
+    size_t i, n;
+    bool is_ready = false;
 
-    if (gbox_int_qmp (h, "{\"execute\":\"query-block-jobs\"}", &reply) == -1)
+    if (qmp_call (h, "query-block-jobs", NULL, -1, &reply) == -1)
       return -1;
-    p = strstr (reply, want);
-    if (!ready && !p)
+    jobs = qmp_return (h, reply, json_type_array, &doc);
+    if (!jobs) {
+      json_object_put (doc);
+      return -1;
+    }
+    n = json_object_array_length (jobs);
+    for (i = 0; i < n && !job; ++i) {
+      json_object *j = json_object_array_get_idx (jobs, i);
+      const char *dev = json_object_is_type (j, json_type_object)
+        ? json_string_member (j, "device") : NULL;
+      if (dev && strcmp (dev, id) == 0)
+        job = j;
+    }
+    if (job && json_object_object_get_ex (job, "ready", &v) &&
+        json_object_is_type (v, json_type_boolean))
+      is_ready = json_object_get_boolean (v);
+    json_object_put (doc);
+    if (!ready && !job)
       return 0;
     if (ready) {
-      if (!p) {
+      if (!job) {
         gbox_int_error (h, "the job %s ended before it was ready", id);
         return -1;
       }
-      if (strstr (p, "\"ready\": true"))
+      if (is_ready)
         return 0;
     }
     if (gbox_int_now_ms () > deadline) {
@@ -1816,6 +1817,25 @@ wait_job (gbox_h *h, const char *id, bool ready)
     }
     usleep (5000);
   }
+}
+
+/* The QMP command EXECUTE with the string arguments K1: V1 [, K2: V2
+ * [, K3: V3]] (NULL ends them). */
+static int
+qmp_call_strings (gbox_h *h, const char *execute, const char *k1,
+                  const char *v1, const char *k2, const char *v2,
+                  const char *k3, const char *v3)
+{
+  json_object *args = json_object_new_object ();
+
+  if (!args || json_add_string (args, k1, v1) == -1 ||
+      (k2 && json_add_string (args, k2, v2) == -1) ||
+      (k3 && json_add_string (args, k3, v3) == -1)) {
+    json_object_put (args);
+    gbox_int_perror (h, "malloc");
+    return -1;
+  }
+  return qmp_call (h, execute, args, -1, NULL);
 }
 
 int
@@ -1829,8 +1849,7 @@ gbox_make_writable (gbox_h *h)
   }
   for (i = 0; i < h->nr_drives; ++i) {
     struct gbox_drive *d = &h->drives[i];
-    CLEANUP_FREE char *cmd = NULL, *del = NULL;
-    char id[32];
+    char id[32], drive[32], src[32];
 
     /* A command that writes asks for every disk: one attached
      * read-only would silently lose the writes. */
@@ -1842,28 +1861,24 @@ gbox_make_writable (gbox_h *h)
     if (!d->write_later || d->writable)
       continue;
     snprintf (id, sizeof id, "commit%zu", i);
+    snprintf (drive, sizeof drive, "drive%zu", i);
+    snprintf (src, sizeof src, "src%zu", i);
     /* An active commit: what the guest wrote to the overlay (a journal
      * replayed on mount) goes into the image, which qemu reopens
      * read-write (through the descriptor set's read-write descriptor),
      * and the guest's disk continues on the image itself. */
-    cmd = gbox_int_asprintf
-      (h, "{\"execute\":\"block-commit\",\"arguments\":{\"job-id\":\"%s\","
-       "\"device\":\"drive%zu\",\"base-node\":\"src%zu\"}}", id, i, i);
-    if (!cmd || gbox_int_qmp (h, cmd, NULL) == -1 ||
+    if (qmp_call_strings (h, "block-commit", "job-id", id, "device", drive,
+                          "base-node", src) == -1 ||
         wait_job (h, id, true) == -1)
       goto err;
-    free (cmd);
-    cmd = gbox_int_asprintf (h, "{\"execute\":\"job-complete\","
-                             "\"arguments\":{\"id\":\"%s\"}}", id);
-    if (!cmd || gbox_int_qmp (h, cmd, NULL) == -1 ||
+    if (qmp_call_strings (h, "job-complete", "id", id, NULL, NULL, NULL,
+                          NULL) == -1 ||
         wait_job (h, id, false) == -1)
       goto err;
     /* The overlay is out of the guest's chain only if the commit
      * pivoted: deleting it fails while it is in use. */
-    del = gbox_int_asprintf (h, "{\"execute\":\"blockdev-del\","
-                             "\"arguments\":{\"node-name\":\"drive%zu\"}}",
-                             i);
-    if (!del || gbox_int_qmp (h, del, NULL) == -1)
+    if (qmp_call_strings (h, "blockdev-del", "node-name", drive, NULL, NULL,
+                          NULL, NULL) == -1)
       goto err;
     d->writable = true;
     gbox_int_debug (h, "%s: attached read-write", d->source);

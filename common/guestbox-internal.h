@@ -50,9 +50,6 @@ struct gbox_drive {
   bool write_later;             /* read-only (overlay) until
                                    gbox_make_writable commits it */
   bool writable;                /* write_later, and committed */
-  bool by_name;                 /* an explicit format that names other
-                                   files (vmdk extents): qemu opens it by
-                                   name */
   int fd;                       /* the local source, opened once (the
                                    descriptor probed and given to qemu),
                                    or -1 */
@@ -217,6 +214,8 @@ struct gbox_cmd {
   void (*out_line) (void *opaque, const char *line);
   void *opaque;
   volatile pid_t *child;        /* if set: the pid while it runs */
+  int fd3;                      /* > 2: given to the program as its
+                                 * descriptor 3 (0: none) */
   /* Results: OUT and ERR are NUL-terminated (NULL when not kept). */
   char *out, *err;
   size_t out_len, err_len;
@@ -348,8 +347,6 @@ extern char *gbox_int_asprintf (gbox_h *h, const char *fs, ...)
   __attribute__((format (printf, 2, 3)));
 extern int gbox_int_rmtree (const char *dir);
 extern uint64_t gbox_int_now_ms (void);
-/* "..." with JSON escapes (json-c); NULL on ENOMEM. */
-extern char *gbox_int_json_quote (const char *s);
 /* In a child before exec: close every descriptor from FIRST up. */
 extern void gbox_int_close_fds_from (int first);
 

@@ -6,8 +6,7 @@
 /**
  * Allocation that reports on the handle (gbox_int_strdup,
  * gbox_int_asprintf), removing a private directory tree without a shell
- * (gbox_int_rmtree), a monotonic clock (gbox_int_now_ms), JSON string
- * quoting (gbox_int_json_quote, json-c's serializer) and closing
+ * (gbox_int_rmtree), a monotonic clock (gbox_int_now_ms) and closing
  * inherited descriptors before exec (gbox_int_close_fds_from).
  */
 
@@ -25,7 +24,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include <json.h>
 
 #include "guestbox-internal.h"
 
@@ -124,23 +122,6 @@ gbox_int_now_ms (void)
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
   return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Still used by drives.c's JSON building. */
-char *
-gbox_int_json_quote (const char *s)
-{
-  json_object *o = json_object_new_string (s);
-  char *r;
-
-  if (o == NULL) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  r = strdup (json_object_to_json_string_ext
-              (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-  json_object_put (o);
-  return r;
 }
 
 /* Close every descriptor from FIRST up, in a child before exec:

@@ -7,7 +7,10 @@
 #  2. qcow2 chains: refused without --format, with the command line
 #     that opens them; with --format=qcow2 the whole chain opens, each
 #     backing file probed by our rules and named under -v; a backing
-#     file that is a FIFO is refused without being opened.
+#     file that is a FIFO is refused without being opened.  With an
+#     explicit format, a vmdk with an extent, a QED with a backing file
+#     and a qcow2 whose parent is one are refused, the file they name
+#     never opened.
 #  3. Writing commands attach the disk read-only until the first write:
 #     a failed or no-op virt-edit, virt-copy-in or virt-tar-in on a
 #     damaged ext4 (in a qcow2) and on an ext4 whose journal needs
@@ -81,6 +84,35 @@ expect_error "a FIFO as backing file" \
   "^virt-cat: error: .*fifo.qcow2: its backing file: .*trap.fifo: not a regular file or block device" \
   "$VIRT_CAT" --format=qcow2 -a "$T/chain/fifo.qcow2" /etc/hostname
 expect_eq "the FIFO was not opened" no "$(fifo_opened "$T/chain/trap.fifo")"
+# With an explicit format, only a qcow2 chain is opened (each file
+# through a descriptor of ours): a vmdk whose descriptor names an
+# extent, a QED with a backing file, and a qcow2 whose parent is such a
+# QED are refused with one error line, and the file they name (a FIFO
+# that records an open) is never opened, by us or by qemu.
+fifo_trap "$T/chain/extent.fifo"
+printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 65536 FLAT "extent.fifo" 0\n' \
+  > "$T/chain/extents.vmdk"
+fifo_trap "$T/chain/parent.fifo"
+(cd "$T/chain" &&
+ qemu-img create -q -f qed -u -b parent.fifo -F raw parent.qed 32M &&
+ qemu-img create -q -f qcow2 -u -b parent.qed -F qed child.qcow2 32M)
+for c in "vmdk:extents.vmdk:extent.fifo:the vmdk image refers to another file '\(vmdk descriptor naming extent files\)', which qemu would open by name; it is not opened" \
+         "qed:parent.qed:parent.fifo:the qed image refers to another file 'parent.fifo', which qemu would open by name; it is not opened" \
+         "qcow2:child.qcow2:parent.fifo:the backing file .*parent.qed \(probed as qed\) refers to another file 'parent.fifo'; not opened"; do
+  IFS=: read -r fmt img trap msg <<< "$c"
+  rc=0
+  "$VIRT_CAT" --format="$fmt" -a "$T/chain/$img" /etc/hostname \
+    >"$T/out" 2>"$T/err" || rc=$?
+  expect_eq "--format=$fmt $img: exit status" 1 "$rc"
+  expect_eq "--format=$fmt $img: one error line" 1 "$(wc -l < "$T/err")"
+  grep -Eq "^virt-cat: error: .*$img: $msg" "$T/err" ||
+    fail "--format=$fmt $img: unexpected error: $(cat "$T/err")"
+  ok "--format=$fmt $img refused: $(cat "$T/err")"
+  expect_eq "--format=$fmt $img: $trap was not opened" no \
+    "$(fifo_opened "$T/chain/$trap")"
+  fifo_trap "$T/chain/$trap"
+done
+check_no_qemu
 
 # --- 3. Read-only until the first write ------------------------------------
 # A damaged ext4 in a qcow2: /etc's extent tree points outside the
