@@ -1482,6 +1482,7 @@ gbox_int_prepare_drives (gbox_h *h)
         m += ol + 2;
       gbox_int_error (h, "%s: cannot open the disk image (format %s): %s",
                       d->source, d->format, m);
+      h->failed_drive = i;
       free (msg);
       return -1;
     }
@@ -1607,6 +1608,9 @@ check_block_graph (gbox_h *h)
   return r;
 }
 
+/* How long the daemon waits for N hot-added disks to appear. */
+#define DISKS_READY_MS(n) (30000 + 1000 * (unsigned) (n))
+
 /* 0; -1 on an error (a disk qemu cannot open); -2 when the disks were
  * added but the guest did not report them ready (disks_ready failed). */
 int
@@ -1676,6 +1680,10 @@ gbox_int_hotadd_drives (gbox_h *h)
       }
       if (qmp_call (h, "blockdev-add", node, -1, NULL) == -1) {
         char *msg = gbox_int_strdup (h, gbox_last_error (h));
+        /* qemu answered that it cannot open this image: the launch
+         * failed because of this drive (a timeout would not say so). */
+        if (h->qmp_refused)
+          h->failed_drive = i;
         gbox_int_error (h, "%s: cannot open the disk: %s", d->source,
                         msg ? msg : "");
         free (msg);
@@ -1750,15 +1758,18 @@ gbox_int_hotadd_drives (gbox_h *h)
       return -1;
   }
   {
-    /* The daemon answers within its 30 s wait; a guest whose clock
-     * stopped never does, so the call gets a bound of its own instead
-     * of the (long) per-call timeout. */
+    /* The daemon answers within its wait (30 s, and 1 s more for each
+     * disk: a guest announces many hot-added disks one by one, slowly
+     * on a loaded host); a guest whose clock stopped never does, so
+     * the call gets a bound of its own, 15 s past the daemon's,
+     * instead of the (long) per-call timeout. */
     unsigned saved_timeout = h->call_timeout;
+    unsigned wait_ms = DISKS_READY_MS (h->nr_drives);
     int r;
 
-    if (h->call_timeout > 45)
-      h->call_timeout = 45;
-    r = gbox_disks_ready (h, h->nr_drives, 30000);
+    if (h->call_timeout > wait_ms / 1000 + 15)
+      h->call_timeout = wait_ms / 1000 + 15;
+    r = gbox_disks_ready (h, h->nr_drives, wait_ms);
     h->call_timeout = saved_timeout;
     if (r == -1)
       return -2;                /* the disks were given, the guest failed */

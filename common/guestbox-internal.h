@@ -123,6 +123,10 @@ struct gbox_h {
   bool restored;                /* this launch restored a snapshot */
   int snapshot_wanted;          /* 1: none to restore, 2: a bad one to
                                    replace; made on close (detached) */
+  bool qmp_refused;             /* the last QMP command got an error reply */
+  long failed_drive;            /* the drive the last launch failed on
+                                   (qemu refused it, or its overlay could
+                                   not be made), or -1 */
 };
 
 /* errors.c */

@@ -91,6 +91,13 @@ extern int gbox_drive_set_discard (gbox_h *h, size_t i, int discard);
 
 /* launch.c */
 extern int gbox_launch (gbox_h *h);
+/* After gbox_launch failed: the index of the drive it failed on (qemu
+ * answered that it cannot open it, or its overlay could not be made),
+ * or -1 when the failure was not about one drive. */
+extern int gbox_launch_failed_drive (gbox_h *h);
+/* 1 while the appliance is launched and its channel has not failed
+ * (after a call timed out or the appliance died, 0). */
+extern int gbox_is_alive (gbox_h *h);
 /* sigcleanup.c: commands call this once at start: on SIGINT/SIGTERM/SIGHUP/SIGQUIT the
  * qemu processes and temp dirs of every handle are removed before the
  * process dies of the signal. */

@@ -181,6 +181,7 @@ gbox_create (void)
     return NULL;
 
   h->fd = h->qmp_fd = h->console_fd = -1;
+  h->failed_drive = -1;
   h->state = GBOX_STATE_CONFIG;
   h->serial = 1;
 

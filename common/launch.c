@@ -422,8 +422,16 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
 
   /* While qemu boots, make the overlays of read-only drives (a launch
    * that is saved attaches none: the restore after it does). */
-  if (mode != LAUNCH_CREATE && gbox_int_prepare_drives (h) == -1)
-    goto error;
+  if (mode != LAUNCH_CREATE) {
+    uint64_t tp = gbox_int_now_ms ();
+
+    if (gbox_int_prepare_drives (h) == -1)
+      goto error;
+    /* One overlay for each disk: the time they took (long for many
+     * disks on a loaded host) is not the boot's, whose deadline must
+     * not depend on the number of disks. */
+    deadline += gbox_int_now_ms () - tp;
+  }
 
   /* From here on, a failed restore means "cold boot instead". */
   if (mode == LAUNCH_RESTORE)
@@ -798,6 +806,7 @@ gbox_launch (gbox_h *h)
     gbox_int_error (h, "launch: the appliance is already launched");
     return -1;
   }
+  h->failed_drive = -1;
   if (check_qemu (h) == -1)
     return -1;
   if (gbox_int_find_appliance (h, &kernel, &initrd, &cachedir) == -1)
@@ -815,6 +824,18 @@ gbox_launch (gbox_h *h)
                      &retry_tcg);
   }
   return r == LAUNCH_OK ? 0 : -1;
+}
+
+int
+gbox_launch_failed_drive (gbox_h *h)
+{
+  return h->state == GBOX_STATE_CONFIG ? (int) h->failed_drive : -1;
+}
+
+int
+gbox_is_alive (gbox_h *h)
+{
+  return h->state == GBOX_STATE_READY && h->fd >= 0;
 }
 
 int

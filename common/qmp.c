@@ -198,6 +198,7 @@ command (gbox_h *h, const char *cmd, int fd, char **ret_json,
 {
   size_t off = 0;
 
+  h->qmp_refused = false;
   if (h->qmp_fd < 0) {
     gbox_int_error (h, "qemu monitor is not connected");
     return -1;
@@ -235,6 +236,7 @@ command (gbox_h *h, const char *cmd, int fd, char **ret_json,
         string_member (v, "desc") : NULL;
 
       gbox_int_error (h, "qemu: %s", desc ? desc : line);
+      h->qmp_refused = true;
       json_object_put (reply);
       return -1;
     }

@@ -83,6 +83,9 @@ extern int cancel_receive (void);
 extern int decode_call (const void *msg, size_t len);
 /* Rate-limited progress for long procedures. */
 extern void notify_progress (uint64_t position, uint64_t total);
+/* Progress at once, not rate-limited: for procedures that announce
+ * each of a bounded number of steps that may each hang (df's mounts). */
+extern void notify_step (uint64_t position, uint64_t total);
 
 /* dispatch.c */
 typedef int (*handler_fn) (void *args, void *ret);

@@ -19,6 +19,10 @@
  * (btrfsvol:DEVICE/PATH, by subvolume id, less the default one), whose
  * figures are those of the whole filesystem (statvfs of btrfs is
  * filesystem-wide).
+ *
+ * Before each mount, a progress message (when the host asked for
+ * progress) says which disk is being mounted: position 1 + its index
+ * (0: not known), total the number of filesystems.
  */
 
 #include <config.h>
@@ -190,8 +194,14 @@ do_df (void *argsv, void *retv)
       size_t nvols = 0, k;
       int r;
 
-      if (device_class (fs[i].device) != c || never_mounted (fs[i].type) ||
-          mount_ro_private (fs[i].kdevice, fs[i].type) == -1)
+      if (device_class (fs[i].device) != c || never_mounted (fs[i].type))
+        continue;
+      /* Which disk is being mounted: the host's call timeout runs from
+       * here, and if this mount hangs or kills the appliance, the host
+       * knows which disk to try alone first. */
+      disk = disk_of (&fs[i]);
+      notify_step (disk >= 0 ? (uint64_t) disk + 1 : 0, nfs);
+      if (mount_ro_private (fs[i].kdevice, fs[i].type) == -1)
         continue;
       r = statvfs (DF_DIR, &sv);
       if (r == -1)
@@ -215,7 +225,6 @@ do_df (void *argsv, void *retv)
       }
       if (r == -1)
         continue;
-      disk = disk_of (&fs[i]);
       ok = add_row (ret, &alloc, strdup (fs[i].device), &fs[i], disk,
                     &sv) != NULL;
       for (k = 0; ok && k < nvols; ++k) {

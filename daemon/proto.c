@@ -449,14 +449,12 @@ cancel_receive (void)
 
 /* Progress. */
 
+static void send_progress (uint64_t now, uint64_t position, uint64_t total);
+
 void
 notify_progress (uint64_t position, uint64_t total)
 {
   uint64_t now;
-  gbox_progress p;
-  char buf[4 + 24];
-  uint32_t w;
-  XDR xdr;
 
   if (!cur_progress_hint)
     return;
@@ -467,6 +465,24 @@ notify_progress (uint64_t position, uint64_t total)
     if (now - cur_start_ms < 1000 || now - last_progress_ms < 333)
       return;
   }
+  send_progress (now, position, total);
+}
+
+void
+notify_step (uint64_t position, uint64_t total)
+{
+  if (cur_progress_hint)
+    send_progress (now_ms (), position, total);
+}
+
+static void
+send_progress (uint64_t now, uint64_t position, uint64_t total)
+{
+  gbox_progress p;
+  char buf[4 + 24];
+  uint32_t w;
+  XDR xdr;
+
   last_progress_ms = now;
   progress_sent = true;
   p.proc = cur_proc;

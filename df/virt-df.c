@@ -22,12 +22,19 @@
  * --each.  -d GUEST adds a libvirt guest's disks like -a.
  *
  * Isolation: in the batch modes a guest that cannot be examined fails
- * alone.  An image that cannot be added (missing, unreadable, refused
- * format) fails before launch; when the appliance of a batch cannot
- * start or its df call fails (qemu refuses an image, a mount hangs
- * until the call times out, the appliance dies), the batch is split in
- * halves and each half examined again, down to the one guest that
- * fails.  The exit status is 1 if any guest failed.
+ * alone, and a guest is reported as failed only when it failed alone.
+ * An image that cannot be added (missing, unreadable, refused format)
+ * fails before launch; when the appliance of a batch cannot start or
+ * its df call fails (qemu refuses an image, a mount hangs until the
+ * call times out, the appliance dies), the guest the failure points at
+ * (the disk qemu refused, the disk the appliance was mounting) is
+ * examined alone and the others together again; without such a guest
+ * the batch is split in halves (each guest alone after a df call timed
+ * out), down to the guests that fail alone.  The df call's timeout
+ * runs per mount (the appliance sends a progress message before each),
+ * and launch waits that grow with the number of disks scale with it
+ * (common/launch.c, common/drives.c).  The exit status is 1 if any
+ * guest failed.
  *
  * --shard I/N keeps the guests whose name hashes to shard I (FNV-1a of
  * the image path as given, or of the libvirt name, modulo N), so that
@@ -230,55 +237,118 @@ set_error (struct guest *g, const char *msg)
   }
 }
 
-static void examine (const struct df_opts *d, struct gbox_opts *o,
-                     struct guest *guests, size_t first, size_t count);
+/* A guest still to be examined: not failed, not reported. */
+static bool
+pending (const struct guest *g)
+{
+  return g->error == NULL && !g->done;
+}
 
-/* Guests [FIRST, FIRST + COUNT) failed together with message ERR: if
- * more than one of them is still in question, examine each half
- * again; else that one guest has failed.  After a timeout (a mount
- * that hangs), each guest is examined alone instead, so that the hang
- * costs one more timeout, not one per halving. */
+/* How a batch failed. */
+struct failure {
+  char *err;                    /* the message */
+  int errnum;
+  bool df_timeout;              /* the df call timed out (a hung mount) */
+  size_t suspect;               /* the guest it points at, or SIZE_MAX */
+  bool suspect_known;           /* qemu refused the suspect's disk */
+};
+
+static void examine (const struct df_opts *d, struct gbox_opts *o,
+                     struct guest *guests, size_t first, size_t count,
+                     bool hints);
+
+/* The pending guests of [FIRST, FIRST + COUNT) failed together (F).
+ * A guest fails only alone: if one guest is left, that one has
+ * failed; if the failure points at one guest (qemu refused its disk,
+ * or the appliance said it was mounting that guest's disk when the
+ * call hung or the appliance died), that guest is examined alone and
+ * the others together again (a hint from the appliance is taken once:
+ * it may be lying); after a df call that timed out without a hint,
+ * each guest is examined alone, so that a hang costs one more timeout,
+ * not one per halving; else each half is examined again. */
 static void
 split (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
-       size_t first, size_t count, const char *err, int errnum)
+       size_t first, size_t count, const struct failure *f, bool hints)
 {
   size_t k, live = 0, last = 0;
 
   for (k = first; k < first + count; ++k)
-    if (guests[k].error == NULL) {
+    if (pending (&guests[k])) {
       live++;
       last = k;
     }
-  if (live == 1)
-    set_error (&guests[last], err);
-  else if (live > 1) {
+  if (live == 0)
+    return;
+  if (live == 1) {
+    set_error (&guests[last], f->err);
+    return;
+  }
+  if (f->suspect != SIZE_MAX && (hints || f->suspect_known)) {
     if (o->verbose)
       fprintf (stderr, "%s: debug: %zu guests failed together (%s): "
-               "examining each half again\n", program, live, err);
-    if (errnum == ETIMEDOUT) {
-      for (k = first; k < first + count; ++k)
-        if (guests[k].error == NULL)
-          examine (d, o, guests, k, 1);
-    }
-    else {
-      examine (d, o, guests, first, count / 2);
-      examine (d, o, guests, first + count / 2, count - count / 2);
-    }
+               "examining %s alone, then the others\n", program, live,
+               f->err, guests[f->suspect].name);
+    examine (d, o, guests, f->suspect, 1, true);
+    examine (d, o, guests, first, count, f->suspect_known && hints);
+    return;
+  }
+  if (o->verbose)
+    fprintf (stderr, "%s: debug: %zu guests failed together (%s): "
+             "examining %s again\n", program, live, f->err,
+             f->df_timeout ? "each alone" : "each half");
+  if (f->df_timeout) {
+    for (k = first; k < first + count; ++k)
+      if (pending (&guests[k]))
+        examine (d, o, guests, k, 1, true);
+    return;
+  }
+  /* Halves of the pending guests, so that each half holds some. */
+  {
+    size_t half = 0, mid = first;
+
+    for (k = first; k < first + count && half < live / 2; ++k)
+      if (pending (&guests[k])) {
+        half++;
+        mid = k + 1;
+      }
+    examine (d, o, guests, first, mid - first, true);
+    examine (d, o, guests, mid, first + count - mid, true);
   }
 }
 
-/* Examine guests [FIRST, FIRST + COUNT) with one appliance. */
+/* The progress messages of the df call: which disk is being mounted. */
+static void
+df_progress (gbox_h *h, void *opaque, int proc, uint64_t position,
+             uint64_t total)
+{
+  long *mounting = opaque;
+
+  (void) h;
+  (void) total;
+  if (proc == GBOX_PROC_DF)
+    *mounting = position >= 1 && position <= EACH_MAX_DISKS ?
+      (long) position - 1 : -1;
+}
+
+/* Examine the pending guests of [FIRST, FIRST + COUNT) with one
+ * appliance.  HINTS: whether a failure may be pinned on the guest the
+ * appliance names. */
 static void
 examine (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
-         size_t first, size_t count)
+         size_t first, size_t count, bool hints)
 {
   CLEANUP_XDR_FREE (gbox_df_ret) struct gbox_df_ret ret = { 0 };
   CLEANUP_FREE size_t *base = NULL;
-  CLEANUP_FREE char *err = NULL;
+  struct failure f = { .suspect = SIZE_MAX };
   size_t i, k, j, ndisks = 0;
+  long mounting = -1, bad = -1;
+  bool in_df = false;
   gbox_h *h;
 
-  if (count == 0)
+  for (k = first; k < first + count; ++k)
+    if (pending (&guests[k]))
+      break;
+  if (k == first + count)
     return;
   base = calloc (count, sizeof *base);
   h = gbox_create ();
@@ -287,37 +357,57 @@ examine (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
     exit (EXIT_FAILURE);
   }
   gbox_opts_setup_handle (h, o);
+  gbox_set_progress_callback (h, df_progress, &mounting);
   /* A guest whose disks cannot be added fails alone, before launch. */
   for (k = 0; k < count; ++k) {
     struct guest *g = &guests[first + k];
 
-    if (g->error)
+    base[k] = SIZE_MAX;
+    if (!pending (g))
       continue;
     base[k] = gbox_nr_drives (h);
     for (j = 0; j < g->count; ++j)
       if (gbox_opts_add_drive (h, o, g->first + j, 1) == -1) {
         set_error (g, gbox_last_error (h));
+        base[k] = SIZE_MAX;     /* rows on its disks go to nobody */
         break;
       }
     ndisks += g->count;
   }
   if (ndisks == 0)
     goto out;
-  if (gbox_launch (h) == -1 ||
-      (o->nr_keys > 0 && gbox_opts_storage (h, o) == -1) ||
-      gbox_df (h, &ret) == -1) {
-    int errnum = gbox_last_errno (h);
-
-    err = strdup (gbox_last_error (h) ? gbox_last_error (h) : "failed");
-    gbox_close (h);
-    if (err == NULL) {
-      perror (program);
-      exit (EXIT_FAILURE);
-    }
-    split (d, o, guests, first, count, err, errnum);
-    return;
+  if (gbox_launch (h) == -1)
+    bad = gbox_launch_failed_drive (h);
+  else if (o->nr_keys > 0 && gbox_opts_storage (h, o) == -1)
+    bad = -1;
+  else {
+    in_df = true;
+    if (gbox_df (h, &ret) == 0)
+      goto done;
+    bad = mounting;
   }
 
+  /* The batch failed. */
+  f.errnum = gbox_last_errno (h);
+  f.err = strdup (gbox_last_error (h) ? gbox_last_error (h) : "failed");
+  if (f.err == NULL) {
+    perror (program);
+    exit (EXIT_FAILURE);
+  }
+  f.df_timeout = in_df && f.errnum == ETIMEDOUT;
+  f.suspect_known = !in_df;
+  for (k = 0; bad >= 0 && k < count; ++k) {
+    struct guest *gk = &guests[first + k];
+    if (pending (gk) && base[k] != SIZE_MAX && (size_t) bad >= base[k] &&
+        (size_t) bad < base[k] + gk->count)
+      f.suspect = first + k;
+  }
+  gbox_close (h);
+  split (d, o, guests, first, count, &f, hints);
+  free (f.err);
+  return;
+
+ done:
   for (i = 0; i < ret.entries.entries_len; ++i) {
     const struct gbox_df_entry *e = &ret.entries.entries_val[i];
     CLEANUP_FREE char *dev = NULL;
@@ -325,12 +415,14 @@ examine (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
 
     for (k = 0; e->disk >= 0 && k < count; ++k) {
       struct guest *gk = &guests[first + k];
-      if (gk->error == NULL && (size_t) e->disk >= base[k] &&
+      if (base[k] != SIZE_MAX && (size_t) e->disk >= base[k] &&
           (size_t) e->disk < base[k] + gk->count) {
         g = gk;
         break;
       }
     }
+    if (g && g->error)          /* failed already */
+      continue;
     if (g == NULL) {
       fprintf (stderr, "%s: warning: %s: cannot tell which guest holds "
                "it (skipped)\n", program, e->device);
@@ -344,14 +436,16 @@ examine (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
       set_error (g, msg ? msg : "invalid figures in the appliance's reply");
       continue;
     }
-    if (g->error)
-      continue;
     dev = rename_device (e->device, base[k]);
     if (dev == NULL || add_row (g, dev, e->type, &e->st) == -1) {
       perror (program);
       exit (EXIT_FAILURE);
     }
   }
+  /* Every guest of this appliance is reported (with or without rows). */
+  for (k = first; k < first + count; ++k)
+    if (guests[k].error == NULL)
+      guests[k].done = true;
  out:
   gbox_close (h);
 }
@@ -361,7 +455,7 @@ run_batch (void *bv)
 {
   struct batch *b = bv;
 
-  examine (b->d, b->o, b->guests, b->first, b->count);
+  examine (b->d, b->o, b->guests, b->first, b->count, true);
   return NULL;
 }
 

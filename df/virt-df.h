@@ -53,6 +53,7 @@ struct guest {
   struct row *rows;
   size_t nr_rows;
   char *error;                  /* set if it could not be examined */
+  bool done;                    /* examined: its rows are final */
 };
 
 /* output.c */

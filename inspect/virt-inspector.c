@@ -952,9 +952,13 @@ each_error (const struct settings *st, const char *image, const char *msg)
 }
 
 /* Inspect the images FIRST..FIRST+COUNT-1 with one appliance.
- * Returns the number of images that failed.  If qemu refuses one of
- * them (the appliance does not start), the batch is split in halves
- * until the image it refuses is alone. */
+ * Returns the number of images that failed.  An image fails only
+ * alone: if the appliance does not start, the image qemu refused (when
+ * it names one) is inspected alone and those before and after it
+ * together again, else each half again; if the appliance dies or a
+ * call times out while an image is inspected, that image is inspected
+ * again alone and the images after it with another appliance.  The
+ * reports come out in the order of the images. */
 static size_t
 each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
             size_t count)
@@ -963,6 +967,8 @@ each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
   size_t *disk_of_image, k, ndisks = 0, failed = 0;
   char **add_error;
 
+  if (count == 0)
+    return 0;
   disk_of_image = calloc (count, sizeof *disk_of_image);
   add_error = calloc (count, sizeof *add_error);
   h = gbox_create ();
@@ -989,11 +995,27 @@ each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
   }
   if (ndisks > 0 && gbox_launch (h) == -1) {
     const char *err = gbox_last_error (h);
+    int bad = gbox_launch_failed_drive (h);
+
     if (count > 1) {
       gbox_close (h);
       h = NULL;
-      failed = each_batch (o, st, first, count / 2);
-      failed += each_batch (o, st, first + count / 2, count - count / 2);
+      for (k = 0; bad >= 0 && k < count; ++k)
+        if (disk_of_image[k] == (size_t) bad)
+          break;
+      if (bad >= 0 && k < count) {
+        if (o->verbose)
+          fprintf (stderr, "%s: debug: %zu images failed together: "
+                   "inspecting %s alone, then the others\n", program, count,
+                   o->drives[first + k].source);
+        failed = each_batch (o, st, first, k);
+        failed += each_batch (o, st, first + k, 1);
+        failed += each_batch (o, st, first + k + 1, count - k - 1);
+      }
+      else {
+        failed = each_batch (o, st, first, count / 2);
+        failed += each_batch (o, st, first + count / 2, count - count / 2);
+      }
       goto out;
     }
     for (k = 0; k < count; ++k) {
@@ -1013,14 +1035,29 @@ each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
       continue;
     }
     memset (&r, 0, sizeof r);
-    if (gather (h, &r, st, disk_of_image[k]) == -1) {
-      each_error (st, image, gbox_last_error (h));
-      failed++;
-    }
-    else {
+    if (gather (h, &r, st, disk_of_image[k]) == 0) {
       rename_report (&r, disk_of_image[k]);
       if (print_report (&r, st, image) == -1)
         failed++;
+    }
+    else if (count > 1 && !gbox_is_alive (h)) {
+      /* The appliance is gone while this image was inspected (it
+       * died, or a call timed out): this image alone, then the
+       * images after it with another appliance. */
+      if (o->verbose)
+        fprintf (stderr, "%s: debug: %s: %s: inspecting it alone, then "
+                 "the images after it\n", program, image,
+                 gbox_last_error (h));
+      free_report (&r);
+      gbox_close (h);
+      h = NULL;
+      failed += each_batch (o, st, first + k, 1);
+      failed += each_batch (o, st, first + k + 1, count - k - 1);
+      goto out;
+    }
+    else {
+      each_error (st, image, gbox_last_error (h));
+      failed++;
     }
     free_report (&r);
   }

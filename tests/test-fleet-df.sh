@@ -11,7 +11,7 @@ set -e
 . "${top_srcdir:=$(dirname "$0")/..}/tests/functions.sh"
 . "$top_srcdir/tests/images.sh"
 requires_appliance
-requires mkfs.ext4 dumpe2fs qemu-img nbdkit promtool prometheus-node-exporter \
+requires mkfs.ext4 dumpe2fs debugfs qemu-img nbdkit promtool prometheus-node-exporter \
   parallel curl python3 yamllint
 make_workdir
 
@@ -28,7 +28,8 @@ cd "$T"
 # hostile images: missing, a directory, a qcow2 naming a backing file
 # (a file of this directory), a qcow2 that qemu refuses (cluster size
 # 2^5, found only when the appliance attaches it), and an NBD export
-# whose reads of the inode table never finish (its mount hangs).
+# whose reads of the journal's first block never finish (its mount
+# hangs).
 make_linux_tree tree fleet
 ext4_image good1.img 16 tree
 ext4_image good2.img 24 tree
@@ -38,16 +39,18 @@ qemu-img create -q -f qcow2 -b good1.img -F raw backing.qcow2
 qemu-img create -q -f qcow2 refused.qcow2 64M
 printf '\000\000\000\005' | dd of=refused.qcow2 bs=1 seek=20 conv=notrunc status=none
 cp good3.img hang.img
-read -r lo hi < <(dumpe2fs hang.img 2>/dev/null |
-  sed -n 's/^  Inode table at \([0-9]*\)-\([0-9]*\).*/\1 \2/p' | head -n1)
+# The journal's first block: read by a mount, not by the probing of the
+# disks (libblkid reads the start and the end of a disk).
+lo=$(debugfs -R "bmap <8> 0" hang.img 2>/dev/null)
 bs=$(dumpe2fs -h hang.img 2>/dev/null | sed -n 's/^Block size: *//p')
+[ "$lo" -gt 0 ] || fail "no journal in hang.img"
 cat > hang.sh <<EOF
 case "\$1" in
   get_size) stat -c %s $T/hang.img ;;
   thread_model) echo parallel ;;
   can_write) exit 3 ;;
   pread)
-    if [ \$4 -lt $(( (hi + 1) * bs )) ] && [ \$((\$4 + \$3)) -gt $((lo * bs)) ]; then
+    if [ \$4 -lt $(( lo * bs + 4096 )) ] && [ \$((\$4 + \$3)) -gt $((lo * bs)) ]; then
       sleep 100
     fi
     dd if=$T/hang.img skip=\$4 count=\$3 iflag=skip_bytes,count_bytes status=none ;;
@@ -71,11 +74,24 @@ inode_csv () {                  # NAME IMAGE
 }
 
 # 1. The batch: three good images reported, five errors, exit 1.
+# The appliance of the batch fails twice: qemu refuses refused.qcow2,
+# then the df call hangs on the NBD export.  Each time the guest the
+# failure points at is examined alone and the others together again,
+# so -x shows three appliances that got disks (disks_ready): the four
+# disks left after refused.qcow2, the NBD export alone, and the three
+# good images.
 mkdir prom
 rc=0
-GBOX_CALL_TIMEOUT=10 "$VIRT_DF" --each -i --csv --prometheus prom/guestbox.prom \
+GBOX_CALL_TIMEOUT=10 "$VIRT_DF" -x --each -i --csv --prometheus prom/guestbox.prom \
   good1.img missing.img adir good2.img refused.qcow2 backing.qcow2 "$hang" good3.img \
-  > out 2> err || rc=$?
+  > out 2> trace || rc=$?
+grep -v '^virt-df: trace: ' trace > err || true
+expect_eq "--each: the appliances of the batch (disks each, df call)" \
+"disks_ready 4 34000 df df = error
+disks_ready 1 31000 df df = error
+disks_ready 3 33000 df df = ok" \
+  "$(sed -n 's/^virt-df: trace: \(disks_ready [0-9]* [0-9]*$\|df$\|df = [a-z]*\).*/\1/p' trace |
+     paste -sd' ' | sed 's/ disks_ready/\ndisks_ready/g')"
 expect_eq "--each: the good images, in order" "VirtualMachine,Filesystem,Inodes,IUsed,IFree,IUse%
 $(inode_csv good1.img good1.img)
 $(inode_csv good2.img good2.img)
@@ -162,4 +178,25 @@ parallel -k "$VIRT_DF" --json --each --shard {}/3 good1.img good2.img missing.im
   ::: 1 2 3 > shards.json 2> shards.err || true
 expect_eq "union of the shards = the unsharded run" \
   "$(sort all.json)" "$(sort shards.json)"
+check_no_qemu
+
+# 5. virt-inspector --each shares the isolation: the appliance stops
+# answering while the NBD export is inspected (its mount hangs); that
+# image is inspected again alone and fails, and the image after it
+# gets its report from another appliance.
+rc=0
+GBOX_CALL_TIMEOUT=10 "$top_builddir/inspect/virt-inspector" --json \
+  --no-applications --no-icon --each good1.img "$hang" good2.img \
+  > inspect.json 2> inspect.err || rc=$?
+expect_eq "virt-inspector --each: exit status" 1 "$rc"
+expect_eq "virt-inspector --each: a report for each good image, in order" \
+"good1.img fleet
+$hang error
+good2.img fleet" \
+  "$(python3 -c "import json, sys
+for l in open('inspect.json'):
+    r = json.loads(l)
+    print(r['image'], 'error' if 'error' in r else r['operatingsystems'][0]['hostname'])")"
+expect_eq "virt-inspector --each: one error line, for the NBD export" 1 \
+  "$(grep -c '^virt-inspector: error: .*nbd.sock' inspect.err)"
 check_no_qemu
