@@ -316,6 +316,8 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
   const char *dir = argv[0], *out = argv[1];
   int fd, r;
   bool to_stdout = strcmp (out, "-") == 0;
+  struct stat st = { 0 }, now;
+  bool regular = false;
 
   (void) argc;
   if (to_stdout)
@@ -326,6 +328,7 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
       error_msg ("%s: %s", out, strerror (errno));
       return -1;
     }
+    regular = fstat (fd, &st) == 0 && S_ISREG (st.st_mode);
   }
   r = gbox_tar_out (h, dir, fd, t);
   if (r == -1)
@@ -335,8 +338,13 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
       error_msg ("%s: %s", out, strerror (errno));
       r = -1;
     }
-    /* Nothing that looks like a whole archive is left behind. */
-    if (r == -1)
+    /* Nothing that looks like a whole archive is left behind: the
+     * partial file is removed, but only if OUT is still the regular
+     * file written to (never a device such as /dev/null, a FIFO, or
+     * a file put in its place meanwhile). */
+    if (r == -1 && regular && lstat (out, &now) == 0 &&
+        S_ISREG (now.st_mode) && now.st_dev == st.st_dev &&
+        now.st_ino == st.st_ino)
       unlink (out);
   }
   return r;

@@ -114,6 +114,25 @@ bsdtar -tf "$T/opt.tar.xz" > "$T/opt.toc"
 ! grep -q 'file.txt\|sub' "$T/opt.toc" && grep -qx './hard1' "$T/opt.toc" || fail "excludes: $(cat "$T/opt.toc")"
 ok "bzip2, xz, lzop, compress:xz and excludes:"
 
+# --- A failed virt-tar-out removes its partial regular file, and only
+# that: an output that is not a regular file (a FIFO here, /dev/null
+# for a user) stays. ---
+rc=0
+"$C/virt-tar-out" -a "$T/src.img" -m /dev/sda /no-such-dir "$T/failed.tar" \
+  2> "$T/err" || rc=$?
+[ "$rc" = 1 ] && [ ! -e "$T/failed.tar" ] ||
+  fail "failed virt-tar-out to a file: exit $rc, $(ls -l "$T/failed.tar" 2>&1)"
+mkfifo "$T/out.fifo"
+cat "$T/out.fifo" > /dev/null &
+reader=$!
+rc=0
+"$C/virt-tar-out" -a "$T/src.img" -m /dev/sda /no-such-dir "$T/out.fifo" \
+  2> "$T/err" || rc=$?
+wait $reader
+[ "$rc" = 1 ] && [ -p "$T/out.fifo" ] ||
+  fail "failed virt-tar-out to a FIFO: exit $rc, $(ls -l "$T/out.fifo" 2>&1)"
+ok "a failed virt-tar-out removes its partial file, never a FIFO or device"
+
 # --- Unpacking refuses to leave the target directory. ---
 python3 - "$T/evil.tar" <<'PY'
 import io, sys, tarfile
