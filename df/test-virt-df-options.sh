@@ -37,6 +37,15 @@ expect_error "--json with --csv" "--json prints every figure" $prog --json --csv
 expect_error "--each without images" "--each: no image" $prog --each
 expect_error "-P without --each" "--one-per-guest and -P only apply with --each" $prog -P 2 -a disk.img
 expect_error "--one-per-guest without --each" "only apply with --each" $prog --one-per-guest -a disk.img
+# The metrics file is renamed into place: a device or FIFO is refused
+# before anything runs (a FIFO made here stands for /dev/null).
+fifo=$(mktemp -u); mkfifo "$fifo"
+r=0; err=$($prog --prometheus "$fifo" -a disk.img 2>&1 >/dev/null) || r=$?
+[ "$r" = 1 ] && [ "$(echo "$err" | wc -l)" = 1 ] &&
+  echo "$err" | grep -q "^virt-df: error: --prometheus: .*: not a regular file" &&
+  echo "ok: --prometheus on a FIFO: $err" || fail "--prometheus on a FIFO: $r: $err"
+[ -p "$fifo" ] && echo "ok: the FIFO is still there" || fail "--prometheus replaced the FIFO"
+rm -f "$fifo"
 expect_error "--format after the last -a" "--format must appear before" \
   $prog -a disk.img --format=raw
 

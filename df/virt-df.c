@@ -55,6 +55,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guestbox.h"
@@ -709,6 +710,19 @@ main (int argc, char *argv[])
     fprintf (stderr, "%s: error: --json prints every figure in bytes and "
              "inodes: it cannot be used with -h, -i or --csv\n", program);
     usage (EXIT_FAILURE);
+  }
+
+  /* The metrics file is replaced by a rename: only a regular file (or
+   * none yet) can be, never a device such as /dev/null or a FIFO. */
+  if (d.prometheus) {
+    struct stat st;
+
+    if (lstat (d.prometheus, &st) == 0 && !S_ISREG (st.st_mode)) {
+      fprintf (stderr, "%s: error: --prometheus: %s: not a regular file "
+               "(the file is replaced atomically by a rename)\n",
+               program, d.prometheus);
+      exit (EXIT_FAILURE);
+    }
   }
 
   signal (SIGPIPE, SIG_IGN);
