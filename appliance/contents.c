@@ -53,6 +53,7 @@ const char *const gbox_appliance_programs[] = {
   "xfs_db", "btrfs", "zerofree", "fsck.vfat",
   "bsdtar", "lzop",             /* virt-tar-*, virt-copy-* */
   "mdadm", "cryptsetup",
+  "ldmtool",                    /* Windows dynamic disks */
   /* Icons of CirrOS and Windows XP/7 guests, as libguestfs makes them. */
   "wrestool", "bmptopnm", "pamcut", "pnmtopng", "pbmtext", NULL
 };

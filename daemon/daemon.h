@@ -194,6 +194,14 @@ extern void md_assemble (bool have_members);
 extern size_t md_list (char (*names)[32], size_t max);
 extern char *md_user_to_kernel (const char *user);
 
+/* ldm.c: Windows dynamic disks, their volumes made by ldmtool (once
+ * per disk set) and listed as device-mapper devices (luks.c). */
+extern bool ldm_is_current (void);
+extern bool ldm_disk_has_database (const char *kdisk);
+/* Whether partition PARTNUM of KDISK is part of a dynamic disk. */
+extern bool ldm_partition_is_member (const char *kdisk, unsigned partnum);
+extern void ldm_create (bool have_ldm);
+
 /* luks.c: device-mapper devices that are not logical volumes (opened
  * LUKS devices), shown as /dev/mapper/NAME. */
 struct dm_other {

@@ -609,7 +609,7 @@ devices_list_filesystems (size_t *np)
       for (k = 0; k < next; ++k)
         if (ext[k] == nums[j])
           skip = true;
-      if (skip)
+      if (skip || ldm_partition_is_member (kdisk, nums[j]))
         continue;
       snprintf (user, sizeof user, "/dev/%s%u", disks[i].uname, nums[j]);
       snprintf (kdev, sizeof kdev, "%s%u", kdisk, nums[j]);
@@ -655,23 +655,30 @@ has_type (const char *kdev, const char *type)
   return t && strcmp (t, type) == 0;
 }
 
-/* Bring up the storage stack once per set of disks (md.c and lvm.c
- * remember): md arrays when a disk or partition is a RAID member, then
- * LVM when a disk, partition, array or open LUKS device is a physical
+/* Bring up the storage stack once per set of disks (md.c, ldm.c and
+ * lvm.c remember): md arrays when a disk or partition is a RAID member,
+ * the volumes of Windows dynamic disks when a disk's partition table
+ * announces an LDM database, then LVM when a disk, partition, array or
+ * device-mapper device (LDM volume, open LUKS device) is a physical
  * volume. */
 void
 devices_activate_lvm (void)
 {
-  bool have_pv = false, have_md = false;
+  bool have_pv = false, have_md = false, have_ldm = false;
   size_t i, j, nd, nm;
   struct dm_other dm[32];
   char md[32][32];
 
-  if (md_is_current () && lvm_is_current ())
+  if (md_is_current () && ldm_is_current () && lvm_is_current ())
     return;
   for (i = 0; i < nr_disks; ++i) {
     unsigned nums[MAX_PARTS];
     size_t np = disk_partitions (i, nums, MAX_PARTS);
+    char kdisk[PATH_MAX + 16];
+
+    snprintf (kdisk, sizeof kdisk, "%s/%.31s", dev_root, disks[i].kname);
+    if (!have_ldm && ldm_disk_has_database (kdisk))
+      have_ldm = true;
 
     for (j = 0; j <= np; ++j) {
       char kdev[PATH_MAX + 16];
@@ -690,6 +697,8 @@ devices_activate_lvm (void)
     }
   }
   md_assemble (have_md);
+  /* Windows dynamic disks' volumes (ldm.c), which may hold PVs too. */
+  ldm_create (have_ldm);
   if (lvm_is_current ())
     return;
   nm = md_list (md, 32);
