@@ -103,6 +103,25 @@ two-a.img+,$VOL2" "$out"
 cmp -s big.bin got.bin || fail "the file on the spanned volume differs"
 ok "a file across both disks of the spanned volume reads whole"
 
+# Hostile databases: one that libldm refuses (it counts 2 volumes,
+# holds 1), and a disk group whose name has characters no device name
+# may have.  No volume is shown, the partitions are still not
+# filesystems, and the command succeeds.
+cp one.img bad-count.img
+python3 - bad-count.img <<'EOF2'
+import os, sys
+f = open(sys.argv[1], "r+b")
+vmdb = (os.path.getsize(sys.argv[1]) // 512 - 2048 + 17) * 512
+f.seek(vmdb + 0x85)
+f.write((2).to_bytes(4, "big"))
+EOF2
+truncate -s 2M small.img
+mkntfs -F -Q -q small.img >/dev/null 2>&1
+$MKLDM 'Evil Dg0/../x' bad-name.img Volume1=small.img
+out=$("$VIRT_DF" -a bad-count.img -a bad-name.img --csv)
+expect_eq "virt-df --csv: hostile LDM databases give no volume" \
+  "VirtualMachine,Filesystem,1K-blocks,Used,Available,Use%" "$out"
+
 [ "$(sha256sum one.img two-a.img two-b.img)" = "$sum" ] ||
   fail "an image changed"
 ok "the images are unchanged"
