@@ -7,11 +7,13 @@
  * The one place on the host side that forks: gbox_int_cmd_run runs a
  * program from an argv (never a shell) and waits for it, with stdin on
  * /dev/null, stdout and stderr captured up to a bound (or discarded),
- * optionally one descriptor of ours passed as its descriptor 3,
+ * optionally one descriptor of ours passed as its descriptor 3, or the
+ * caller's own descriptors as its standard streams, in a directory,
  * stdout optionally handed over line by line (progress), and an
  * optional timeout after which the program is killed.
- * gbox_int_cmd_spawn starts a long-lived child (qemu) with its output
- * on a pipe.  Every child starts with default signals, an empty signal
+ * gbox_int_cmd_start / gbox_int_cmd_wait run one while the caller
+ * works its pipes.  gbox_int_cmd_spawn starts a long-lived child (qemu)
+ * with its output on a pipe.  Every child starts with default signals, an empty signal
  * mask and no descriptor of ours above 2, and dies with the thread that
  * started it.
  */
@@ -33,12 +35,14 @@
 #include "guestbox-internal.h"
 
 /* In the child: OUT and ERR (-1: /dev/null) become 1 and 2, FD3 (> 2)
- * becomes 3, then exec.  Only async-signal-safe calls until exec. */
+ * becomes 3, C's STDIO and DIR_FD (when C is set) apply, then exec.
+ * Only async-signal-safe calls until exec. */
 static void __attribute__((noreturn))
-child (const char *const *argv, int out, int err, int fd3, bool new_pgrp)
+child (const char *const *argv, int out, int err, int fd3, bool new_pgrp,
+       const struct gbox_cmd *c)
 {
   sigset_t none;
-  int null;
+  int null, in = -1, k;
 
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   /* A terminal's ^C goes to our handler, which kills a qemu after
@@ -49,8 +53,21 @@ child (const char *const *argv, int out, int err, int fd3, bool new_pgrp)
   sigprocmask (SIG_SETMASK, &none, NULL);
   signal (SIGPIPE, SIG_DFL);
   null = open ("/dev/null", O_RDWR);
-  if (null >= 0)
-    dup2 (null, 0);
+  if (c && c->dir_fd > 2 && fchdir (c->dir_fd) == -1)
+    _exit (126);
+  /* The caller's streams, moved above 2 first so that putting one in
+   * place never overwrites another. */
+  for (k = 0; c && k < 3; ++k)
+    if (c->stdio_set & (1u << k)) {
+      int d = fcntl (c->stdio[k], F_DUPFD, 10);
+      if (k == 0)
+        in = d;
+      else if (k == 1)
+        out = d;
+      else
+        err = d;
+    }
+  dup2 (in >= 0 ? in : null, 0);
   dup2 (out >= 0 ? out : null, 1);
   dup2 (err >= 0 ? err : null, 2);
   if (fd3 == 3)
@@ -62,6 +79,10 @@ child (const char *const *argv, int out, int err, int fd3, bool new_pgrp)
   {
     const char *msg = strerror (errno);
 
+    if (c && c->program &&
+        (write (2, c->program, strlen (c->program)) <= 0 ||
+         write (2, ": error: ", 9) <= 0))
+      _exit (127);
     if (write (2, argv[0], strlen (argv[0])) > 0 &&
         write (2, ": ", 2) > 0 && write (2, msg, strlen (msg)) > 0)
       (void) !write (2, "\n", 1);
@@ -86,7 +107,7 @@ gbox_int_cmd_spawn (const char *const *argv, int *outfd)
     return -1;
   }
   if (pid == 0)
-    child (argv, pfd[1], pfd[1], -1, true);
+    child (argv, pfd[1], pfd[1], -1, true, NULL);
   close (pfd[1]);
   *outfd = pfd[0];
   return pid;
@@ -186,7 +207,7 @@ gbox_int_cmd_run (struct gbox_cmd *c)
   if (pid == -1)
     goto fail;
   if (pid == 0)
-    child (c->argv, out_w, err_w, c->fd3, false);
+    child (c->argv, out_w, err_w, c->fd3, false, c);
   if (c->child)
     *c->child = pid;
   if (out_w >= 0)
@@ -269,6 +290,37 @@ gbox_int_cmd_run (struct gbox_cmd *c)
   gbox_int_cmd_free (c);
   errno = e;
   return -1;
+}
+
+pid_t
+gbox_int_cmd_start (struct gbox_cmd *c)
+{
+  pid_t pid;
+
+  c->out = c->err = NULL;
+  c->out_len = c->err_len = 0;
+  c->status = 0;
+  c->timed_out = false;
+  pid = fork ();
+  if (pid == 0)
+    child (c->argv, -1, -1, c->fd3, false, c);
+  if (pid > 0 && c->child)
+    *c->child = pid;
+  return pid;
+}
+
+int
+gbox_int_cmd_wait (struct gbox_cmd *c, pid_t pid)
+{
+  int r;
+
+  while ((r = waitpid (pid, &c->status, 0)) == -1 && errno == EINTR)
+    ;
+  if (r == -1)
+    c->status = -1;
+  if (c->child)
+    *c->child = 0;
+  return r == -1 ? -1 : 0;
 }
 
 bool

@@ -220,6 +220,15 @@ struct gbox_cmd {
   volatile pid_t *child;        /* if set: the pid while it runs */
   int fd3;                      /* > 2: given to the program as its
                                  * descriptor 3 (0: none) */
+  /* The standard streams: stdin /dev/null, stdout and stderr captured
+   * (or /dev/null) unless bit N of STDIO_SET says STDIO[N] instead
+   * (0 stdin, 1 stdout, 2 stderr: ours to inherit them, or any
+   * descriptor). */
+  int stdio[3];
+  unsigned stdio_set;
+  int dir_fd;                   /* > 2: run in that directory (0: here) */
+  const char *program;          /* set: a failed exec says "PROGRAM: error:
+                                 * ARGV0: WHY" (else "ARGV0: WHY") */
   /* Results: OUT and ERR are NUL-terminated (NULL when not kept). */
   char *out, *err;
   size_t out_len, err_len;
@@ -232,6 +241,12 @@ extern int gbox_int_cmd_run (struct gbox_cmd *c);
 /* Exited with status 0 within the timeout. */
 extern bool gbox_int_cmd_ok (const struct gbox_cmd *c);
 extern void gbox_int_cmd_free (struct gbox_cmd *c);
+/* Start it and return its pid at once (-1: errno), for a program that
+ * runs while the caller feeds or drains its pipes (STDIO); nothing is
+ * captured and TIMEOUT_MS does not apply.  Wait with gbox_int_cmd_wait,
+ * which sets STATUS; 0, or -1 (errno). */
+extern pid_t gbox_int_cmd_start (struct gbox_cmd *c);
+extern int gbox_int_cmd_wait (struct gbox_cmd *c, pid_t pid);
 /* Start a long-lived child in its own process group, its stdout and
  * stderr on a pipe (*OUTFD, close-on-exec).  The pid, or -1 (errno). */
 extern pid_t gbox_int_cmd_spawn (const char *const *argv, int *outfd);

@@ -377,6 +377,78 @@ check_command (void)
          strcmp (c.out, "0\n1\n2\n3\n") == 0,
          "only 0, 1, 2 inherited (and ls's own): %s", c.out ? c.out : "");
   gbox_int_cmd_free (&c);
+
+  /* Descriptor 3 passed; the caller's streams and directory. */
+  {
+    const char *fd3[] = { "sh", "-c", "head -c 5 <&3", NULL };
+    const char *pwd[] = { "sh", "-c", "pwd; cat; echo e >&2", NULL };
+    char dir[] = "/tmp/gbox-test-XXXXXX", buf[256] = "";
+    int p_in[2], p_out[2], p_err[2], dfd;
+    pid_t pid;
+    ssize_t n;
+
+    memset (&c, 0, sizeof c);
+    c.argv = fd3;
+    c.fd3 = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    c.out_max = 100;
+    CHECK (c.fd3 > 2 && gbox_int_cmd_run (&c) == 0 && gbox_int_cmd_ok (&c) &&
+           c.out_len == 5 && memcmp (c.out, "\177ELF", 4) == 0,
+           "descriptor 3 is the one passed");
+    gbox_int_cmd_free (&c);
+    close (c.fd3);
+
+    CHECK (mkdtemp (dir) != NULL && pipe2 (p_in, O_CLOEXEC) == 0 &&
+           pipe2 (p_out, O_CLOEXEC) == 0 && pipe2 (p_err, O_CLOEXEC) == 0,
+           "pipes and a directory");
+    dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    memset (&c, 0, sizeof c);
+    c.argv = pwd;
+    c.dir_fd = dfd;
+    c.stdio[0] = p_in[0];
+    c.stdio[1] = p_out[1];
+    c.stdio[2] = p_err[1];
+    c.stdio_set = 7;
+    pid = gbox_int_cmd_start (&c);
+    close (p_in[0]);
+    close (p_out[1]);
+    close (p_err[1]);
+    CHECK (pid > 0 && write (p_in[1], "in\n", 3) == 3, "started, fed");
+    close (p_in[1]);
+    CHECK (gbox_int_cmd_wait (&c, pid) == 0 && gbox_int_cmd_ok (&c),
+           "waited: exit 0");
+    n = read (p_out[0], buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    {
+      char want[128];
+      snprintf (want, sizeof want, "%s\nin\n", dir);
+      CHECK (strcmp (buf, want) == 0,
+             "its directory and stdin are ours, stdout our pipe: %s", buf);
+    }
+    n = read (p_err[0], buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    CHECK (strcmp (buf, "e\n") == 0, "stderr our pipe: %s", buf);
+    close (p_out[0]);
+    close (p_err[0]);
+    close (dfd);
+    rmdir (dir);
+
+    /* A failed exec named with the program's prefix. */
+    if (pipe2 (p_err, O_CLOEXEC) == 0) {
+      memset (&c, 0, sizeof c);
+      c.argv = none;
+      c.stdio[2] = p_err[1];
+      c.stdio_set = 4;
+      c.program = "virt-test";
+      CHECK (gbox_int_cmd_run (&c) == 0 && WIFEXITED (c.status) &&
+             WEXITSTATUS (c.status) == 127, "a missing program: 127");
+      close (p_err[1]);
+      n = read (p_err[0], buf, sizeof buf - 1);
+      buf[n > 0 ? n : 0] = '\0';
+      CHECK (strncmp (buf, "virt-test: error: /nonexistent/program: ", 40)
+             == 0, "its message is ours: %s", buf);
+      close (p_err[0]);
+    }
+  }
   if (fd >= 0)
     close (fd);
 }

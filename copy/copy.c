@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "guestbox.h"
+#include "guestbox-internal.h"
 #include "cleanups.h"
 #include "options.h"
 
@@ -146,28 +147,19 @@ error_msg (const char *fs, ...)
 }
 
 #if COPY_COMMAND == COPY_OUT || COPY_COMMAND == COPY_IN
-/* A host bsdtar run: ARGV in directory DIRFD (-1: here), stdin IN,
- * stdout OUT (-1: /dev/null), stderr kept in ERRFD for the message. */
+/* A host bsdtar run (the library's command runner): ARGV in directory
+ * DIRFD (-1: here), stdin IN, stdout OUT (-1: /dev/null), stderr kept in
+ * ERRFD for the message. */
 static pid_t
 spawn_bsdtar (const char *const *argv, int dirfd, int in, int out, int errfd)
 {
-  pid_t pid = fork ();
+  struct gbox_cmd c = {
+    .argv = argv, .dir_fd = dirfd > 2 ? dirfd : 0,
+    .stdio = { in, out, errfd },
+    .stdio_set = (in >= 0 ? 1 : 0) | (out >= 0 ? 2 : 0) | 4,
+  };
 
-  if (pid != 0)
-    return pid;
-  {
-    int null = open ("/dev/null", O_RDWR);
-
-    signal (SIGPIPE, SIG_DFL);
-    if (dirfd >= 0 && fchdir (dirfd) == -1)
-      _exit (126);
-    dup2 (in >= 0 ? in : null, 0);
-    dup2 (out >= 0 ? out : null, 1);
-    dup2 (errfd, 2);
-    execvp (argv[0], (char *const *) argv);
-    fprintf (stderr, "%s: %s\n", argv[0], strerror (errno));
-    _exit (127);
-  }
+  return gbox_int_cmd_start (&c);
 }
 
 /* Wait for bsdtar.  0, or -1 with its first error line printed. */
@@ -175,14 +167,15 @@ static int
 wait_bsdtar (pid_t pid, int errfd, const char *what)
 {
   char buf[1024];
+  struct gbox_cmd c = { .argv = NULL };
   int status;
   ssize_t r;
 
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR) {
-      error_msg ("waitpid: %s", strerror (errno));
-      return -1;
-    }
+  if (gbox_int_cmd_wait (&c, pid) == -1) {
+    error_msg ("waitpid: %s", strerror (errno));
+    return -1;
+  }
+  status = c.status;
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
   r = pread (errfd, buf, sizeof buf - 1, 0);

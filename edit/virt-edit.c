@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "guestbox.h"
+#include "guestbox-internal.h"
 #include "cleanups.h"
 #include "options.h"
 #include "output.h"
@@ -100,48 +101,51 @@ static const char perl_script[] =
   "} "
   "close STDOUT or die \"close: $!\";";
 
-/* Run ARGV (no shell) and wait, with stdin from IN and stdout to OUT
- * when they are not NULL.  0 if it exited with status 0. */
+/* Run ARGV (no shell, through the library's command runner) and wait,
+ * with stdin from IN and stdout to OUT when they are not NULL (else
+ * ours: the terminal of an editor), stderr ours.  0 if it exited with
+ * status 0. */
 static int
 run_io (const char *const *argv, const char *in, const char *out)
 {
-  pid_t pid;
-  int status;
+  struct gbox_cmd c = {
+    .argv = argv, .stdio = { 0, 1, 2 }, .stdio_set = 7, .program = program,
+  };
+  int infd = -1, outfd = -1, status, r;
 
-  fflush (NULL);
-  pid = fork ();
-  if (pid == -1)
+  if (in && (infd = open (in, O_RDONLY | O_CLOEXEC)) == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, in, strerror (errno));
     return -1;
-  if (pid == 0) {
-    if (in) {
-      int fd = open (in, O_RDONLY);
-      if (fd == -1 || dup2 (fd, 0) == -1) {
-        fprintf (stderr, "%s: error: %s: %s\n", program, in,
-                 strerror (errno));
-        _exit (127);
-      }
-      close (fd);
-    }
-    if (out) {
-      int fd = open (out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd == -1 || dup2 (fd, 1) == -1) {
-        fprintf (stderr, "%s: error: %s: %s\n", program, out,
-                 strerror (errno));
-        _exit (127);
-      }
-      close (fd);
-    }
-    execvp (argv[0], (char *const *) argv);
+  }
+  if (out && (outfd = open (out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                            0600)) == -1) {
+    fprintf (stderr, "%s: error: %s: %s\n", program, out, strerror (errno));
+    if (infd >= 0)
+      close (infd);
+    return -1;
+  }
+  if (infd >= 0)
+    c.stdio[0] = infd;
+  if (outfd >= 0)
+    c.stdio[1] = outfd;
+  fflush (NULL);
+  r = gbox_int_cmd_run (&c);
+  if (infd >= 0)
+    close (infd);
+  if (outfd >= 0)
+    close (outfd);
+  if (r == -1) {
     fprintf (stderr, "%s: error: %s: %s\n", program, argv[0],
              strerror (errno));
-    _exit (127);
+    return -1;
   }
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR)
-      return -1;
+  status = c.status;
+  gbox_int_cmd_free (&c);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
     return 0;
-  if (WIFEXITED (status) && WEXITSTATUS (status) != 127)
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+    ;                           /* the runner said why */
+  else if (WIFEXITED (status))
     fprintf (stderr, "%s: error: %s exited with status %d\n", program,
              argv[0], WEXITSTATUS (status));
   else if (WIFSIGNALED (status))
