@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,6 +83,42 @@ compress_flag (const char *c)
   return NULL;
 }
 
+/* Move up to a chunk of data from pipe IN into the empty pipe OUT
+ * (which holds at least a chunk), adding the byte count to *LEN.
+ * Stops early when OUT has no free slot (bsdtar wrote partial pages).
+ * Returns 1 when the chunk is full or OUT is full, 0 at the end of IN
+ * (*LEN may be non-zero), -1 on error (errno set). */
+static int
+fill_chunk_pipe (int in, int out, size_t *len)
+{
+  while (*len < GBOX_CHUNK_SIZE) {
+    ssize_t r = splice (in, NULL, out, NULL, GBOX_CHUNK_SIZE - *len,
+                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    struct pollfd p;
+
+    if (r > 0) {
+      *len += r;
+      continue;
+    }
+    if (r == 0)
+      return 0;
+    if (errno == EINTR)
+      continue;
+    if (errno != EAGAIN)
+      return -1;
+    /* Either OUT is full or IN is empty. */
+    p.fd = out;
+    p.events = POLLOUT;
+    if (poll (&p, 1, 0) == 0 && *len > 0)
+      return 1;
+    p.fd = in;
+    p.events = POLLIN;
+    if (poll (&p, 1, -1) == -1 && errno != EINTR)
+      return -1;
+  }
+  return 1;
+}
+
 int
 do_tar_out (void *argsv, void *retv)
 {
@@ -91,7 +128,7 @@ do_tar_out (void *argsv, void *retv)
   CLEANUP_CLOSE int dirfd = -1, errfd = -1;
   const char *cflag = NULL;
   char err[TAR_ERR_MAX];
-  int pfd[2], status;
+  int pfd[2], cpfd[2] = { -1, -1 }, status;
   size_t n = 0, i;
   uint64_t sent = 0;
   pid_t pid;
@@ -152,6 +189,40 @@ do_tar_out (void *argsv, void *retv)
 
   if (send_fileout_reply () == -1)
     goto kill;
+  /* The archive's pages are moved (not copied) from bsdtar's pipe into
+   * a chunk pipe of our own, and from there spliced into the channel:
+   * the emulated CPU copies nothing.  A kernel that cannot splice the
+   * pipe gives EINVAL on the first one: read and send instead. */
+  if (pipe2 (cpfd, O_CLOEXEC) == 0) {
+    fcntl (cpfd[1], F_SETPIPE_SZ, GBOX_CHUNK_SIZE * 2);
+    for (;;) {
+      size_t len = 0;
+      int r = fill_chunk_pipe (pfd[0], cpfd[1], &len);
+
+      if (r == -1 && errno == EINVAL && sent == 0 && len == 0)
+        break;                  /* cannot splice: read below */
+      if (r == -1) {
+        reply_with_perror ("tar_out: splice");
+        goto kill;
+      }
+      if (len > 0) {
+        if (check_cancel () != 0)
+          goto kill;
+        send_file_chunk_from_pipe (cpfd[0], len);
+        sent += len;
+        notify_progress (sent, 0);
+      }
+      if (r == 0) {             /* bsdtar closed its end */
+        close (cpfd[0]);
+        close (cpfd[1]);
+        cpfd[0] = cpfd[1] = -1;
+        goto done;
+      }
+    }
+    close (cpfd[0]);
+    close (cpfd[1]);
+    cpfd[0] = cpfd[1] = -1;
+  }
   for (;;) {
     size_t len = 0;
 
@@ -177,9 +248,8 @@ do_tar_out (void *argsv, void *retv)
     }
     sent += len;
     notify_progress (sent, 0);
-    if (len < sizeof buf)
-      continue;
   }
+ done:
   close (pfd[0]);
   status = wait_tar (pid, errfd, err, sizeof err);
   if (status != 0) {
@@ -195,6 +265,10 @@ do_tar_out (void *argsv, void *retv)
 
  kill:
   close (pfd[0]);
+  if (cpfd[0] >= 0) {
+    close (cpfd[0]);
+    close (cpfd[1]);
+  }
   kill (pid, SIGKILL);
   wait_tar (pid, errfd, err, sizeof err);
   return -1;
