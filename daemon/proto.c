@@ -387,6 +387,26 @@ check_cancel (void)
 
 /* FileIn. */
 
+/* Read and drop LEN bytes of the channel. */
+static void
+xskip (size_t len)
+{
+  char buf[256];
+
+  while (len > 0) {
+    size_t n = len < sizeof buf ? len : sizeof buf;
+
+    xread (buf, n);
+    len -= n;
+  }
+}
+
+/* Chunks are read in place: the cancel and length words, then the data
+ * straight into chunk_buf (no second copy by the emulated CPU, no
+ * allocation), then the padding.  What is accepted is what
+ * xdr_gbox_chunk accepts: at least the two words, data no longer than
+ * GBOX_CHUNK_SIZE and, with its padding, inside the chunk (any bytes
+ * after it are read and dropped, as decoding ignored them). */
 int
 receive_file (receive_cb cb, void *opaque)
 {
@@ -394,10 +414,7 @@ receive_file (receive_cb cb, void *opaque)
   uint32_t len;
 
   for (;;) {
-    CLEANUP_FREE char *buf = NULL;
-    gbox_chunk chunk;
-    XDR xdr;
-    bool ok;
+    uint32_t words[2], cancel, data_len, padded;
 
     if (!read_word (&len))
       protocol_exit ("channel closed during an upload");
@@ -405,29 +422,28 @@ receive_file (receive_cb cb, void *opaque)
       continue;                 /* stale flag from an earlier transfer */
     if (len > GBOX_CHUNK_SIZE + 8)
       protocol_exit ("chunk length %" PRIu32 " too large", len);
-    buf = malloc (len ? len : 1);
-    if (buf == NULL)
-      protocol_exit ("malloc: %m");
-    xread (buf, len);
-    memset (&chunk, 0, sizeof chunk);
-    chunk.data.data_val = chunk_buf;
-    xdrmem_create (&xdr, buf, len, XDR_DECODE);
-    ok = xdr_gbox_chunk (&xdr, &chunk);
-    xdr_destroy (&xdr);
-    if (!ok)
+    if (len < 8)
       protocol_exit ("cannot decode a file chunk");
+    xread (words, sizeof words);
+    cancel = ntohl (words[0]);
+    data_len = ntohl (words[1]);
+    padded = (data_len + 3) & ~3U;
+    if (data_len > GBOX_CHUNK_SIZE || padded > len - 8)
+      protocol_exit ("cannot decode a file chunk");
+    xread (chunk_buf, data_len);
+    xskip (len - 8 - data_len);
 
-    if (chunk.cancel) {
+    if (cancel) {
       filein_done = true;
       if (!failed)
         reply_with_error_errno (ECANCELED, "upload cancelled by the library");
       return -1;
     }
-    if (chunk.data.data_len == 0) {
+    if (data_len == 0) {
       filein_done = true;
       return failed ? -1 : 0;
     }
-    if (!failed && cb && cb (opaque, chunk_buf, chunk.data.data_len) == -1) {
+    if (!failed && cb && cb (opaque, chunk_buf, data_len) == -1) {
       failed = true;
       if (write_word (GBOX_CANCEL_FLAG) == -1)
         protocol_exit ("write: %m");
