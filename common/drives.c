@@ -750,10 +750,26 @@ json_string_member (json_object *o, const char *key)
   return json_object_get_string (v);
 }
 
+/* The number of members of O other than "read-only": true (which only
+ * restricts what qemu may do). */
+static int
+json_members_but_readonly (json_object *o)
+{
+  json_object *ro;
+  int n = json_object_object_length (o);
+
+  if (json_object_object_get_ex (o, "read-only", &ro) &&
+      json_object_is_type (ro, json_type_boolean) &&
+      json_object_get_boolean (ro))
+    n--;
+  return n;
+}
+
 /* The PATH of json:{"driver":FMT,"file":{"driver":"file"|"host_device",
- * "filename":PATH}} (J after "json:"), FMT in FMTBUF; NULL if J is not
- * exactly that (read by json-c: no other member, so nothing else that
- * opens files). */
+ * "filename":PATH}} (J after "json:"), either object possibly with
+ * "read-only": true as well, FMT in FMTBUF; NULL if J is not exactly
+ * that (read by json-c: no other member, so nothing else that opens
+ * files). */
 static char *
 json_local_file (const char *j, char *fmtbuf, size_t fmtlen)
 {
@@ -762,11 +778,11 @@ json_local_file (const char *j, char *fmtbuf, size_t fmtlen)
   char *r = NULL;
 
   if (!o || !json_object_is_type (o, json_type_object) ||
-      json_object_object_length (o) != 2 ||
+      json_members_but_readonly (o) != 2 ||
       (fmt = json_string_member (o, "driver")) == NULL ||
       !json_object_object_get_ex (o, "file", &file) ||
       !json_object_is_type (file, json_type_object) ||
-      json_object_object_length (file) != 2 ||
+      json_members_but_readonly (file) != 2 ||
       (drv = json_string_member (file, "driver")) == NULL ||
       (strcmp (drv, "file") != 0 && strcmp (drv, "host_device") != 0) ||
       (name = json_string_member (file, "filename")) == NULL ||
