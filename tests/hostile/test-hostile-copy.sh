@@ -79,7 +79,11 @@ check_fifo_traps
 # link, and the host's /etc is left alone.
 hostetc=$(ls -la --time-style=full-iso /etc; sha256sum /etc/passwd)
 rm -rf "$T/co"; mkdir "$T/co"
-"$C/virt-copy-out" -a "$I/etc-symlink-loop.img" -m /dev/sda / "$T/co" 2>/dev/null || true
+rc=0
+"$C/virt-copy-out" -a "$I/etc-symlink-loop.img" -m /dev/sda / "$T/co" \
+  2>"$T/err" || rc=$?
+[ "$rc" = 0 ] && [ ! -s "$T/err" ] ||
+  { cat "$T/err" >&2; fail "etc-symlink-loop: virt-copy-out exit $rc"; }
 [ -L "$T/co/etc" ] && [ "$(readlink "$T/co/etc")" = /etc ] ||
   fail "etc-symlink-loop: /etc is not copied as the link it is"
 [ "$(ls -la --time-style=full-iso /etc; sha256sum /etc/passwd)" = "$hostetc" ] ||
