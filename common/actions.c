@@ -233,14 +233,16 @@ gbox_disks_ready (gbox_h *h, unsigned count, unsigned timeout_ms)
 }
 
 int
-gbox_refresh (gbox_h *h, int64_t sec, unsigned nsec,
-              const void *seed, size_t seedlen)
+gbox_int_refresh_send (gbox_h *h, int64_t sec, unsigned nsec,
+                       const void *seed, size_t seedlen,
+                       struct gbox_pending_call *p)
 {
   struct gbox_refresh_args args = {
     .sec = sec, .nsec = nsec,
     .seed = { .seed_len = seedlen, .seed_val = (char *) seed },
   };
 
+  p->sent = false;
   if (check_ready (h, GBOX_PROC_REFRESH) == -1)
     return -1;
   if (seedlen > 512 || (seedlen > 0 && seed == NULL) || nsec >= 1000000000) {
@@ -249,8 +251,19 @@ gbox_refresh (gbox_h *h, int64_t sec, unsigned nsec,
     h->last_errno = EINVAL;
     return -1;
   }
-  return gbox_int_call (h, GBOX_PROC_REFRESH,
-                        (xdrproc_t) xdr_gbox_refresh_args, &args, NULL, NULL);
+  return gbox_int_call_send (h, GBOX_PROC_REFRESH,
+                             (xdrproc_t) xdr_gbox_refresh_args, &args, p);
+}
+
+int
+gbox_refresh (gbox_h *h, int64_t sec, unsigned nsec,
+              const void *seed, size_t seedlen)
+{
+  struct gbox_pending_call p;
+
+  if (gbox_int_refresh_send (h, sec, nsec, seed, seedlen, &p) == -1)
+    return -1;
+  return gbox_int_call_recv (h, &p, NULL, NULL);
 }
 
 int

@@ -205,7 +205,7 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
   {
     const char *runas = qemu_runas ();
 
-    if (qemu_has_sandbox (h->qemu)) {
+    if (m->assume_sandbox || qemu_has_sandbox (h->qemu)) {
       ADD ("-sandbox");
       ADD (runas ? SANDBOX_OPTS_RUNAS : SANDBOX_OPTS);
     }

@@ -1627,14 +1627,12 @@ check_block_graph (gbox_h *h)
 /* How long the daemon waits for N hot-added disks to appear. */
 #define DISKS_READY_MS(n) (30000 + 1000 * (unsigned) (n))
 
-/* 0; -1 on an error (a disk qemu cannot open); -2 when the disks were
- * added but the guest did not report them ready (disks_ready failed). */
 int
-gbox_int_hotadd_drives (gbox_h *h)
+gbox_int_attach_drives (gbox_h *h)
 {
   size_t i, j;
-  uint64_t t0 = gbox_int_now_ms ();
 
+  h->attach_ms = gbox_int_now_ms ();
   if (h->nr_drives == 0)
     return 0;
 
@@ -1773,6 +1771,14 @@ gbox_int_hotadd_drives (gbox_h *h)
     if (qmp_call (h, "device_add", args, -1, NULL) == -1)
       return -1;
   }
+  return 0;
+}
+
+int
+gbox_int_drives_ready (gbox_h *h)
+{
+  if (h->nr_drives == 0)
+    return 0;
   {
     /* The daemon answers within its wait (30 s, and 1 s more for each
      * disk: a guest announces many hot-added disks one by one, slowly
@@ -1791,8 +1797,18 @@ gbox_int_hotadd_drives (gbox_h *h)
       return -2;                /* the disks were given, the guest failed */
   }
   gbox_int_debug (h, "%zu disk(s) attached in %" PRIu64 " ms", h->nr_drives,
-                  gbox_int_now_ms () - t0);
+                  gbox_int_now_ms () - h->attach_ms);
   return 0;
+}
+
+/* 0; -1 on an error (a disk qemu cannot open); -2 when the disks were
+ * added but the guest did not report them ready (disks_ready failed). */
+int
+gbox_int_hotadd_drives (gbox_h *h)
+{
+  if (gbox_int_attach_drives (h) == -1)
+    return -1;
+  return gbox_int_drives_ready (h);
 }
 
 /* Wait until the job ID is ready (READY) or gone (!READY).  0, or -1

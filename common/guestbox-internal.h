@@ -121,6 +121,7 @@ struct gbox_h {
   size_t console_line_len;
   unsigned serial;              /* next call serial */
   bool restored;                /* this launch restored a snapshot */
+  uint64_t attach_ms;           /* when the disks began to be attached */
   int snapshot_wanted;          /* 1: none to restore, 2: a bad one to
                                    replace; made on close (detached) */
   bool qmp_refused;             /* the last QMP command got an error reply */
@@ -154,6 +155,26 @@ extern int gbox_int_wait_launch_flag (gbox_h *h, unsigned timeout_ms);
 extern int gbox_int_call (gbox_h *h, int proc,
                           xdrproc_t xdr_args, void *args,
                           xdrproc_t xdr_ret, void *ret);
+/* A plain call in two halves, so that the caller works while the
+ * daemon does (only one call at a time is ever in flight): _send
+ * sends it and fills P, _recv reads its reply (after a failed _send,
+ * _recv only returns -1). */
+struct gbox_pending_call {
+  int proc;
+  unsigned serial;
+  double start;
+  bool sent;
+};
+extern int gbox_int_call_send (gbox_h *h, int proc,
+                               xdrproc_t xdr_args, void *args,
+                               struct gbox_pending_call *p);
+extern int gbox_int_call_recv (gbox_h *h, struct gbox_pending_call *p,
+                               xdrproc_t xdr_ret, void *ret);
+/* actions.c: gbox_refresh's call, sent (its reply read with
+ * gbox_int_call_recv). */
+extern int gbox_int_refresh_send (gbox_h *h, int64_t sec, unsigned nsec,
+                                  const void *seed, size_t seedlen,
+                                  struct gbox_pending_call *p);
 /* FileOut: the reply is followed by chunks, written to FD. */
 /* FileOut with a byte limit (UINT64_MAX: none). */
 extern int gbox_int_call_fileout_max (gbox_h *h, int proc,
@@ -270,6 +291,10 @@ struct gbox_machine {
   const char *tmpdir;           /* sockets */
   const char *ram;              /* RAM file (CREATE, RESTORE) */
   const char *share;            /* "on" (CREATE) or "off" (RESTORE) */
+  /* Add -sandbox without asking qemu whether it takes it: only for a
+   * snapshot lookup and the restore of what it found (a snapshot whose
+   * key has -sandbox and this qemu binary's identity proves it). */
+  bool assume_sandbox;
 };
 extern int gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a,
                                    const char *accel, const char *kernel,
@@ -301,6 +326,10 @@ extern int gbox_int_probe_format_fd (gbox_h *h, int fd, const char *filename,
                                      char **format, char **backing);
 extern int gbox_int_prepare_drives (gbox_h *h);  /* overlays */
 extern int gbox_int_hotadd_drives (gbox_h *h);   /* QMP device_add */
+/* gbox_int_hotadd_drives in two halves: the block nodes and devices
+ * (0 or -1), then the wait for the guest (0 or -2). */
+extern int gbox_int_attach_drives (gbox_h *h);
+extern int gbox_int_drives_ready (gbox_h *h);
 extern void gbox_int_free_drives (gbox_h *h);
 
 /* snapshot.c: saving a booted appliance and restoring it. */
@@ -308,6 +337,7 @@ struct gbox_snapshot {
   char *dir;                    /* CACHEDIR/snapshot (0700) */
   const char *slot;             /* "current" or "current-v" (verbose) */
   char *prekey;                 /* key known before qemu starts */
+  bool assume_sandbox;          /* prekey made without asking qemu */
   /* A published snapshot (lookup). */
   char *found;                  /* its directory */
   char *ram;                    /* its RAM file */
@@ -348,8 +378,13 @@ extern void gbox_int_snapshot_end (gbox_h *h, struct gbox_snapshot *s);
  * the guest runs. */
 extern int gbox_int_snapshot_load (gbox_h *h, struct gbox_snapshot *s,
                                    uint64_t deadline);
-/* The restored daemon: set its clock, reseed its RNG. */
-extern int gbox_int_snapshot_refresh (gbox_h *h);
+/* launch.c: after a successful shutdown call, QMP "quit". */
+extern void gbox_int_quit_qemu (gbox_h *h);
+
+/* The restored daemon: set its clock, reseed its RNG (the call sent;
+ * its reply read with gbox_int_call_recv). */
+extern int gbox_int_snapshot_refresh (gbox_h *h,
+                                      struct gbox_pending_call *p);
 /* launch.c, from gbox_close once the command's appliance is gone: when
  * its launch found no snapshot to restore, make one in a detached
  * process (which holds the snapshot lock while it works). */

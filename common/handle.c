@@ -267,6 +267,8 @@ gbox_close (gbox_h *h)
       h->call_timeout = 30;
     if (gbox_internal_shutdown (h) == -1)
       gbox_int_debug (h, "shutdown: %s", gbox_last_error (h));
+    else
+      gbox_int_quit_qemu (h);
   }
 
   gbox_int_kill_qemu (h);

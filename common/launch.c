@@ -313,13 +313,17 @@ enum launch_result {
 };
 
 /* Restore: load the state, then refresh the daemon before any user
- * work.  Any failure here means "cold boot instead". */
+ * work; while the daemon refreshes, the disks are attached (their
+ * block nodes checked and their devices added, so that the guest
+ * kernel scans them meanwhile).  -1: "cold boot instead"; -2: a disk
+ * could not be attached (a real error, on the handle). */
 static int
 restore_phase (gbox_h *h, struct gbox_snapshot *snap, const char *greeting,
                uint64_t deadline)
 {
   CLEANUP_FREE char *postkey = gbox_int_snapshot_postkey (h, greeting);
   unsigned saved_timeout = h->call_timeout;
+  struct gbox_pending_call p;
   uint64_t now;
   int r;
 
@@ -335,9 +339,13 @@ restore_phase (gbox_h *h, struct gbox_snapshot *snap, const char *greeting,
   h->state = GBOX_STATE_READY;
   now = gbox_int_now_ms ();
   h->call_timeout = now < deadline ? (deadline - now + 999) / 1000 : 1;
-  r = gbox_int_snapshot_refresh (h);
+  r = gbox_int_snapshot_refresh (h, &p);
+  if (r == 0 && gbox_int_attach_drives (h) == -1)
+    r = -2;
+  if (r == 0)
+    r = gbox_int_call_recv (h, &p, NULL, NULL);
   h->call_timeout = saved_timeout;
-  if (r == -1)
+  if (r < 0)
     h->state = GBOX_STATE_CONFIG;
   return r;
 }
@@ -403,6 +411,7 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   else if (mode == LAUNCH_RESTORE) {
     m.ram = snap->ram;
     m.share = "off";
+    m.assume_sandbox = snap->assume_sandbox;
   }
   if (gbox_int_build_cmdline (h, &argv, accel, kernel, initrd, &m) == -1)
     goto error;
@@ -448,7 +457,11 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
     goto error;
 
   if (mode == LAUNCH_RESTORE) {
-    if (restore_phase (h, snap, greeting, deadline) == -1)
+    int r = restore_phase (h, snap, greeting, deadline);
+
+    if (r == -2)
+      ret = LAUNCH_ERROR;
+    if (r < 0)
       goto error;
     h->restored = true;
     ret = LAUNCH_ERROR;
@@ -481,7 +494,9 @@ launch_once (gbox_h *h, const char *accel, const char *kernel,
   }
 
   {
-    int r = gbox_int_hotadd_drives (h);
+    /* A restore attached the disks already. */
+    int r = h->restored ? gbox_int_drives_ready (h)
+      : gbox_int_hotadd_drives (h);
 
     /* The disks were added but the restored guest did not announce
      * them: a cold boot instead (the snapshot itself is kept). */
@@ -582,16 +597,30 @@ launch_with_snapshot (gbox_h *h, const char *accel, const char *kernel,
                     "(GBOX_PATH): cold boot");
     return LAUNCH_COLD_BOOT;
   }
+  /* Looked up first without asking qemu whether it takes -sandbox
+   * (that costs a qemu start): a snapshot made with -sandbox by this
+   * very qemu binary (its identity is in the key) is the answer. */
   gbox_int_snapshot_init (&s);
-  if (gbox_int_build_cmdline (h, &canon, accel, kernel, initrd, &m) == -1 ||
-      gbox_int_snapshot_setup (h, &s, cachedir,
-                               (const char *const *) canon.v,
-                               kernel, initrd) == -1) {
-    gbox_int_debug (h, "snapshot: %s: cold boot", gbox_last_error (h));
-    goto out;
+  m.assume_sandbox = true;
+  for (;;) {
+    if (gbox_int_build_cmdline (h, &canon, accel, kernel, initrd, &m) == -1 ||
+        gbox_int_snapshot_setup (h, &s, cachedir,
+                                 (const char *const *) canon.v,
+                                 kernel, initrd) == -1) {
+      gbox_int_debug (h, "snapshot: %s: cold boot", gbox_last_error (h));
+      goto out;
+    }
+    s.assume_sandbox = m.assume_sandbox;
+    r = gbox_int_snapshot_lookup (h, &s, &why);
+    if (r == 1 || !m.assume_sandbox)
+      break;
+    /* Not found: the key as qemu's answer makes it. */
+    m.assume_sandbox = false;
+    gbox_int_free_argv (&canon);
+    gbox_int_snapshot_free (&s);
+    free (why);
+    why = NULL;
   }
-
-  r = gbox_int_snapshot_lookup (h, &s, &why);
   if (r == 1) {
     r = try_restore (h, accel, kernel, initrd, &s);
     if (r != LAUNCH_SNAPSHOT_FAILED) {
@@ -826,6 +855,16 @@ gbox_launch (gbox_h *h)
   return r == LAUNCH_OK ? 0 : -1;
 }
 
+/* After the daemon's shutdown reply (its filesystems unmounted, its
+ * writes synced), qemu is told to quit: it flushes and closes the disks
+ * at once instead of running the guest's reboot first. */
+void
+gbox_int_quit_qemu (gbox_h *h)
+{
+  if (h->qemu_pid > 0 && h->qmp_fd >= 0)
+    gbox_int_qmp (h, "{\"execute\":\"quit\"}", NULL);
+}
+
 int
 gbox_launch_failed_drive (gbox_h *h)
 {
@@ -846,6 +885,8 @@ gbox_shutdown (gbox_h *h)
   if (h->state == GBOX_STATE_READY && h->fd >= 0) {
     if (gbox_internal_shutdown (h) == -1)
       r = -1;
+    else
+      gbox_int_quit_qemu (h);
   }
   gbox_int_kill_qemu (h);
   h->state = GBOX_STATE_CONFIG;

@@ -619,6 +619,48 @@ gbox_int_call (gbox_h *h, int proc, xdrproc_t xdr_args, void *args,
   return r;
 }
 
+int
+gbox_int_call_send (gbox_h *h, int proc, xdrproc_t xdr_args, void *args,
+                    struct gbox_pending_call *p)
+{
+  struct io io;
+  int r;
+
+  p->proc = proc;
+  p->start = now_ms_float ();
+  p->sent = false;
+  if (check_connected (h, proc) == -1)
+    return -1;
+  io_init (&io, h, proc);
+  p->serial = io.serial;
+  trace_call (&io, args);
+  r = send_call (&io, xdr_args, args);
+  if (r == -1)
+    trace_reply (&io, p->start, r);
+  p->sent = r == 0;
+  return r;
+}
+
+int
+gbox_int_call_recv (gbox_h *h, struct gbox_pending_call *p,
+                    xdrproc_t xdr_ret, void *ret)
+{
+  struct io io;
+  int r;
+
+  if (!p->sent)
+    return -1;
+  p->sent = false;
+  if (check_connected (h, p->proc) == -1)
+    return -1;
+  io_init (&io, h, p->proc);
+  h->serial = io.serial;        /* the same call: no new serial */
+  io.serial = p->serial;
+  r = recv_reply (&io, xdr_ret, ret);
+  trace_reply (&io, p->start, r);
+  return r;
+}
+
 /*----------------------------------------------------------------------
  * FileOut: reply, then chunks.
  */

@@ -740,12 +740,13 @@ gbox_int_snapshot_load (gbox_h *h, struct gbox_snapshot *s,
 }
 
 int
-gbox_int_snapshot_refresh (gbox_h *h)
+gbox_int_snapshot_refresh (gbox_h *h, struct gbox_pending_call *p)
 {
   unsigned char seed[SEED_LEN];
   struct timespec ts;
   size_t got = 0;
 
+  p->sent = false;
   while (got < sizeof seed) {
     ssize_t r = getrandom (seed + got, sizeof seed - got, 0);
     if (r == -1 && errno == EINTR)
@@ -757,5 +758,6 @@ gbox_int_snapshot_refresh (gbox_h *h)
     got += r;
   }
   clock_gettime (CLOCK_REALTIME, &ts);
-  return gbox_refresh (h, ts.tv_sec, ts.tv_nsec, seed, sizeof seed);
+  return gbox_int_refresh_send (h, ts.tv_sec, ts.tv_nsec, seed, sizeof seed,
+                                p);
 }

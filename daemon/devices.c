@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -820,6 +821,7 @@ do_disks_ready (void *argsv, void *retv)
   for (;;) {
     size_t i, ready = 0;
 
+    read_uevents ();
     if (devices_rescan () == 0) {
       for (i = 0; i < nr_disks; ++i) {
         char path[PATH_MAX + NAME_MAX + 2];
@@ -830,10 +832,8 @@ do_disks_ready (void *argsv, void *retv)
 
         snprintf (path, sizeof path, "%s/%.31s", dev_root, disks[i].kname);
         ok = stat (path, &st) == 0 && S_ISBLK (st.st_mode);
-        if (ok && uevent_fd >= 0) {
-          read_uevents ();
+        if (ok && uevent_fd >= 0)
           ok = is_announced (disks[i].kname);
-        }
         for (j = 0; ok && j < np; ++j) {
           snprintf (path, sizeof path, "%s/%.31s%u", dev_root, disks[i].kname,
                     nums[j]);
@@ -852,7 +852,13 @@ do_disks_ready (void *argsv, void *retv)
                               args->timeout_ms, args->count, ready);
       return -1;
     }
-    {
+    /* Woken by the next uevent (a disk or partition appearing), or
+     * after 20 ms at most. */
+    if (uevent_fd >= 0) {
+      struct pollfd pfd = { .fd = uevent_fd, .events = POLLIN };
+      poll (&pfd, 1, 20);
+    }
+    else {
       struct timespec ts = { 0, 20 * 1000000 };
       nanosleep (&ts, NULL);
     }
