@@ -1273,6 +1273,65 @@ gbox_storage_open (gbox_h *h, int readonly, struct gbox_storage_open_ret *ret)
 }
 
 int
+gbox_inspect_mount (gbox_h *h, int readonly, int mount,
+                    struct gbox_inspect_mount_ret *ret)
+{
+  struct gbox_inspect_mount_args args = {
+    .readonly = readonly != 0, .mount = mount != 0,
+  };
+  u_int i;
+
+  if (check_ready (h, GBOX_PROC_INSPECT_MOUNT) == -1)
+    return -1;
+  memset (ret, 0, sizeof *ret);
+  if (gbox_int_call (h, GBOX_PROC_INSPECT_MOUNT,
+                     (xdrproc_t) xdr_gbox_inspect_mount_args, &args,
+                     (xdrproc_t) xdr_gbox_inspect_mount_ret, ret) == -1) {
+    /* A step's error reads as that step's own call's. */
+    static const char *const steps[] = {
+      "inspect_mount: storage_open: ", "inspect_mount: inspect_full: ", NULL
+    };
+    const char *e = gbox_last_error (h);
+    size_t k;
+
+    for (k = 0; e && steps[k]; ++k)
+      if (strncmp (e, steps[k], strlen (steps[k])) == 0) {
+        CLEANUP_FREE char *copy = strdup (e + strlen ("inspect_mount: "));
+        int err = h->last_errno;
+
+        if (copy) {
+          gbox_int_error (h, "%s", copy);
+          h->last_errno = err;
+        }
+        break;
+      }
+    return -1;
+  }
+  /* Nothing past an encrypted device left to open; mounts only of the
+   * one operating system found, when asked. */
+  if ((ret->crypt.crypt_len > 0 && ret->inspected) ||
+      (ret->mounts.mounts_len > 0 &&
+       (!mount || !ret->inspected || ret->inspection.oses.oses_len != 1))) {
+    xdr_free ((xdrproc_t) xdr_gbox_inspect_mount_ret, (char *) ret);
+    memset (ret, 0, sizeof *ret);
+    gbox_int_error (h, "inspect_mount: the appliance sent an inconsistent "
+                    "reply");
+    h->last_errno = EPROTO;
+    return -1;
+  }
+  if (ret->inspected)
+    clean_inspect_full (h, &ret->inspection);
+  for (i = 0; i < ret->mounts.mounts_len; ++i) {
+    gbox_mount_result *m = &ret->mounts.mounts_val[i];
+
+    sanitize_string (m->mountpoint, false);
+    sanitize_string (m->device, false);
+    sanitize_string (m->error, false);
+  }
+  return 0;
+}
+
+int
 gbox_luks_open (gbox_h *h, const char *device, const char *key,
                 const char *mapname, int readonly)
 {

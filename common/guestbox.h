@@ -235,6 +235,12 @@ extern int gbox_lv_expand (gbox_h *h, const char *device, uint64_t offset,
 /* The storage stack: md RAID, LUKS. */
 extern int gbox_storage_open (gbox_h *h, int readonly,
                               struct gbox_storage_open_ret *ret);
+/* storage_open, then (no encrypted device left to open) inspect_full,
+ * then (MOUNT, one operating system) its filesystems mounted read-only:
+ * see protocol.x.  The reply is checked as the separate calls check
+ * theirs; the mount results against the plan by gbox_opts_mount. */
+extern int gbox_inspect_mount (gbox_h *h, int readonly, int mount,
+                               struct gbox_inspect_mount_ret *ret);
 extern int gbox_luks_open (gbox_h *h, const char *device, const char *key,
                            const char *mapname, int readonly);
 extern int gbox_md_create (gbox_h *h, const char *name, const char *level,

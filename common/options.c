@@ -724,9 +724,12 @@ compare_mountpoints (const void *p1, const void *p2)
   const struct gbox_mountpoint *m1 = p1, *m2 = p2;
   size_t l1 = strlen (m1->mountpoint), l2 = strlen (m2->mountpoint);
 
+  int c;
+
   if (l1 != l2)
     return l1 < l2 ? -1 : 1;
-  return strcmp (m1->mountpoint, m2->mountpoint);
+  c = strcmp (m1->mountpoint, m2->mountpoint);
+  return c ? c : strcmp (m1->device, m2->device);
 }
 
 /* A copy of guest text for a message: control bytes become '?'. */
@@ -825,15 +828,49 @@ keep_plan (struct gbox_opts *o, const struct gbox_inspected_os *os)
   return 0;
 }
 
-/* Mount the plan (read-only if the command only reads).  After a
- * drive letter put another Windows filesystem on "/", that one is
- * mounted alone, as it was. */
+/* Mount number I of the plan, DEV on MP, as inspect_mount did it (DONE
+ * holds its results): 0 mounted, -1 not (its error on the handle), -2
+ * when the result is not this mount (the appliance cannot be trusted).
+ * 1: not tried (past the results). */
 static int
-mount_plan (gbox_h *h, struct gbox_opts *o)
+mount_done (gbox_h *h, const struct gbox_inspect_mount_ret *done, size_t i,
+            const char *dev, const char *mp)
+{
+  const struct gbox_mount_result *m;
+
+  if (i >= done->mounts.mounts_len)
+    return 1;
+  m = &done->mounts.mounts_val[i];
+  if (strcmp (m->mountpoint, mp) != 0 || strcmp (m->device, dev) != 0) {
+    gbox_int_error (h, "inspect_mount: the appliance mounted other "
+                    "filesystems than the inspection planned");
+    return -2;
+  }
+  if (m->error[0] == '\0')
+    return 0;
+  if (strncmp (m->error, "mount_ro:", 9) == 0)
+    gbox_int_error (h, "%s", m->error);
+  else
+    gbox_int_error (h, "mount_ro: %s", m->error);
+  return -1;
+}
+
+/* Mount the plan (read-only if the command only reads); DONE, if not
+ * NULL, holds the mounts inspect_mount made already.  After a drive
+ * letter put another Windows filesystem on "/", that one is mounted
+ * alone, as it was. */
+static int
+mount_plan (gbox_h *h, struct gbox_opts *o,
+            const struct gbox_inspect_mount_ret *done)
 {
   size_t i, failed = 0;
   int r;
 
+  if (done && done->mounts.mounts_len > o->nr_plan) {
+    gbox_int_error (h, "inspect_mount: the appliance mounted more "
+                    "filesystems than the inspection planned");
+    return -1;
+  }
   for (i = 0; i < o->nr_plan; ++i) {
     const char *mp = o->plan_mountpoints[i], *dev = o->plan_devices[i];
 
@@ -842,10 +879,12 @@ mount_plan (gbox_h *h, struct gbox_opts *o)
       dev = o->root_device;
       i = o->nr_plan - 1;       /* that filesystem alone */
     }
-    if (o->readonly)
-      r = gbox_mount_ro (h, dev, mp);
-    else
-      r = gbox_mount (h, dev, mp, "", "");
+    r = done ? mount_done (h, done, i, dev, mp) : 1;
+    if (r == -2)
+      return -1;
+    if (r == 1)
+      r = o->readonly ? gbox_mount_ro (h, dev, mp)
+        : gbox_mount (h, dev, mp, "", "");
     if (r == 0)
       continue;
     /* Without "/" there is nothing to work on. */
@@ -875,18 +914,50 @@ mount_plan (gbox_h *h, struct gbox_opts *o)
  * prints (inspect_full): the root and every mountpoint it reports
  * (btrfs subvolumes as btrfsvol:DEVICE/SUBVOLUME, logical volumes,
  * /boot/efi, ...). */
+static int plan_inspected (gbox_h *h, struct gbox_opts *o,
+                           struct gbox_inspect_full_ret *ret);
+
 static int
 mount_inspected (gbox_h *h, struct gbox_opts *o)
 {
   CLEANUP_XDR_FREE (gbox_inspect_full_ret)
     struct gbox_inspect_full_ret ret = { 0 };
-  struct gbox_inspected_os *os;
-  size_t i;
 
   if (o->nr_plan > 0)
-    return mount_plan (h, o);
-  if (gbox_inspect_full (h, &ret) == -1)
+    return mount_plan (h, o, NULL);
+  if (gbox_inspect_full (h, &ret) == -1 ||
+      plan_inspected (h, o, &ret) == -1)
     return -1;
+  return mount_plan (h, o, NULL);
+}
+
+/* The first -i mount in one call (inspect_mount: the storage stack,
+ * inspection and, for a command that only reads, the mounts).  1: an
+ * encrypted device needs its key first (the separate calls do it). */
+static int
+inspect_and_mount (gbox_h *h, struct gbox_opts *o)
+{
+  CLEANUP_XDR_FREE (gbox_inspect_mount_ret)
+    struct gbox_inspect_mount_ret ret = { 0 };
+
+  if (gbox_inspect_mount (h, o->readonly, o->readonly, &ret) == -1)
+    return -1;
+  if (!ret.inspected)
+    return 1;
+  if (plan_inspected (h, o, &ret.inspection) == -1)
+    return -1;
+  return mount_plan (h, o, o->readonly ? &ret : NULL);
+}
+
+/* The mount plan of the one operating system in RET, checked, kept in
+ * O (the mountpoints of RET sorted in mount order). */
+static int
+plan_inspected (gbox_h *h, struct gbox_opts *o,
+                struct gbox_inspect_full_ret *rp)
+{
+  struct gbox_inspect_full_ret ret = *rp;
+  struct gbox_inspected_os *os;
+  size_t i;
 
   if (ret.oses.oses_len == 0) {
     gbox_int_error (h, "no operating system was found on this disk; "
@@ -933,7 +1004,7 @@ mount_inspected (gbox_h *h, struct gbox_opts *o)
     gbox_int_perror (h, "strdup");
     return -1;
   }
-  return mount_plan (h, o);
+  return 0;
 }
 
 char *
@@ -991,6 +1062,12 @@ gbox_opts_guest_path (gbox_h *h, struct gbox_opts *o, const char *path)
 int
 gbox_opts_mount (gbox_h *h, struct gbox_opts *o)
 {
+  if (o->nr_mounts == 0 && o->nr_plan == 0) {
+    int r = inspect_and_mount (h, o);
+
+    if (r != 1)
+      return r;
+  }
   if (gbox_opts_storage (h, o) == -1)
     return -1;
   if (o->nr_mounts > 0)

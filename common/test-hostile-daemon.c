@@ -23,7 +23,11 @@
  *    UTF-8 and U+FFFE: valid UTF-8 without control characters on the
  *    host, mount points with control characters dropped;
  *  - progress messages forever and no reply: stopped by the overall
- *    deadline.
+ *    deadline;
+ *  - inspect_mount (the -i case in one call) replying mounts that are
+ *    not the inspection's plan, more of them, mounts with encrypted
+ *    devices left or for two operating systems, and a failed "/" with
+ *    ESC in its error: refused, or the error clean.
  */
 
 #include <config.h>
@@ -41,6 +45,7 @@
 #include <sys/stat.h>
 
 #include "guestbox-internal.h"
+#include "options.h"
 #include "test-helpers.h"
 #include "../resize/resize.h"
 
@@ -702,6 +707,132 @@ test_progress_forever (void)
   finish (h, &p, t);
 }
 
+/*----------------------------------------------------------------------
+ * inspect_mount: the mounts must be the plan of the one OS found.
+ */
+
+enum im_case {
+  IM_GOOD,                      /* "/" mounted, "/boot" failed */
+  IM_OTHER_DEVICE,              /* "/boot" from another device */
+  IM_TOO_MANY,                  /* three results for two mountpoints */
+  IM_CRYPT_AND_INSPECTED,       /* inspected with a LUKS device left */
+  IM_TWO_OSES,                  /* mounts although two OSes were found */
+  IM_ROOT_FAILS,                /* "/" failed, ESC in the error */
+};
+static enum im_case im_case;
+
+static void
+script_inspect_mount (struct peer *p)
+{
+  gbox_mountpoint mps[2] = {
+    { .mountpoint = (char *) "/boot", .device = (char *) "/dev/sda1" },
+    { .mountpoint = (char *) "/", .device = (char *) "/dev/sda2" },
+  };
+  gbox_mount_result res[3] = {
+    { .mountpoint = (char *) "/", .device = (char *) "/dev/sda2",
+      .error = (char *) "" },
+    { .mountpoint = (char *) "/boot", .device = (char *) "/dev/sda1",
+      .error = (char *) "mount_ro: /dev/sda1 on /boot (vfat): cannot mount" },
+    { .mountpoint = (char *) "/usr", .device = (char *) "/dev/sda3",
+      .error = (char *) "" },
+  };
+  gbox_crypt_device crypt = {
+    .device = (char *) "/dev/sda3", .uuid = (char *) "",
+    .type = (char *) "crypto_LUKS",
+  };
+  gbox_inspected_os os[2];
+  struct gbox_inspect_mount_ret ret;
+  size_t i;
+
+  memset (os, 0, sizeof os);
+  for (i = 0; i < 2; ++i) {
+    os[i].root = (char *) (i ? "/dev/sdb1" : "/dev/sda2");
+    os[i].type = (char *) "linux";
+    os[i].distro = (char *) "debian";
+    os[i].product_name = os[i].product_variant = os[i].arch = (char *) "";
+    os[i].hostname = os[i].build_id = os[i].osinfo = (char *) "";
+    os[i].package_format = os[i].package_management = (char *) "";
+    os[i].windows_systemroot = os[i].windows_current_control_set = (char *) "";
+    os[i].mountpoints.mountpoints_val = mps;
+    os[i].mountpoints.mountpoints_len = 2;
+  }
+  memset (&ret, 0, sizeof ret);
+  ret.inspected = true;
+  ret.inspection.oses.oses_val = os;
+  ret.inspection.oses.oses_len = im_case == IM_TWO_OSES ? 2 : 1;
+  ret.mounts.mounts_val = res;
+  ret.mounts.mounts_len = 2;
+  switch (im_case) {
+  case IM_GOOD: case IM_TWO_OSES:
+    break;
+  case IM_OTHER_DEVICE:
+    res[1].device = (char *) "/dev/sdb9";
+    break;
+  case IM_TOO_MANY:
+    ret.mounts.mounts_len = 3;
+    break;
+  case IM_CRYPT_AND_INSPECTED:
+    ret.crypt.crypt_val = &crypt;
+    ret.crypt.crypt_len = 1;
+    ret.mounts.mounts_len = 0;
+    break;
+  case IM_ROOT_FAILS:
+    res[0].error = (char *) "mount_ro: /dev/sda2 on /: \033]0;pwned\007 bad";
+    ret.mounts.mounts_len = 1;
+    break;
+  }
+  if (peer_read_call (p) && p->proc == GBOX_PROC_INSPECT_MOUNT)
+    peer_reply (p, GBOX_STATUS_OK, (xdrproc_t) xdr_gbox_inspect_mount_ret,
+                &ret, NULL, 0);
+  /* Anything else (a mount_ro of the library's own): refused. */
+  while (peer_read_call (p) && p->proc != GBOX_PROC_SHUTDOWN)
+    peer_error (p, "unexpected call");
+}
+
+static void
+test_inspect_mount (void)
+{
+  static const struct {
+    enum im_case c;
+    int want;
+    const char *error;
+  } cases[] = {
+    { IM_GOOD, 0, NULL },
+    { IM_OTHER_DEVICE, -1, "mounted other filesystems than the inspection "
+      "planned" },
+    { IM_TOO_MANY, -1, "mounted more filesystems than the inspection "
+      "planned" },
+    { IM_CRYPT_AND_INSPECTED, -1, "inconsistent reply" },
+    { IM_TWO_OSES, -1, "inconsistent reply" },
+    { IM_ROOT_FAILS, -1, "mount_ro: /dev/sda2 on /: ?]0;pwned? bad" },
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+    struct peer p;
+    pthread_t t;
+    struct gbox_opts o;
+    gbox_h *h;
+    int r;
+
+    im_case = cases[i].c;
+    h = start (&p, script_inspect_mount, &t);
+    gbox_opts_init (&o, "test", "", NULL, 1);
+    r = gbox_opts_mount (h, &o);
+    if (cases[i].want == 0)
+      CHECK (r == 0 && o.nr_plan == 2 && o.root_device &&
+             strcmp (o.root_device, "/dev/sda2") == 0,
+             "inspect_mount %zu: the plan mounted from the reply (%s)", i,
+             r == 0 ? "ok" : gbox_last_error (h));
+    else
+      CHECK (r == -1 && clean_string (gbox_last_error (h)) &&
+             test_contains (gbox_last_error (h), cases[i].error),
+             "inspect_mount %zu: refused: %s", i, gbox_last_error (h));
+    gbox_opts_free (&o);
+    finish (h, &p, t);
+  }
+}
+
 int
 main (void)
 {
@@ -715,6 +846,7 @@ main (void)
     { "big-download", test_big_download },
     { "strings", test_strings },
     { "progress-forever", test_progress_forever },
+    { "inspect-mount", test_inspect_mount },
   };
   const char *only = getenv ("HOSTILE_CASE");  /* run one case */
   size_t i;

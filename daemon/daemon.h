@@ -61,6 +61,9 @@ extern void reply_with_perror (const char *fs, ...)
   __attribute__((format (printf, 1, 2)));
 extern void reply_with_error_errno (int err, const char *fs, ...)
   __attribute__((format (printf, 2, 3)));
+/* Take the error recorded so far into BUF and clear it: a step of the
+ * call failed, and the call goes on. */
+extern void take_error (char *buf, size_t len);
 /* FileOut: send the OK reply (no body), then chunks, then the end. */
 extern int send_fileout_reply (void);
 extern int send_file_chunk (const void *buf, size_t len);
@@ -366,6 +369,8 @@ extern int load_all_modules (void);
 
 /* mount.c */
 extern int umount_all_int (void);
+/* mount_ro of DEVICE on MOUNTPOINT (the error recorded as its own). */
+extern int mount_ro_int (const char *device, const char *mountpoint);
 
 /* part.c (virt-resize): partition tables and content on a file
  * descriptor (unit-tested on image files); ERR gets the reason. */

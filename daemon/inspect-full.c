@@ -1255,3 +1255,115 @@ do_inspect_get_icon (void *argsv, void *retv)
   ret->icon.icon_len = len;
   return 0;
 }
+
+/* inspect_mount: the mount plan of OS as the library makes it (see
+ * protocol.x): the indexes of its mountpoints in *IDX, in mount
+ * order.  Returns how many, or 0 when there is nothing to mount. */
+static bool
+has_controls (const char *s)
+{
+  for (; *s; ++s)
+    if ((unsigned char) *s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+static const gbox_mountpoint *plan_mps;
+
+static int
+compare_plan (const void *a, const void *b)
+{
+  const gbox_mountpoint *m1 = &plan_mps[*(const size_t *) a];
+  const gbox_mountpoint *m2 = &plan_mps[*(const size_t *) b];
+  size_t l1 = strlen (m1->mountpoint), l2 = strlen (m2->mountpoint);
+  int c;
+
+  if (l1 != l2)
+    return l1 < l2 ? -1 : 1;
+  c = strcmp (m1->mountpoint, m2->mountpoint);
+  return c ? c : strcmp (m1->device, m2->device);
+}
+
+static size_t
+mount_plan (const gbox_inspected_os *os, size_t *idx)
+{
+  const gbox_mountpoint *mps = os->mountpoints.mountpoints_val;
+  size_t n = 0, i;
+
+  for (i = 0; i < os->mountpoints.mountpoints_len; ++i) {
+    if (has_controls (mps[i].mountpoint) || has_controls (mps[i].device))
+      continue;
+    if (mps[i].mountpoint[0] != '/' ||
+        (strncmp (mps[i].device, "/dev/", 5) != 0 &&
+         strncmp (mps[i].device, "btrfsvol:/dev/", 14) != 0))
+      return 0;
+    idx[n++] = i;
+  }
+  plan_mps = mps;
+  qsort (idx, n, sizeof *idx, compare_plan);
+  if (n == 0 || strcmp (mps[idx[0]].mountpoint, "/") != 0)
+    return 0;
+  return n;
+}
+
+int
+do_inspect_mount (void *argsv, void *retv)
+{
+  gbox_inspect_mount_args *args = argsv;
+  gbox_inspect_mount_ret *ret = retv;
+  gbox_storage_open_args sargs = { .readonly = args->readonly };
+  gbox_storage_open_ret sret;
+  const gbox_inspected_os *os;
+  size_t *idx, n, i;
+
+  memset (&sret, 0, sizeof sret);
+  if (do_storage_open (&sargs, &sret) == -1)
+    return -1;
+  ret->crypt.crypt_len = sret.crypt.crypt_len;
+  ret->crypt.crypt_val = sret.crypt.crypt_val;
+  /* Keys first: the library opens them and calls the steps itself. */
+  if (ret->crypt.crypt_len > 0)
+    return 0;
+  if (inspect_full_int (&ret->inspection, -1) == -1)
+    return -1;
+  ret->inspected = true;
+  if (!args->mount || ret->inspection.oses.oses_len != 1)
+    return 0;
+
+  os = &ret->inspection.oses.oses_val[0];
+  idx = calloc (os->mountpoints.mountpoints_len + 1, sizeof *idx);
+  ret->mounts.mounts_val = calloc (os->mountpoints.mountpoints_len + 1,
+                                   sizeof (gbox_mount_result));
+  if (idx == NULL || ret->mounts.mounts_val == NULL) {
+    free (idx);
+    reply_with_perror ("inspect_mount: calloc");
+    return -1;
+  }
+  n = mount_plan (os, idx);
+  for (i = 0; i < n; ++i) {
+    const gbox_mountpoint *m = &os->mountpoints.mountpoints_val[idx[i]];
+    gbox_mount_result *r = &ret->mounts.mounts_val[i];
+    char err[GBOX_ERROR_MAX];
+
+    err[0] = '\0';
+    if (mount_ro_int (m->device, m->mountpoint) == -1)
+      take_error (err, sizeof err);
+    r->mountpoint = strdup (m->mountpoint);
+    r->device = strdup (m->device);
+    r->error = strdup (err);
+    if (r->mountpoint == NULL || r->device == NULL || r->error == NULL) {
+      free (r->mountpoint);
+      free (r->device);
+      free (r->error);
+      free (idx);
+      reply_with_perror ("inspect_mount: strdup");
+      return -1;
+    }
+    ret->mounts.mounts_len = i + 1;
+    /* Without "/" there is nothing to work on. */
+    if (err[0] && i == 0)
+      break;
+  }
+  free (idx);
+  return 0;
+}

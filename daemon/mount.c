@@ -4,7 +4,8 @@
  */
 
 /**
- * mount, mount_ro, umount_all.  The filesystem's kernel modules are
+ * mount, mount_ro, umount_all (and mount_ro for inspect_mount, in
+ * inspect-full.c).  The filesystem's kernel modules are
  * loaded first (modules.c).  Mountpoints
  * other than "/" are resolved inside the mounted tree and the mount is
  * made on the resolved fd (/proc/self/fd/N), so a guest symlink cannot
@@ -301,6 +302,12 @@ do_mount_ro (void *argsv, void *retv)
 {
   gbox_mount_ro_args *args = argsv;
   return mount_int (args->device, args->mountpoint, "ro", "", "mount_ro");
+}
+
+int
+mount_ro_int (const char *device, const char *mountpoint)
+{
+  return mount_int (device, mountpoint, "ro", "", "mount_ro");
 }
 
 int

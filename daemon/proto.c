@@ -239,6 +239,15 @@ vrecord_error (int errnum, bool append_strerror, const char *fs, va_list args)
 }
 
 void
+take_error (char *buf, size_t len)
+{
+  snprintf (buf, len, "%s", err_set ? err_msg : "failed");
+  err_set = false;
+  err_msg[0] = '\0';
+  err_errno = 0;
+}
+
+void
 reply_with_error (const char *fs, ...)
 {
   va_list args;
