@@ -322,6 +322,8 @@ extern bool parse_shell_assignment (const char *line, size_t len, char *key,
                                     size_t keylen, char *val, size_t vallen);
 extern const char *arch_of_magic (const char *desc);
 extern char *inspect_binary_arch (int rootfd, const char *const *paths);
+/* Load what inspection keeps between calls (the libmagic database). */
+extern void inspect_preload (void);
 extern int inspect_linux_details (int rootfd, gbox_inspected_os *os);
 /* The subvolume paths of the btrfs filesystem of FD (sorted). */
 extern int btrfs_list_subvolumes (int fd, char ***paths, size_t *n);

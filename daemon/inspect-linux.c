@@ -491,21 +491,45 @@ arch_of_magic (const char *desc)
   return NULL;
 }
 
+/* The libmagic database, loaded once and kept: an appliance saved as a
+ * snapshot loads it before it is saved (inspect_preload), so that no
+ * restored one parses it again. */
+static magic_t arch_cookie;
+
+static magic_t
+arch_magic (void)
+{
+  if (arch_cookie == NULL) {
+    magic_t c = magic_open (MAGIC_NONE | MAGIC_ERROR | MAGIC_RAW);
+
+    if (c == NULL)
+      return NULL;
+    if (magic_load (c, NULL) == -1) {
+      inspect_warning ("libmagic: %s", magic_error (c));
+      magic_close (c);
+      return NULL;
+    }
+    arch_cookie = c;
+  }
+  return arch_cookie;
+}
+
+void
+inspect_preload (void)
+{
+  arch_magic ();
+  inspect_warnings_reset ();
+}
+
 char *
 inspect_binary_arch (int rootfd, const char *const *paths)
 {
-  magic_t cookie;
+  magic_t cookie = arch_magic ();
   char *ret = NULL;
   size_t i;
 
-  cookie = magic_open (MAGIC_NONE | MAGIC_ERROR | MAGIC_RAW);
   if (cookie == NULL)
     return NULL;
-  if (magic_load (cookie, NULL) == -1) {
-    inspect_warning ("libmagic: %s", magic_error (cookie));
-    magic_close (cookie);
-    return NULL;
-  }
   for (i = 0; paths[i] && ret == NULL; ++i) {
     CLEANUP_CLOSE int pfd = -1;
     CLEANUP_CLOSE int fd = -1;
@@ -529,7 +553,6 @@ inspect_binary_arch (int rootfd, const char *const *paths)
     if (arch)
       ret = strdup (arch);
   }
-  magic_close (cookie);
   return ret;
 }
 
