@@ -107,6 +107,7 @@ check_not_launched (void)
   struct gbox_checksums_ret cs;
   struct gbox_list_storage_ret ls;
   struct gbox_storage_open_ret so;
+  struct gbox_inspect_mount_ret im;
   char *const pvs[] = { (char *) "/dev/sda1" };
   uint64_t u64;
   size_t n;
@@ -172,6 +173,7 @@ check_not_launched (void)
     { "luks_open", gbox_luks_open (h, "/dev/sda2", "key", "luks-x", 1) },
     { "md_create", gbox_md_create (h, "0", "raid1", "1.0", pvs, 1) },
     { "discard_free_space", gbox_discard_free_space (h, "/", NULL) },
+    { "inspect_mount", gbox_inspect_mount (h, 1, 1, &im) },
   };
   size_t i;
 
