@@ -369,6 +369,13 @@ extern int load_fs_modules (const char *fstype);
 extern size_t fs_modules (const char *fstype, const char **out);
 extern int load_all_modules (void);
 
+/* md.c: storage_open; with FSP, the filesystems it listed are handed
+ * over (free with free_fs_list; an encrypted one listed in RET has
+ * lost its strings). */
+extern int storage_open_int (const gbox_storage_open_args *args,
+                             gbox_storage_open_ret *ret, struct gbd_fs **fsp,
+                             size_t *nfsp);
+
 /* mount.c */
 extern int umount_all_int (void);
 /* mount_ro of DEVICE on MOUNTPOINT (the error recorded as its own). */

@@ -975,12 +975,13 @@ keep_disk (struct gbd_fs *fs, size_t *nfs, int disk)
   *nfs = n;
 }
 
-static int inspect_full_int (gbox_inspect_full_ret *ret, int disk);
+static int inspect_full_int (gbox_inspect_full_ret *ret, int disk,
+                             struct gbd_fs *fs, size_t nfs);
 
 int
 do_inspect_full (void *argsv, void *retv)
 {
-  return inspect_full_int (retv, -1);
+  return inspect_full_int (retv, -1, NULL, 0);
 }
 
 int
@@ -993,20 +994,27 @@ do_inspect_full_disk (void *argsv, void *retv)
                             args->disk);
     return -1;
   }
-  return inspect_full_int (retv, args->disk);
+  return inspect_full_int (retv, args->disk, NULL, 0);
 }
 
+/* FS (taken over; NULL: listed here) are the filesystems. */
 static int
-inspect_full_int (gbox_inspect_full_ret *ret, int disk)
+inspect_full_int (gbox_inspect_full_ret *ret, int disk, struct gbd_fs *fs,
+                  size_t nfs)
 {
-  struct gbd_fs *fs;
-  size_t nfs, i;
+  size_t i;
   struct tree t;
 
   inspect_warnings_reset ();
   free (coreos_usr);
   coreos_usr = NULL;
-  fs = inspect_begin ("inspect_full", INSPECT_DIR, &nfs);
+  if (fs == NULL)
+    fs = inspect_begin ("inspect_full", INSPECT_DIR, &nfs);
+  else if (mkdir (INSPECT_DIR, 0700) == -1 && errno != EEXIST) {
+    reply_with_perror ("inspect_full: mkdir %s", INSPECT_DIR);
+    free_fs_list (fs, nfs);
+    return -1;
+  }
   if (fs == NULL)
     return -1;
   if (disk >= 0)
@@ -1314,17 +1322,21 @@ do_inspect_mount (void *argsv, void *retv)
   gbox_storage_open_args sargs = { .readonly = args->readonly };
   gbox_storage_open_ret sret;
   const gbox_inspected_os *os;
-  size_t *idx, n, i;
+  struct gbd_fs *fs = NULL;
+  size_t *idx, n, i, nfs = 0;
 
   memset (&sret, 0, sizeof sret);
-  if (do_storage_open (&sargs, &sret) == -1)
+  if (storage_open_int (&sargs, &sret, &fs, &nfs) == -1)
     return -1;
   ret->crypt.crypt_len = sret.crypt.crypt_len;
   ret->crypt.crypt_val = sret.crypt.crypt_val;
   /* Keys first: the library opens them and calls the steps itself. */
-  if (ret->crypt.crypt_len > 0)
+  if (ret->crypt.crypt_len > 0) {
+    free_fs_list (fs, nfs);
     return 0;
-  if (inspect_full_int (&ret->inspection, -1) == -1)
+  }
+  /* Inspection of the filesystems storage_open just listed. */
+  if (inspect_full_int (&ret->inspection, -1, fs, nfs) == -1)
     return -1;
   ret->inspected = true;
   if (!args->mount || ret->inspection.oses.oses_len != 1)

@@ -226,8 +226,14 @@ md_make_writable (void)
 int
 do_storage_open (void *argsv, void *retv)
 {
-  gbox_storage_open_args *args = argsv;
-  gbox_storage_open_ret *ret = retv;
+  return storage_open_int (argsv, retv, NULL, NULL);
+}
+
+int
+storage_open_int (const gbox_storage_open_args *args,
+                  gbox_storage_open_ret *ret, struct gbd_fs **fsp,
+                  size_t *nfsp)
+{
   struct gbd_fs *fs;
   size_t nfs, i, n = 0;
   bool was_readonly = readonly, was_assembled = md_is_current ();
@@ -285,7 +291,12 @@ do_storage_open (void *argsv, void *retv)
     c->type = fs[i].type; fs[i].type = NULL;
     ret->crypt.crypt_len = ++n;
   }
-  free_fs_list (fs, nfs);
+  if (fsp) {
+    *fsp = fs;
+    *nfsp = nfs;
+  }
+  else
+    free_fs_list (fs, nfs);
   return 0;
 }
 
