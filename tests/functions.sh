@@ -149,7 +149,10 @@ qemu_left () {
 # wait until none does.
 wait_snapshot_maker () {
   local l
-  for l in "$XDG_CACHE_HOME"/guestbox/appliance-*/snapshot/lock; do
+  # With LIBGUESTFS_CACHEDIR set (requires_libguestfs), the commands
+  # keep their appliance in DIR/guestbox-UID.
+  for l in "$XDG_CACHE_HOME"/guestbox/appliance-*/snapshot/lock \
+           "${LIBGUESTFS_CACHEDIR:-/nonexistent}"/guestbox-*/appliance-*/snapshot/lock; do
     [ -e "$l" ] && flock "$l" true
   done
   return 0
@@ -161,7 +164,8 @@ check_no_qemu () {
   if [ -n "$p" ]; then
     # Say what it is, to the log, before failing.
     ps -o pid,ppid,etimes,args -p "$(echo $p | tr ' ' ,)" >&2 || true
-    for l in "$XDG_CACHE_HOME"/guestbox/appliance-*/snapshot/maker.log; do
+    for l in "$XDG_CACHE_HOME"/guestbox/appliance-*/snapshot/maker.log \
+             "${LIBGUESTFS_CACHEDIR:-/nonexistent}"/guestbox-*/appliance-*/snapshot/maker.log; do
       [ -e "$l" ] && sed "s|^|$l: |" "$l" >&2
     done
     fail "qemu left running: $p"
