@@ -20,9 +20,10 @@
  * figures are those of the whole filesystem (statvfs of btrfs is
  * filesystem-wide).
  *
- * Before each mount, a progress message (when the host asked for
- * progress) says which disk is being mounted: position 1 + its index
- * (0: not known), total the number of filesystems.
+ * After the listing of the filesystems and before each mount, a
+ * progress message (when the host asked for progress) says which disk
+ * is being mounted: position 1 + its index (0: none, or not known),
+ * total the number of filesystems.
  */
 
 #include <config.h>
@@ -182,6 +183,8 @@ do_df (void *argsv, void *retv)
     reply_with_perror ("df: list_filesystems");
     return -1;
   }
+  /* The listing is done: the host's call timeout starts again. */
+  notify_step (0, nfs);
   if (mkdir (DF_DIR, 0700) == -1 && errno != EEXIST) {
     reply_with_perror ("df: mkdir %s", DF_DIR);
     free_fs_list (fs, nfs);

@@ -79,10 +79,11 @@ inode_csv () {                  # NAME IMAGE
 # failure points at is examined alone and the others together again,
 # so -x shows three appliances that got disks (disks_ready): the four
 # disks left after refused.qcow2, the NBD export alone, and the three
-# good images.
+# good images.  (The timeout leaves a loaded host time to list the
+# disks before the first mount.)
 mkdir prom
 rc=0
-GBOX_CALL_TIMEOUT=10 "$VIRT_DF" -x --each -i --csv --prometheus prom/guestbox.prom \
+GBOX_CALL_TIMEOUT=20 "$VIRT_DF" -x --each -i --csv --prometheus prom/guestbox.prom \
   good1.img missing.img adir good2.img refused.qcow2 backing.qcow2 "$hang" good3.img \
   > out 2> trace || rc=$?
 grep -v '^virt-df: trace: ' trace > err || true
@@ -103,7 +104,7 @@ expect_eq "--each: one error line per hostile image, in order" \
 virt-df: error: adir: is a directory, not a disk image
 virt-df: error: refused.qcow2: cannot open the disk
 virt-df: error: backing.qcow2: the image (probed as qcow2) refers to another file
-virt-df: error: nbd.sock: df: the daemon did not answer within 10 s" \
+virt-df: error: nbd.sock: df: the daemon did not answer within 20 s" \
   "$(sed -e 's/\(refused.qcow2: cannot open the disk\).*/\1/' \
          -e 's/\(refers to another file\).*/\1/' err)"
 check_no_qemu
