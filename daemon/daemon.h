@@ -153,6 +153,7 @@ extern size_t devices_count (void);
 /* The user name of the Nth disk ("/dev/sda") and its kernel name. */
 extern const char *devices_user_disk (size_t i);
 extern const char *devices_kernel_disk (size_t i);
+extern void devices_signature (char *sig, size_t size);
 /* Translate names.  Return malloc'd strings or NULL (errno=ENOENT). */
 extern char *device_user_to_kernel (const char *user);
 extern char *device_kernel_to_user (const char *kernel);

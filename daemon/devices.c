@@ -191,6 +191,18 @@ devices_kernel_disk (size_t i)
   return i < nr_disks ? disks[i].kname : NULL;
 }
 
+/* The kernel names of the current disks, as one string ("sda,sdb,"),
+ * to tell whether md, LVM or LDM were set up for the same disks. */
+void
+devices_signature (char *sig, size_t size)
+{
+  size_t i, len = 0;
+
+  sig[0] = '\0';
+  for (i = 0; i < devices_count () && len < size - 40; ++i)
+    len += snprintf (sig + len, size - len, "%s,", devices_kernel_disk (i));
+}
+
 char *
 device_user_to_kernel (const char *user)
 {

@@ -43,16 +43,6 @@ static char created_for[4096];
 #define MBR_TYPE_LDM 0x42
 #define LDMTOOL_TIMEOUT_MS 60000
 
-static void
-disks_signature (char *sig, size_t size)
-{
-  size_t i, len = 0;
-
-  sig[0] = '\0';
-  for (i = 0; i < devices_count () && len < size - 40; ++i)
-    len += snprintf (sig + len, size - len, "%s,", devices_kernel_disk (i));
-}
-
 bool
 ldm_is_current (void)
 {
@@ -60,7 +50,7 @@ ldm_is_current (void)
 
   if (!appliance_mode)
     return true;
-  disks_signature (sig, sizeof sig);
+  devices_signature (sig, sizeof sig);
   return created && strcmp (sig, created_for) == 0;
 }
 
@@ -133,7 +123,7 @@ ldm_create (bool have_ldm)
 
   if (!appliance_mode)
     return;
-  disks_signature (sig, sizeof sig);
+  devices_signature (sig, sizeof sig);
   if (created && strcmp (sig, created_for) == 0)
     return;
   if (have_ldm) {

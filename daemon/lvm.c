@@ -160,17 +160,6 @@ run_lvm (char **err, const char *sub, const char *const *args)
   return run_command (err, argv);
 }
 
-/* The kernel names of the current disks, as one string. */
-static void
-disks_signature (char *sig, size_t size)
-{
-  size_t i, len = 0;
-
-  sig[0] = '\0';
-  for (i = 0; i < devices_count () && len < size - 40; ++i)
-    len += snprintf (sig + len, size - len, "%s,", devices_kernel_disk (i));
-}
-
 void
 lvm_reset (void)
 {
@@ -185,7 +174,7 @@ lvm_is_current (void)
 
   if (!appliance_mode)
     return true;
-  disks_signature (sig, sizeof sig);
+  devices_signature (sig, sizeof sig);
   return activated && strcmp (sig, activated_for) == 0;
 }
 
@@ -196,7 +185,7 @@ lvm_activate (bool have_pv)
 
   if (!appliance_mode)
     return;
-  disks_signature (sig, sizeof sig);
+  devices_signature (sig, sizeof sig);
   if (activated && strcmp (sig, activated_for) == 0)
     return;
   if (have_pv) {

@@ -41,16 +41,6 @@ md_set_readonly (bool ro)
   readonly = ro;
 }
 
-static void
-disks_signature (char *sig, size_t size)
-{
-  size_t i, len = 0;
-
-  sig[0] = '\0';
-  for (i = 0; i < devices_count () && len < size - 40; ++i)
-    len += snprintf (sig + len, size - len, "%s,", devices_kernel_disk (i));
-}
-
 bool
 md_is_current (void)
 {
@@ -58,7 +48,7 @@ md_is_current (void)
 
   if (!appliance_mode)
     return true;
-  disks_signature (sig, sizeof sig);
+  devices_signature (sig, sizeof sig);
   return assembled && strcmp (sig, assembled_for) == 0;
 }
 
@@ -93,7 +83,7 @@ md_assemble (bool have_members)
 
   if (!appliance_mode)
     return;
-  disks_signature (sig, sizeof sig);
+  devices_signature (sig, sizeof sig);
   if (assembled && strcmp (sig, assembled_for) == 0)
     return;
   if (have_members) {
