@@ -18,9 +18,11 @@ ext4_image "$T/disk.img" 24 "$T/root"
 qemu=$(command -v "${GBOX_QEMU:-qemu-system-x86_64}")
 
 # 1. Descriptors 7 and 9 of the caller (not close-on-exec) must not
-# reach qemu: a wrapper records the descriptors qemu would get.
-printf '#!/bin/sh\nls /proc/$$/fd > "%s"\nexec %s "$@"\n' "$T/fds" "$qemu" \
-  > "$T/qemu-wrapper"
+# reach qemu: a wrapper records the descriptors qemu would get.  It
+# writes them atomically: the background snapshot maker runs the
+# wrapper too, and may do so while the test reads the file.
+printf '#!/bin/sh\nls /proc/$$/fd > "%s.$$"\nmv -f "%s.$$" "%s"\nexec %s "$@"\n' \
+  "$T/fds" "$T/fds" "$T/fds" "$qemu" > "$T/qemu-wrapper"
 chmod +x "$T/qemu-wrapper"
 out=$(GBOX_QEMU=$T/qemu-wrapper "$VIRT_CAT" -a "$T/disk.img" /etc/hostname \
         7<"$T/disk.img" 9>"$T/fd9")
