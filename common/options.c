@@ -26,6 +26,7 @@
 #include "guestbox-internal.h"
 #include "cleanups.h"
 #include "options.h"
+#include "mount-order.h"
 #include "libvirt.h"
 
 void
@@ -715,21 +716,14 @@ mount_option_list (gbox_h *h, struct gbox_opts *o)
   return 0;
 }
 
-/* Order the mountpoints so that parents are mounted before children:
- * shortest first ("/" first); equal lengths keep a stable, readable
- * order. */
+/* Parents before children (mount-order.h, the daemon's rule too). */
 static int
 compare_mountpoints (const void *p1, const void *p2)
 {
   const struct gbox_mountpoint *m1 = p1, *m2 = p2;
-  size_t l1 = strlen (m1->mountpoint), l2 = strlen (m2->mountpoint);
 
-  int c;
-
-  if (l1 != l2)
-    return l1 < l2 ? -1 : 1;
-  c = strcmp (m1->mountpoint, m2->mountpoint);
-  return c ? c : strcmp (m1->device, m2->device);
+  return gbox_mount_order (m1->mountpoint, m1->device,
+                           m2->mountpoint, m2->device);
 }
 
 /* A copy of guest text for a message: control bytes become '?'. */

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "mount-order.h"
 
 #define INSPECT_DIR "/run/gbox-inspect-full"
 #define OSES_MAX 64
@@ -1283,13 +1284,9 @@ compare_plan (const void *a, const void *b)
 {
   const gbox_mountpoint *m1 = &plan_mps[*(const size_t *) a];
   const gbox_mountpoint *m2 = &plan_mps[*(const size_t *) b];
-  size_t l1 = strlen (m1->mountpoint), l2 = strlen (m2->mountpoint);
-  int c;
 
-  if (l1 != l2)
-    return l1 < l2 ? -1 : 1;
-  c = strcmp (m1->mountpoint, m2->mountpoint);
-  return c ? c : strcmp (m1->device, m2->device);
+  return gbox_mount_order (m1->mountpoint, m1->device,
+                           m2->mountpoint, m2->device);
 }
 
 static size_t
