@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
+#include <dlfcn.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -35,6 +36,9 @@
 #include "libvirt.h"
 
 /* Domains and disks a connection may list. */
+/* The library -c/-d load (its soname has been 0 since 2008). */
+#define LIBVIRT_SONAME "libvirt.so.0"
+
 #define MAX_DOMAINS 100000
 #define MAX_DISKS 255
 
@@ -67,11 +71,73 @@ set_err (char **err, const char *fmt, ...)
   va_end (ap);
 }
 
+/* libvirt is loaded when -c or -d asks for it, not linked: its chain of
+ * some forty libraries (glib, gnutls, curl, krb5, ...) cost every
+ * command about 30 ms of start-up (measured with tests/bench/commands),
+ * and most runs never talk to libvirt. */
+static struct {
+  __typeof__ (virInitialize) *Initialize;
+  __typeof__ (virSetErrorFunc) *SetErrorFunc;
+  __typeof__ (virGetLastError) *GetLastError;
+  __typeof__ (virConnectOpenAuth) *ConnectOpenAuth;
+  __typeof__ (virConnectClose) *ConnectClose;
+  __typeof__ (virConnectListAllDomains) *ConnectListAllDomains;
+  __typeof__ (virDomainFree) *DomainFree;
+  __typeof__ (virDomainGetName) *DomainGetName;
+  __typeof__ (virDomainGetUUIDString) *DomainGetUUIDString;
+  __typeof__ (virDomainGetXMLDesc) *DomainGetXMLDesc;
+  __typeof__ (virDomainIsActive) *DomainIsActive;
+  __typeof__ (virDomainLookupByName) *DomainLookupByName;
+  __typeof__ (virDomainLookupByUUIDString) *DomainLookupByUUIDString;
+  __typeof__ (virConnectAuthPtrDefault) *ConnectAuthPtrDefault;
+} lv;
+
+#define LIBVIRT_SYMBOLS(X) \
+  X (Initialize) \
+  X (SetErrorFunc) \
+  X (GetLastError) \
+  X (ConnectOpenAuth) \
+  X (ConnectClose) \
+  X (ConnectListAllDomains) \
+  X (DomainFree) \
+  X (DomainGetName) \
+  X (DomainGetUUIDString) \
+  X (DomainGetXMLDesc) \
+  X (DomainIsActive) \
+  X (DomainLookupByName) \
+  X (DomainLookupByUUIDString) \
+  X (ConnectAuthPtrDefault)
+
+static int
+load_libvirt (char **err)
+{
+  static void *handle;
+
+  if (handle != NULL)
+    return 0;
+  handle = dlopen (LIBVIRT_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (handle == NULL) {
+    set_err (err, "-c/-d need libvirt, which could not be loaded: %s "
+             "(on Debian, install libvirt0)", dlerror ());
+    return -1;
+  }
+#define X(name)                                                         \
+  if ((*(void **) &lv.name = dlsym (handle, "vir" #name)) == NULL) {    \
+    set_err (err, "the libvirt library lacks vir%s", #name);            \
+    dlclose (handle);                                                   \
+    handle = NULL;                                                      \
+    return -1;                                                          \
+  }
+  LIBVIRT_SYMBOLS (X)
+#undef X
+  return 0;
+}
+
 /* The message of libvirt's last error. */
 static const char *
 virt_message (void)
 {
-  virErrorPtr e = virGetLastError ();
+  virErrorPtr e = lv.GetLastError ();
 
   return e && e->message ? e->message : "unknown libvirt error";
 }
@@ -81,13 +147,15 @@ open_connection (const char *uri, char **err)
 {
   virConnectPtr conn;
 
-  if (virInitialize () == -1) {
+  if (load_libvirt (err) == -1)
+    return NULL;
+  if (lv.Initialize () == -1) {
     set_err (err, "libvirt: initialisation failed");
     return NULL;
   }
-  virSetErrorFunc (NULL, quiet_errors);
+  lv.SetErrorFunc (NULL, quiet_errors);
   xmlSetGenericErrorFunc (NULL, quiet_xml);
-  conn = virConnectOpenAuth (uri, virConnectAuthPtrDefault, VIR_CONNECT_RO);
+  conn = lv.ConnectOpenAuth (uri, *lv.ConnectAuthPtrDefault, VIR_CONNECT_RO);
   if (conn == NULL)
     set_err (err, "could not connect to libvirt (URI %s): %s",
              uri ? uri : "default", virt_message ());
@@ -280,20 +348,20 @@ static int
 read_domain (virDomainPtr d, struct gbox_libvirt_domain *dom, char **err)
 {
   char uuid[VIR_UUID_STRING_BUFLEN];
-  const char *name = virDomainGetName (d);
+  const char *name = lv.DomainGetName (d);
   char *desc;
   int active, r;
 
   dom->name = strdup (name ? name : "");
-  if (virDomainGetUUIDString (d, uuid) == 0)
+  if (lv.DomainGetUUIDString (d, uuid) == 0)
     dom->uuid = strdup (uuid);
   if (dom->name == NULL) {
     set_err (err, "out of memory");
     return -1;
   }
-  active = virDomainIsActive (d);
+  active = lv.DomainIsActive (d);
   dom->active = active != 0;    /* unknown (-1) counts as running */
-  desc = virDomainGetXMLDesc (d, 0);
+  desc = lv.DomainGetXMLDesc (d, 0);
   if (desc == NULL) {
     set_err (err, "%s: cannot read the domain's XML: %s", dom->name,
              virt_message ());
@@ -316,16 +384,16 @@ gbox_libvirt_get_domain (const char *uri, const char *name,
   conn = open_connection (uri, err);
   if (conn == NULL)
     return -1;
-  d = virDomainLookupByUUIDString (conn, name);
+  d = lv.DomainLookupByUUIDString (conn, name);
   if (d == NULL)
-    d = virDomainLookupByName (conn, name);
+    d = lv.DomainLookupByName (conn, name);
   if (d == NULL)
     set_err (err, "no libvirt domain called '%s': %s", name, virt_message ());
   else {
     r = read_domain (d, dom, err);
-    virDomainFree (d);
+    lv.DomainFree (d);
   }
-  virConnectClose (conn);
+  lv.ConnectClose (conn);
   if (r == -1)
     gbox_libvirt_free_domain (dom);
   else if (dom->nr_disks == 0) {
@@ -358,7 +426,7 @@ gbox_libvirt_list_domains (const char *uri, struct gbox_libvirt_domain **doms,
   conn = open_connection (uri, err);
   if (conn == NULL)
     return -1;
-  nr = virConnectListAllDomains (conn, &list, 0);
+  nr = lv.ConnectListAllDomains (conn, &list, 0);
   if (nr < 0 || nr > MAX_DOMAINS) {
     set_err (err, "could not list the libvirt domains: %s",
              nr < 0 ? virt_message () : "too many");
@@ -411,15 +479,15 @@ gbox_libvirt_list_domains (const char *uri, struct gbox_libvirt_domain **doms,
   }
   *n = nr;
   for (i = 0; i < nr; ++i)
-    virDomainFree (list[i]);
+    lv.DomainFree (list[i]);
   free (list);
-  virConnectClose (conn);
+  lv.ConnectClose (conn);
   return 0;
 
  fail:
   if (list) {
     for (i = 0; i < nr; ++i)
-      virDomainFree (list[i]);
+      lv.DomainFree (list[i]);
     free (list);
   }
   if (*doms) {
@@ -433,6 +501,6 @@ gbox_libvirt_list_domains (const char *uri, struct gbox_libvirt_domain **doms,
   free (*errs);
   *doms = NULL;
   *errs = NULL;
-  virConnectClose (conn);
+  lv.ConnectClose (conn);
   return -1;
 }
