@@ -604,14 +604,22 @@ gbox_opts_expand_domains (struct gbox_opts *o)
   return 0;
 }
 
-void
-gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o)
+gbox_h *
+gbox_opts_new_handle (struct gbox_opts *o)
 {
+  gbox_h *h = gbox_create ();
+
+  if (h == NULL) {
+    fprintf (stderr, "%s: error: cannot create handle: %s\n",
+             o->program, strerror (errno));
+    exit (EXIT_FAILURE);
+  }
   gbox_set_program (h, o->program);
   if (o->verbose)
     gbox_set_verbose (h, o->verbose);
   if (o->trace)
     gbox_set_trace (h, 1);
+  return h;
 }
 
 int

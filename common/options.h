@@ -246,8 +246,9 @@ extern void gbox_opts_print_long_options (FILE *fp,
 extern void gbox_opts_print_short_options (FILE *fp,
                                            const char *short_options);
 
-/* Apply -v / -x to a new handle and name its program. */
-extern void gbox_opts_setup_handle (gbox_h *h, struct gbox_opts *o);
+/* A new handle named after the program, with -v / -x applied; exits
+ * with an error line if it cannot be made. */
+extern gbox_h *gbox_opts_new_handle (struct gbox_opts *o);
 
 /* gbox_add_drive for each -a (and each disk of each -d), in
  * command-line order.  A writing command (READONLY 0 or

@@ -681,12 +681,7 @@ main (int argc, char *argv[])
   /* A reader or a bsdtar that goes away is an error, not a signal. */
   signal (SIGPIPE, SIG_IGN);
   gbox_install_signal_handlers ();
-  h = gbox_create ();
-  if (h == NULL) {
-    error_msg ("cannot create handle: %s", strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, &o);
+  h = gbox_opts_new_handle (&o);
   if (gbox_opts_add_drives (h, &o, WRITES ? GBOX_DRIVE_WRITE_LATER : 1)
       == -1 ||
       gbox_launch (h) == -1 ||

@@ -86,18 +86,18 @@ do_is_dir (void *args, void *ret)
   return is_type (args, ret, S_IFDIR, "is_dir");
 }
 
-int
-do_lstat (void *argsv, void *retv)
+/* lstat (FOLLOW false) or stat of a guest path. */
+static int
+stat_path (gbox_path_args *args, gbox_stat_ret *ret, bool follow)
 {
-  gbox_path_args *args = argsv;
-  gbox_stat_ret *ret = retv;
   struct stat st;
   int root;
 
   if (check_path (args->path) == -1 || (root = root_or_error ()) == -1)
     return -1;
-  if (lstat_in_root (root, args->path, &st) == -1) {
-    reply_with_perror ("lstat: %s", args->path);
+  if ((follow ? stat_in_root (root, args->path, &st)
+       : lstat_in_root (root, args->path, &st)) == -1) {
+    reply_with_perror ("%s: %s", follow ? "stat" : "lstat", args->path);
     return -1;
   }
   stat_to_gbox (&st, &ret->st);
@@ -105,21 +105,15 @@ do_lstat (void *argsv, void *retv)
 }
 
 int
-do_stat (void *argsv, void *retv)
+do_lstat (void *args, void *ret)
 {
-  gbox_path_args *args = argsv;
-  gbox_stat_ret *ret = retv;
-  struct stat st;
-  int root;
+  return stat_path (args, ret, false);
+}
 
-  if (check_path (args->path) == -1 || (root = root_or_error ()) == -1)
-    return -1;
-  if (stat_in_root (root, args->path, &st) == -1) {
-    reply_with_perror ("stat: %s", args->path);
-    return -1;
-  }
-  stat_to_gbox (&st, &ret->st);
-  return 0;
+int
+do_stat (void *args, void *ret)
+{
+  return stat_path (args, ret, true);
 }
 
 int

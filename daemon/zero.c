@@ -339,12 +339,20 @@ do_e2fsck (void *argsv, void *retv)
   return 0;
 }
 
-/* Open the guest directory PATH (where a filesystem is mounted). */
+/* Open the guest directory PATH (where a filesystem is mounted) for
+ * PROCNAME, which changes that filesystem: only in the appliance.
+ * With SV, the filesystem must be mounted read-write and its statvfs
+ * is stored there. */
 static int
-open_mounted_dir (const char *path, const char *procname)
+open_mounted_dir (const char *path, const char *procname, struct statvfs *sv)
 {
   int root, fd;
 
+  if (!appliance_mode) {
+    reply_with_error_errno (EPERM, "%s: %s: only the appliance changes "
+                            "filesystems", procname, path);
+    return -1;
+  }
   if (check_path (path) == -1)
     return -1;
   root = sysroot_fd ();
@@ -353,8 +361,23 @@ open_mounted_dir (const char *path, const char *procname)
     return -1;
   }
   fd = open_in_root (root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (fd == -1)
+  if (fd == -1) {
     reply_with_perror ("%s: %s", procname, path);
+    return -1;
+  }
+  if (sv == NULL)
+    return fd;
+  if (fstatvfs (fd, sv) == -1) {
+    reply_with_perror ("%s: %s: statvfs", procname, path);
+    close (fd);
+    return -1;
+  }
+  if (sv->f_flag & ST_RDONLY) {
+    reply_with_error_errno (EROFS, "%s: %s: the filesystem is mounted "
+                            "read-only", procname, path);
+    close (fd);
+    return -1;
+  }
   return fd;
 }
 
@@ -374,23 +397,9 @@ do_zero_free_space (void *argsv, void *retv)
   uint64_t total, written = 0;
   int r = -1;
 
-  if (!appliance_mode) {
-    reply_with_error_errno (EPERM, "zero_free_space: %s: only the appliance "
-                            "fills filesystems", args->path);
-    return -1;
-  }
-  dirfd = open_mounted_dir (args->path, "zero_free_space");
+  dirfd = open_mounted_dir (args->path, "zero_free_space", &sv);
   if (dirfd == -1)
     return -1;
-  if (fstatvfs (dirfd, &sv) == -1) {
-    reply_with_perror ("zero_free_space: %s: statvfs", args->path);
-    return -1;
-  }
-  if (sv.f_flag & ST_RDONLY) {
-    reply_with_error_errno (EROFS, "zero_free_space: %s: the filesystem is "
-                            "mounted read-only", args->path);
-    return -1;
-  }
   total = (uint64_t) sv.f_bfree * sv.f_frsize;
   zbuf = calloc (1, ZERO_IO_SIZE);
   if (zbuf == NULL) {
@@ -483,12 +492,7 @@ do_fstrim (void *argsv, void *retv)
   CLEANUP_CLOSE int dirfd = -1;
   struct fstrim_range range;
 
-  if (!appliance_mode) {
-    reply_with_error_errno (EPERM, "fstrim: %s: only the appliance trims "
-                            "filesystems", args->path);
-    return -1;
-  }
-  dirfd = open_mounted_dir (args->path, "fstrim");
+  dirfd = open_mounted_dir (args->path, "fstrim", NULL);
   if (dirfd == -1)
     return -1;
   if (syncfs (dirfd) == -1) {
@@ -683,23 +687,9 @@ do_discard_free_space (void *argsv, void *retv)
   char why[PATH_MAX + 128];
   const char *bad;
 
-  if (!appliance_mode) {
-    reply_with_error_errno (EPERM, "discard_free_space: %s: only the "
-                            "appliance trims filesystems", args->path);
-    return -1;
-  }
-  dirfd = open_mounted_dir (args->path, "discard_free_space");
+  dirfd = open_mounted_dir (args->path, "discard_free_space", &sv);
   if (dirfd == -1)
     return -1;
-  if (fstatvfs (dirfd, &sv) == -1) {
-    reply_with_perror ("discard_free_space: %s: statvfs", args->path);
-    return -1;
-  }
-  if (sv.f_flag & ST_RDONLY) {
-    reply_with_error_errno (EROFS, "discard_free_space: %s: the filesystem "
-                            "is mounted read-only", args->path);
-    return -1;
-  }
   /* Where the filesystem is mounted in the appliance, and from what. */
   snprintf (why, sizeof why, "/proc/self/fd/%d", dirfd);
   mnt = realpath (why, NULL);

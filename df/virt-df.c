@@ -352,12 +352,11 @@ examine (const struct df_opts *d, struct gbox_opts *o, struct guest *guests,
   if (k == first + count)
     return;
   base = calloc (count, sizeof *base);
-  h = gbox_create ();
-  if (base == NULL || h == NULL) {
+  if (base == NULL) {
     perror (program);
     exit (EXIT_FAILURE);
   }
-  gbox_opts_setup_handle (h, o);
+  h = gbox_opts_new_handle (o);
   gbox_set_progress_callback (h, df_progress, &mounting);
   /* A guest whose disks cannot be added fails alone, before launch. */
   for (k = 0; k < count; ++k) {

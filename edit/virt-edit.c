@@ -598,6 +598,8 @@ main (int argc, char *argv[])
 
   gbox_install_signal_handlers ();
 
+  h = gbox_opts_new_handle (&o);
+
   t = getenv ("TMPDIR");
   snprintf (tmpdir, sizeof tmpdir, "%s/virt-edit.XXXXXX",
             t && *t ? t : "/tmp");
@@ -608,15 +610,6 @@ main (int argc, char *argv[])
   }
   /* Registered first: removed last, after the files in it. */
   gbox_register_temp_path (tmpdir);
-
-  h = gbox_create ();
-  if (h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    rmdir (tmpdir);
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, &o);
 
   /* Opened read-write (an image we may not write is refused here) but
    * attached read-only, through an overlay, and the filesystems are

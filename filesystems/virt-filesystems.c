@@ -530,13 +530,7 @@ main (int argc, char *argv[])
   }
 
   gbox_install_signal_handlers ();
-  h = gbox_create ();
-  if (h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, &o);
+  h = gbox_opts_new_handle (&o);
   if (gbox_opts_add_drives (h, &o, 1) == -1 ||
       gbox_launch (h) == -1 ||
       gbox_list_storage (h, (t.columns & COLUMN_SIZE) != 0 || t.json,

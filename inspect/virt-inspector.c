@@ -971,12 +971,11 @@ each_batch (struct gbox_opts *o, const struct settings *st, size_t first,
     return 0;
   disk_of_image = calloc (count, sizeof *disk_of_image);
   add_error = calloc (count, sizeof *add_error);
-  h = gbox_create ();
-  if (h == NULL || disk_of_image == NULL || add_error == NULL) {
+  if (disk_of_image == NULL || add_error == NULL) {
     perror (program);
     exit (EXIT_FAILURE);
   }
-  gbox_opts_setup_handle (h, o);
+  h = gbox_opts_new_handle (o);
   /* An image that cannot be added (missing, unreadable, refused
    * format) fails alone. */
   for (k = 0; k < count; ++k) {
@@ -1200,13 +1199,7 @@ main (int argc, char *argv[])
     exit (r == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
   }
 
-  h = gbox_create ();
-  if (h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, &o);
+  h = gbox_opts_new_handle (&o);
 
   if (gbox_opts_add_drives (h, &o, 1) == -1 || gbox_launch (h) == -1 ||
       gbox_opts_storage (h, &o) == -1) {

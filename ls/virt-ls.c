@@ -913,13 +913,7 @@ main (int argc, char *argv[])
   gbox_install_signal_handlers ();
   clock_gettime (CLOCK_REALTIME, &ls.now);
 
-  ls.h = gbox_create ();
-  if (ls.h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (ls.h, &o);
+  ls.h = gbox_opts_new_handle (&o);
 
   if (gbox_opts_add_drives (ls.h, &o, 1) == -1 ||
       gbox_launch (ls.h) == -1 ||

@@ -43,9 +43,10 @@ documented_options ()
     sed -n 's/^=item B<\(-[^>]*\)>.*/\1/p' "$1" | sed 's/=.*//' | sort -u
 }
 
-check_command ()
+# --help, --version and -V of PROG.
+check_help_version ()
 {
-    local prog=$1 pod=$2 version out r opt long short documented
+    local prog=$1 version out r
     prog_name=$(basename "$prog")
 
     # --help: exit 0, usage on stdout pointing at the man page.
@@ -68,20 +69,14 @@ check_command ()
             fail "$v: exit $r, output '$out', expected '$prog_name $version'"
         fi
     done
+}
 
-    expect_error "unknown option" "unrecognized option|invalid option" \
-        "$prog" --no-such-option
-    expect_error "unknown short option" "invalid option" "$prog" -Z
-    expect_error "missing argument of -a" "requires an argument" "$prog" -a
-    expect_error "no -a" "at least one -a" "$prog" /etc/hostname
-    expect_error "--format after the last -a" "--format must appear before" \
-        "$prog" -a disk.img --format=raw /etc/hostname
-    expect_error "-i with -m" "-i and -m cannot be used together" \
-        "$prog" -a disk.img -i -m /dev/sda1 /etc/hostname
-    expect_error "-m without a device" "no device given" \
-        "$prog" -a disk.img -m :/boot /etc/hostname
-    expect_error "-m with a relative mountpoint" "must be an absolute path" \
-        "$prog" -a disk.img -m /dev/sda1:boot /etc/hostname
+# Every option of PROG is documented in POD, every documented option
+# exists, and --help names no option PROG does not have.
+check_options_documented ()
+{
+    local prog=$1 pod=$2 long short documented opt
+    prog_name=$(basename "$prog")
 
     # Every option is documented, every documented option exists.
     long=$("$prog" --long-options) ||
@@ -121,3 +116,28 @@ check_command ()
         fi
     done
 }
+
+# All of the above, and the errors of the -a/-i/-m options that the
+# commands mounting a guest tree share.
+check_command ()
+{
+    local prog=$1 pod=$2
+
+    check_help_version "$prog"
+    expect_error "unknown option" "unrecognized option|invalid option" \
+        "$prog" --no-such-option
+    expect_error "unknown short option" "invalid option" "$prog" -Z
+    expect_error "missing argument of -a" "requires an argument" "$prog" -a
+    expect_error "no -a" "at least one -a" "$prog" /etc/hostname
+    expect_error "--format after the last -a" "--format must appear before" \
+        "$prog" -a disk.img --format=raw /etc/hostname
+    expect_error "-i with -m" "-i and -m cannot be used together" \
+        "$prog" -a disk.img -i -m /dev/sda1 /etc/hostname
+    expect_error "-m without a device" "no device given" \
+        "$prog" -a disk.img -m :/boot /etc/hostname
+    expect_error "-m with a relative mountpoint" "must be an absolute path" \
+        "$prog" -a disk.img -m /dev/sda1:boot /etc/hostname
+
+    check_options_documented "$prog" "$pod"
+}
+

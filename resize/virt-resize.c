@@ -1026,13 +1026,7 @@ main (int argc, char *argv[])
   }
 
   gbox_install_signal_handlers ();
-  h = gbox_create ();
-  if (h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, &o);
+  h = gbox_opts_new_handle (&o);
   /* Copies and resize2fs of big disks take longer than a usual call. */
   gbox_set_call_timeout (h, 24 * 3600);
 

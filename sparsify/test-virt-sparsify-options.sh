@@ -14,19 +14,7 @@ prog_name=virt-sparsify
 
 # The checks of command-checks.sh that apply to a command without -i
 # and -m (virt-sparsify takes disks as arguments, not -a).
-r=0; out=$($prog --help 2>&1) || r=$?
-if [ $r -eq 0 ] && echo "$out" | grep -q "^Usage:" &&
-   echo "$out" | grep -q "virt-sparsify(1)"; then
-    echo "ok: --help"
-else
-    fail "--help: exit $r, output: $out"
-fi
-version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$top_builddir/config.h")
-for v in --version -V; do
-    out=$($prog $v 2>&1)
-    [ "$out" = "virt-sparsify $version" ] && echo "ok: $v" ||
-        fail "$v: '$out'"
-done
+check_help_version "$prog"
 
 expect_error "unknown option" "unrecognized option" $prog --no-such-option
 expect_error "unknown short option" "invalid option" $prog -Z
@@ -146,28 +134,6 @@ EOS
     expect_fail "--tmp elsewhere" "must point to a directory, block device or prebuilt file" $prog --tmp $T/none "$T/in.qcow2" "$T/o"
 fi
 
-long=$($prog --long-options)
-short=$($prog --short-options)
-documented=$(documented_options "$pod")
-for opt in $long $short; do
-    if echo "$documented" | grep -qx -- "$opt"; then
-        echo "ok: $opt is documented"
-    else
-        fail "$opt is not documented in virt-sparsify.pod"
-    fi
-done
-for opt in $documented; do
-    if printf '%s\n' $long $short | grep -qx -- "$opt"; then
-        echo "ok: documented $opt exists"
-    else
-        fail "virt-sparsify.pod documents $opt, which does not exist"
-    fi
-done
-for opt in $($prog --help | sed 's/\[--options\]//' |
-             grep -o -- '--\?-[a-zA-Z][a-zA-Z-]*' |
-             sed 's/^-\([^-]\).*/-\1/' | sort -u); do
-    printf '%s\n' $long $short | grep -qx -- "$opt" ||
-        fail "--help mentions $opt, which does not exist"
-done
+check_options_documented "$prog" "$pod"
 
 exit $failed

@@ -610,14 +610,8 @@ sparsify_vgs (gbox_h *h, struct gbox_opts *o, struct sp_opts *so,
 static gbox_h *
 new_handle (struct gbox_opts *o, struct gbox_progress_bar *bar)
 {
-  gbox_h *h = gbox_create ();
+  gbox_h *h = gbox_opts_new_handle (o);
 
-  if (h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, o);
   gbox_set_progress_callback (h, gbox_progress_bar_callback, bar);
   return h;
 }

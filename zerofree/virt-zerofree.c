@@ -418,13 +418,7 @@ main (int argc, char *argv[])
 
   gbox_install_signal_handlers ();
 
-  h = gbox_create ();
-  if (h == NULL) {
-    fprintf (stderr, "%s: error: cannot create handle: %s\n",
-             program, strerror (errno));
-    exit (EXIT_FAILURE);
-  }
-  gbox_opts_setup_handle (h, &o);
+  h = gbox_opts_new_handle (&o);
   bar = gbox_progress_bar_new (!zo.quiet);
   /* Always asked for: progress messages also show the daemon is busy. */
   gbox_set_progress_callback (h, gbox_progress_bar_callback, bar);
