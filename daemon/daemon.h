@@ -399,6 +399,46 @@ extern bool exit_after_reply;
 extern char *lvm_report (const char *proc, const char *sub,
                          const char *const *args);
 
+/* tar-write.c: the pax writer of tar_out.  An entry's header fields;
+ * SIZE is the data that follows it. */
+struct tw_entry {
+  const char *name, *link;      /* not NUL-terminated: NAMELEN, LINKLEN */
+  size_t namelen, linklen;
+  char type;                    /* ustar typeflag: '0', '1', '2', ... */
+  mode_t mode;
+  uint64_t uid, gid, size;
+  const char *uname, *gname;    /* NULL: none */
+  int64_t mtime;
+  long mtime_nsec;
+  unsigned devmajor, devminor;
+};
+struct tw_buf {
+  char *data;
+  size_t len, alloc;
+};
+/* Where the archive goes, in chunks of at most GBOX_CHUNK_SIZE: BYTES
+ * from memory, PIPE the LEN bytes waiting in pipe PIPE_R. */
+struct tw_sink {
+  int (*bytes) (void *opaque, const void *buf, size_t len);
+  int (*pipe) (void *opaque, int pipe_r, size_t len);
+  void *opaque;
+};
+struct tw_options {
+  bool numeric_owner;
+  bool xattrs;
+  char *const *excludes;
+  size_t nexcludes;
+  unsigned prefetch;            /* files opened and read ahead at once */
+};
+extern int tw_buf_add (struct tw_buf *b, const void *p, size_t n);
+extern int tw_pax_record (struct tw_buf *b, const char *key, const void *val,
+                          size_t vlen);
+extern int tw_header (struct tw_buf *out, const struct tw_entry *e,
+                      const char *extra, size_t extralen);
+extern bool tw_excluded (char *const *patterns, size_t n, const char *path);
+extern int tar_write_tree (int dirfd, const struct tw_options *opt,
+                           const struct tw_sink *sink);
+
 /* The handlers, do_NAME (args, ret), one per line of procs.def; each in
  * the file of its family. */
 #define PROC(num, name, args_type, ret_type, kind, call, trace) \

@@ -182,6 +182,90 @@ limit_page_cache (pid_t pid)
     debug ("transfer cgroup: move %d: %m", (int) pid);
 }
 
+/* Back to the root cgroup (after limit_page_cache (getpid ())). */
+static void
+unlimit_page_cache (void)
+{
+  char buf[32];
+
+  if (!appliance_mode ||
+      access (TRANSFER_CGROUP "/cgroup.procs", F_OK) == -1)
+    return;
+  snprintf (buf, sizeof buf, "%d", (int) getpid ());
+  if (write_string ("/sys/fs/cgroup/cgroup.procs", buf) == -1)
+    debug ("transfer cgroup: move %s back: %m", buf);
+}
+
+/* The native writer's chunks go to the channel, the host's cancel
+ * checked before each. */
+struct tw_progress {
+  uint64_t sent;
+};
+
+static int
+tw_send_bytes (void *opaque, const void *buf, size_t len)
+{
+  struct tw_progress *p = opaque;
+
+  if (check_cancel () != 0)
+    return -1;
+  if (send_file_chunk (buf, len) == -1) {
+    reply_with_perror ("tar_out: send");
+    return -1;
+  }
+  p->sent += len;
+  notify_progress (p->sent, 0);
+  return 0;
+}
+
+static int
+tw_send_pipe (void *opaque, int pipe_r, size_t len)
+{
+  struct tw_progress *p = opaque;
+
+  if (check_cancel () != 0)
+    return -1;
+  send_file_chunk_from_pipe (pipe_r, len);
+  p->sent += len;
+  notify_progress (p->sent, 0);
+  return 0;
+}
+
+/* Read-ahead batch: files opened and their reads started at once. */
+#define TAR_PREFETCH 32
+
+/* The daemon's own writer (tar-write.c): no compression, no ACLs. */
+static int
+tar_out_native (gbox_tar_out_args *args, int dirfd)
+{
+  struct tw_progress p = { 0 };
+  struct tw_sink sink = { tw_send_bytes, tw_send_pipe, &p };
+  struct tw_options o = {
+    .numeric_owner = args->numeric_owner,
+    .xattrs = args->xattrs || args->selinux,
+    .excludes = args->excludes.excludes_val,
+    .nexcludes = args->excludes.excludes_len,
+    .prefetch = TAR_PREFETCH,
+  };
+  const char *env = getenv ("GBOX_TAR_PREFETCH");
+
+  if (env && atoi (env) > 0)
+    o.prefetch = atoi (env);
+  if (send_fileout_reply () == -1)
+    return -1;
+  limit_page_cache (getpid ());
+  if (tar_write_tree (dirfd, &o, &sink) == -1) {
+    unlimit_page_cache ();
+    return -1;
+  }
+  unlimit_page_cache ();
+  if (send_file_end () == -1) {
+    reply_with_perror ("tar_out: send");
+    return -1;
+  }
+  return 0;
+}
+
 int
 do_tar_out (void *argsv, void *retv)
 {
@@ -209,6 +293,8 @@ do_tar_out (void *argsv, void *retv)
   dirfd = open_dir ("tar_out", args->dir);
   if (dirfd == -1)
     return -1;
+  if (cflag == NULL && !args->acls)
+    return tar_out_native (args, dirfd);
 
   argv[n++] = "bsdtar";
   argv[n++] = "-c";
