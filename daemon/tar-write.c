@@ -251,8 +251,10 @@ tw_header (struct tw_buf *out, const struct tw_entry *e,
     goto out;
   /* uid, gid, size: added by ustar_block when they do not fit. */
   ustar_block (h, e, e->type, e->name, e->namelen, e->size, &pax);
-  if (pax.len > 0 || extralen > 0 || e->mtime < 0 ||
-      (uint64_t) e->mtime > 077777777777) {
+  /* mtime: when ustar cannot hold it, and (as bsdtar) its fraction
+   * whenever there is a pax header anyway. */
+  if (e->mtime < 0 || (uint64_t) e->mtime > 077777777777 ||
+      ((pax.len > 0 || extralen > 0) && e->mtime_nsec > 0)) {
     char t[48];
     int n;
 
@@ -260,10 +262,11 @@ tw_header (struct tw_buf *out, const struct tw_entry *e,
       n = snprintf (t, sizeof t, "%" PRId64 ".%09ld", e->mtime, e->mtime_nsec);
     else
       n = snprintf (t, sizeof t, "%" PRId64, e->mtime);
-    if (tw_pax_record (&pax, "mtime", t, n) == -1 ||
-        (extralen > 0 && tw_buf_add (&pax, extra, extralen) == -1))
+    if (tw_pax_record (&pax, "mtime", t, n) == -1)
       goto out;
   }
+  if (extralen > 0 && tw_buf_add (&pax, extra, extralen) == -1)
+    goto out;
   if (pax.len > 0) {
     /* "DIR/PaxHeader/BASE" as libarchive names it; readers ignore it. */
     char pname[100];
