@@ -146,8 +146,9 @@ error_msg (const char *fs, ...)
   fputc ('\n', stderr);
 }
 
-#if COPY_COMMAND == COPY_OUT || COPY_COMMAND == COPY_IN
-/* A host bsdtar run (the library's command runner): ARGV in directory
+#if COPY_COMMAND == COPY_OUT || COPY_COMMAND == COPY_IN || \
+  COPY_COMMAND == TAR_OUT
+/* A host bsdtar (or compressor) run (the library's command runner): ARGV in directory
  * DIRFD (-1: here), stdin IN, stdout OUT (-1: /dev/null), stderr kept in
  * ERRFD for the message. */
 static pid_t
@@ -162,9 +163,10 @@ spawn_bsdtar (const char *const *argv, int dirfd, int in, int out, int errfd)
   return gbox_int_cmd_start (&c);
 }
 
-/* Wait for bsdtar.  0, or -1 with its first error line printed. */
+/* Wait for bsdtar (or PROG).  0, or -1 with its first error line
+ * printed. */
 static int
-wait_bsdtar (pid_t pid, int errfd, const char *what)
+wait_program (pid_t pid, int errfd, const char *what, const char *prog)
 {
   char buf[1024];
   struct gbox_cmd c = { .argv = NULL };
@@ -184,12 +186,23 @@ wait_bsdtar (pid_t pid, int errfd, const char *what)
   for (r = 0; buf[r]; ++r)
     if ((unsigned char) buf[r] < 0x20 || buf[r] == 0x7f)
       buf[r] = '?';
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 127 &&
+      strcmp (prog, "bsdtar") == 0)
     error_msg ("%s: bsdtar could not be run (install libarchive-tools)",
                what);
+  else if (buf[0])
+    error_msg ("%s: %s", what, buf);
   else
-    error_msg ("%s: %s", what, buf[0] ? buf : "bsdtar failed");
+    error_msg ("%s: %s failed", what, prog);
   return -1;
+}
+#endif
+
+#if COPY_COMMAND == COPY_OUT || COPY_COMMAND == COPY_IN
+static int
+wait_bsdtar (pid_t pid, int errfd, const char *what)
+{
+  return wait_program (pid, errfd, what, "bsdtar");
 }
 
 /* The last component of a guest or local path, "" for "/".  Returns a
@@ -302,11 +315,79 @@ parse_optarg (const char *arg, struct gbox_tar_options *t, char ***excl,
   return 0;
 }
 
+/* The host program for compression C, when it is on the PATH: it
+ * compresses many times faster than the appliance's emulated CPU.
+ * NULL: the appliance compresses. */
+static const char *
+host_compressor (const char *c)
+{
+  static const char *const progs[] = {
+    "gzip", "bzip2", "xz", "lzop", "compress", NULL
+  };
+  const char *path = getenv ("PATH");
+  size_t i;
+
+  if (c == NULL || path == NULL)
+    return NULL;
+  for (i = 0; progs[i]; ++i)
+    if (strcmp (c, progs[i]) == 0)
+      break;
+  if (progs[i] == NULL)
+    return NULL;
+  while (*path) {
+    size_t n = strcspn (path, ":");
+    CLEANUP_FREE char *f = NULL;
+
+    if (n > 0 && asprintf (&f, "%.*s/%s", (int) n, path, progs[i]) != -1 &&
+        access (f, X_OK) == 0)
+      return progs[i];
+    path += n + (path[n] == ':');
+  }
+  return NULL;
+}
+
+/* The tar of DIR from the appliance, uncompressed, through the host
+ * program PROG into FD. */
+static int
+tar_out_compressed (gbox_h *h, struct gbox_opts *o, const char *dir, int fd,
+                    const struct gbox_tar_options *t, const char *prog)
+{
+  const char *argv[] = { prog, "-c", NULL };
+  struct gbox_tar_options plain = *t;
+  CLEANUP_CLOSE int errfd = memfd_create ("compress-stderr", MFD_CLOEXEC);
+  int pfd[2], r;
+  pid_t pid;
+
+  plain.compress = "";
+  if (errfd == -1 || pipe2 (pfd, O_CLOEXEC) == -1) {
+    error_msg ("pipe: %s", strerror (errno));
+    return -1;
+  }
+  pid = spawn_bsdtar (argv, -1, pfd[0], fd, errfd);
+  close (pfd[0]);
+  if (pid == -1) {
+    close (pfd[1]);
+    error_msg ("fork: %s", strerror (errno));
+    return -1;
+  }
+  r = gbox_tar_out (h, dir, pfd[1], &plain);
+  close (pfd[1]);
+  if (r == -1) {
+    /* The appliance's error is the one reported. */
+    gbox_opts_print_error (o, h);
+    kill (pid, SIGTERM);
+    wait_program (pid, errfd, prog, prog);
+    return -1;
+  }
+  return wait_program (pid, errfd, prog, prog);
+}
+
 static int
 run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
      struct gbox_tar_options *t)
 {
   const char *dir = argv[0], *out = argv[1];
+  const char *prog = host_compressor (t->compress);
   int fd, r;
   bool to_stdout = strcmp (out, "-") == 0;
   struct stat st = { 0 }, now;
@@ -323,9 +404,13 @@ run (gbox_h *h, struct gbox_opts *o, int argc, char **argv,
     }
     regular = fstat (fd, &st) == 0 && S_ISREG (st.st_mode);
   }
-  r = gbox_tar_out (h, dir, fd, t);
-  if (r == -1)
-    gbox_opts_print_error (o, h);
+  if (prog)
+    r = tar_out_compressed (h, o, dir, fd, t, prog);
+  else {
+    r = gbox_tar_out (h, dir, fd, t);
+    if (r == -1)
+      gbox_opts_print_error (o, h);
+  }
   if (!to_stdout) {
     if (close (fd) == -1 && r == 0) {
       error_msg ("%s: %s", out, strerror (errno));

@@ -4,18 +4,21 @@
  */
 
 /**
- * tar_out (FileOut) packs a guest directory and tar_in (FileIn) unpacks
- * a tar into one, both with bsdtar (libarchive) run in the appliance
- * from inside the directory, which is resolved in the guest's root
- * (path.c) first.  bsdtar never follows symlinks when packing, and
- * when unpacking (without -P) refuses names with "..", strips leading
- * "/" and refuses to write through a symlink, so a guest's
- * "etc -> /etc" cannot send files into the appliance's own tree.  The
- * archive travels through a pipe and the protocol's chunks: memory
- * stays bounded whatever the size.  Outwards its pages are spliced
- * into the channel, never copied by the (emulated) CPU, and bsdtar's
- * page cache is kept small (limit_page_cache).  bsdtar's own error,
- * its first line, becomes the procedure's error.
+ * tar_out (FileOut) packs a guest directory, tar_in (FileIn) unpacks a
+ * tar into one; the directory is resolved in the guest's root (path.c)
+ * first.  tar_out's archive is written by the daemon itself
+ * (tar-write.c), except with ACLs or compression, asked by clients
+ * that do not compress on the host: then, as tar_in always, bsdtar
+ * (libarchive) runs in the appliance from inside the directory.
+ * bsdtar never follows symlinks when packing, and when unpacking
+ * (without -P) refuses names with "..", strips leading "/" and refuses
+ * to write through a symlink, so a guest's "etc -> /etc" cannot send
+ * files into the appliance's own tree.  The archive travels through a
+ * pipe and the protocol's chunks: memory stays bounded whatever the
+ * size.  Outwards its pages are spliced into the channel, never copied
+ * by the (emulated) CPU, and the page cache of the transfer is kept
+ * small (limit_page_cache).  bsdtar's own error, its first line,
+ * becomes the procedure's error.
  */
 
 #include <config.h>

@@ -44,6 +44,7 @@ mkfifo "$S/dir/fifo"
 chown -R 1234:5678 "$S/dir/sub"
 chown -h 42:43 "$S/dir/rel"
 touch -h -d '2001-02-03 04:05:06' "$S/dir/file.txt" "$S/dir/rel" "$S/dir/sub"
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.tag", b"hello \xff")' "$S/dir/hard1"
 mkfs.ext4 -q -F -N $((TAR_BIG_ENTRIES + 4096)) -d "$S" "$T/src.img" 256M >/dev/null
 "$MKBIGDIR" "$T/src.img" /huge "$TAR_BIG_ENTRIES"
 e2fsck -fyD "$T/src.img" >/dev/null 2>&1 || [ $? -le 1 ]
@@ -73,6 +74,15 @@ grep -q '^hrw.* ./dir/hard2 link to ./dir/hard1$\|^hrw.* ./dir/hard1 link to ./d
 grep -q '^lrwxrwxrwx .* ./dir/etclink -> /etc$' "$T/toc" || fail "symlink not stored as a link"
 [ "$(grep -c ' ./huge/.' "$T/toc")" = "$TAR_BIG_ENTRIES" ] || fail "the big directory is incomplete"
 ok "virt-tar-out: hard links, symlinks as links, $TAR_BIG_ENTRIES-entry directory"
+requires tar
+tar -tf "$T/out.tar" > "$T/gnu.names" 2> "$T/gnu.err" || { cat "$T/gnu.err" >&2; fail "GNU tar cannot read the archive"; }
+bsdtar -tf "$T/out.tar" > "$T/bsd.names"
+cmp "$T/gnu.names" "$T/bsd.names" || { diff "$T/gnu.names" "$T/bsd.names" | head >&2; fail "GNU tar and bsdtar list different names"; }
+tar --numeric-owner -tvf "$T/out.tar" 2>/dev/null > "$T/gnu.toc"
+grep -q '^-rw-r--r-- 0/0 *5 2001-02-03 04:05 ./dir/file.txt$' "$T/gnu.toc" &&
+  grep -q '^-rw-r--r-- 1234/5678 *5 .* ./dir/sub/deep/f$' "$T/gnu.toc" ||
+  fail "GNU tar: owner, size, time: $(grep 'file.txt\|deep/f' "$T/gnu.toc")"
+ok "GNU tar and bsdtar list the same $(wc -l < "$T/bsd.names") names"
 
 fresh "$T/one.img"
 "$C/virt-tar-in" -a "$T/one.img" -m /dev/sda "$T/out.tar" /
@@ -113,6 +123,30 @@ xz -t "$T/opt.tar.xz" || fail "compress:xz"
 bsdtar -tf "$T/opt.tar.xz" > "$T/opt.toc"
 ! grep -q 'file.txt\|sub' "$T/opt.toc" && grep -qx './hard1' "$T/opt.toc" || fail "excludes: $(cat "$T/opt.toc")"
 ok "bzip2, xz, lzop, compress:xz and excludes:"
+
+# --- Compression on the host (gzip from a pipe stores no time in its
+# header; libarchive in the appliance stores the current time), or in
+# the appliance when the host has no such program; xattrs. ---
+"$C/virt-tar-out" -z -a "$T/src.img" -m /dev/sda /dir - > "$T/host.tgz"
+gzip -t "$T/host.tgz" && [ "$(od -An -tx1 -j4 -N4 "$T/host.tgz" | tr -d ' ')" = 00000000 ] ||
+  fail "-z: not gzip made on the host: $(od -An -tx1 -N10 "$T/host.tgz")"
+mkdir "$T/nogzip"
+for f in /usr/bin/*; do [ "${f##*/}" = gzip ] || ln -s "$f" "$T/nogzip/"; done
+PATH=$T/nogzip:/usr/sbin "$C/virt-tar-out" -z -a "$T/src.img" -m /dev/sda /dir - > "$T/app.tgz"
+gzip -t "$T/app.tgz" && [ "$(od -An -tx1 -j4 -N4 "$T/app.tgz" | tr -d ' ')" != 00000000 ] ||
+  fail "-z without a host gzip: not gzip made in the appliance: $(od -An -tx1 -N10 "$T/app.tgz")"
+cmp <(bsdtar -tf "$T/host.tgz" | sort) <(bsdtar -tf "$T/app.tgz" | sort) || fail "-z: host and appliance archives differ"
+ok "-z: gzip made on the host; without gzip on the host, in the appliance"
+"$C/virt-tar-out" --xattrs -a "$T/src.img" -m /dev/sda /dir "$T/x.tar"
+python3 - "$T/x.tar" <<'PY' || fail "--xattrs: user.tag not in the archive"
+import sys, tarfile
+t = tarfile.open(sys.argv[1], encoding="utf-8", errors="surrogateescape")
+tags = [m.pax_headers.get("SCHILY.xattr.user.tag") for m in t.getmembers()
+        if m.name in ("./hard1", "./hard2") and m.type == tarfile.REGTYPE]
+sys.exit(0 if tags == ["hello \udcff"] or tags == ["hello \xff"] else 1)
+PY
+tar --xattrs --xattrs-include='*' -tf "$T/x.tar" > /dev/null 2>&1 || fail "GNU tar --xattrs cannot read the archive"
+ok "--xattrs: SCHILY.xattr.user.tag stored"
 
 # --- A failed virt-tar-out removes its partial regular file, and only
 # that: an output that is not a regular file (a FIFO here, /dev/null
