@@ -235,7 +235,9 @@ tw_send_pipe (void *opaque, int pipe_r, size_t len)
 }
 
 /* Read-ahead batch: files opened and their reads started at once. */
+#ifndef TAR_PREFETCH
 #define TAR_PREFETCH 32
+#endif
 
 /* The daemon's own writer (tar-write.c): no compression, no ACLs. */
 static int
@@ -250,10 +252,7 @@ tar_out_native (gbox_tar_out_args *args, int dirfd)
     .nexcludes = args->excludes.excludes_len,
     .prefetch = TAR_PREFETCH,
   };
-  const char *env = getenv ("GBOX_TAR_PREFETCH");
 
-  if (env && atoi (env) > 0)
-    o.prefetch = atoi (env);
   if (send_fileout_reply () == -1)
     return -1;
   limit_page_cache (getpid ());
