@@ -236,7 +236,7 @@ tw_send_pipe (void *opaque, int pipe_r, size_t len)
 
 /* Read-ahead batch: files opened and their reads started at once. */
 #ifndef TAR_PREFETCH
-#define TAR_PREFETCH 32
+#define TAR_PREFETCH 64
 #endif
 
 /* The daemon's own writer (tar-write.c): no compression, no ACLs. */
