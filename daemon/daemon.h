@@ -429,6 +429,7 @@ struct tw_options {
   char *const *excludes;
   size_t nexcludes;
   unsigned prefetch;            /* files opened and read ahead at once */
+  unsigned pipe_slots;          /* 0, or fewer pipe buffers (tests) */
 };
 extern int tw_buf_add (struct tw_buf *b, const void *p, size_t n);
 extern int tw_pax_record (struct tw_buf *b, const char *key, const void *val,

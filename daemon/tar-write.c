@@ -374,10 +374,15 @@ stage_to_pipe (struct tw_out *o)
     size_t n = o->buflen - off;
     ssize_t r;
 
+    if (o->slots + 3 > o->max_slots) {
+      if (send_pipe (o) == -1)
+        return -1;
+      continue;
+    }
     if (n > GBOX_CHUNK_SIZE - o->in_pipe)
       n = GBOX_CHUNK_SIZE - o->in_pipe;
-    if (o->slots + n / 4096 + 2 > o->max_slots && send_pipe (o) == -1)
-      return -1;
+    if (n > (o->max_slots - o->slots - 2) * (size_t) 4096)
+      n = (o->max_slots - o->slots - 2) * (size_t) 4096;
     r = write (o->pw, o->buf + off, n);
     if (r == -1 && errno == EINTR)
       continue;
@@ -490,11 +495,15 @@ out_file (struct tw_out *o, int fd, uint64_t *off, uint64_t n,
 
     if (want > n - done)
       want = n - done;
-    if (o->slots + want / 4096 + 2 > o->max_slots) {
+    /* Never more pages than the pipe has free buffers: with us as its
+     * only reader, a full pipe would block for ever. */
+    if (o->slots + 3 > o->max_slots) {
       if (send_pipe (o) == -1)
         return -1;
       continue;
     }
+    if (want > (o->max_slots - o->slots - 2) * (size_t) 4096)
+      want = (o->max_slots - o->slots - 2) * (size_t) 4096;
     r = splice (fd, &lo, o->pw, NULL, want, SPLICE_F_MOVE);
     if (r == -1 && errno == EINTR)
       continue;
@@ -1166,6 +1175,8 @@ tar_write_tree (int dirfd, const struct tw_options *opt,
   if (sz == -1)
     sz = fcntl (pfd[1], F_GETPIPE_SZ);
   w.out.max_slots = sz > 0 ? sz / 4096 : 16;
+  if (opt->pipe_slots)
+    w.out.max_slots = opt->pipe_slots;
   if (w.out.max_slots < 8) {
     reply_with_error ("tar_out: pipe too small");
     goto out;

@@ -373,6 +373,18 @@ test_tree (void)
            "excludes leave out sub/ and many/ with what is below");
   }
 
+  /* A pipe of 16 buffers (F_SETPIPE_SZ refused): smaller chunks, the
+   * same archive. */
+  {
+    struct tw_options os = o;
+    os.pipe_slots = 16;
+    CHECK (write_tree (src, out, &o, NULL, false) == 0 &&
+           sh ("cp %s/a.tar %s/full.tar", tmpl, tmpl) == 0 &&
+           write_tree (src, out, &os, NULL, false) == 0 &&
+           sh ("cd %s && cmp a.tar full.tar", tmpl) == 0,
+           "a 16-buffer pipe: the same archive");
+  }
+
   /* A file that shrinks, then one that grows, while it is read. */
   {
     char big[160];
