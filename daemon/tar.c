@@ -16,9 +16,9 @@
  * files into the appliance's own tree.  The archive travels through a
  * pipe and the protocol's chunks: memory stays bounded whatever the
  * size.  Outwards its pages are spliced into the channel, never copied
- * by the (emulated) CPU, and the page cache of the transfer is kept
- * small (limit_page_cache).  bsdtar's own error, its first line,
- * becomes the procedure's error.
+ * by the (emulated) CPU, and bsdtar's page cache is kept small
+ * (limit_page_cache).  bsdtar's own error, its first line, becomes the
+ * procedure's error.
  */
 
 #include <config.h>
@@ -185,20 +185,6 @@ limit_page_cache (pid_t pid)
     debug ("transfer cgroup: move %d: %m", (int) pid);
 }
 
-/* Back to the root cgroup (after limit_page_cache (getpid ())). */
-static void
-unlimit_page_cache (void)
-{
-  char buf[32];
-
-  if (!appliance_mode ||
-      access (TRANSFER_CGROUP "/cgroup.procs", F_OK) == -1)
-    return;
-  snprintf (buf, sizeof buf, "%d", (int) getpid ());
-  if (write_string ("/sys/fs/cgroup/cgroup.procs", buf) == -1)
-    debug ("transfer cgroup: move %s back: %m", buf);
-}
-
 /* The native writer's chunks go to the channel, the host's cancel
  * checked before each. */
 struct tw_progress {
@@ -255,12 +241,12 @@ tar_out_native (gbox_tar_out_args *args, int dirfd)
 
   if (send_fileout_reply () == -1)
     return -1;
-  limit_page_cache (getpid ());
-  if (tar_write_tree (dirfd, &o, &sink) == -1) {
-    unlimit_page_cache ();
+  /* Not in the transfer cgroup: the dentries and inodes of a big tree
+   * would be charged to it and the walk throttled (a 100 000-entry
+   * directory took 10.0 s instead of 9.1, median of 8).  The writer
+   * drops the pages of the big files it has sent instead. */
+  if (tar_write_tree (dirfd, &o, &sink) == -1)
     return -1;
-  }
-  unlimit_page_cache ();
   if (send_file_end () == -1) {
     reply_with_perror ("tar_out: send");
     return -1;
