@@ -15,7 +15,11 @@
  * The host's modprobe configuration is not read: the appliance boots
  * the same modules whatever /etc/modprobe.d says.  A module whose file
  * is not below the module directory is refused; dependency cycles are
- * cut. */
+ * cut.
+ *
+ * libkmod is loaded with dlopen when an appliance is built, not linked:
+ * it brings libcrypto, and every command would pay for loading it at
+ * start-up although most runs find the appliance in the cache. */
 
 #include <config.h>
 
@@ -27,10 +31,67 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dlfcn.h>
 
 #include <libkmod.h>
 
 #include "appliance-internal.h"
+
+/* The libkmod calls made here, loaded by load_kmod. */
+#define KMOD_SYMBOLS(X) \
+  X (kmod_config_get_softdeps)\
+  X (kmod_config_iter_free_iter)\
+  X (kmod_config_iter_get_key)\
+  X (kmod_config_iter_get_value)\
+  X (kmod_config_iter_next)\
+  X (kmod_get_dirname)\
+  X (kmod_load_resources)\
+  X (kmod_module_get_dependencies)\
+  X (kmod_module_get_module)\
+  X (kmod_module_get_name)\
+  X (kmod_module_get_path)\
+  X (kmod_module_new_from_lookup)\
+  X (kmod_module_new_from_name_lookup)\
+  X (kmod_module_ref)\
+  X (kmod_module_unref)\
+  X (kmod_module_unref_list)\
+  X (kmod_new)\
+  X (kmod_set_log_fn)\
+  X (kmod_unref)\
+  X (kmod_list_next)
+
+static struct {
+#define X(name) __typeof__ (name) *name;
+  KMOD_SYMBOLS (X)
+#undef X
+} kmod_fns;
+
+#define K(name) (*kmod_fns.name)
+/* kmod_list_foreach, through the loaded kmod_list_next. */
+#define K_LIST_FOREACH(it, head) \
+  for ((it) = (head); (it) != NULL; (it) = K (kmod_list_next) ((head), (it)))
+
+static int
+load_kmod (struct gbox_app_ctx *cx)
+{
+  static void *handle;
+
+  if (handle != NULL)
+    return 0;
+  handle = dlopen ("libkmod.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (handle == NULL)
+    return gbox_app_error (cx, "cannot load libkmod (install libkmod2): %s",
+                           dlerror ());
+#define X(name)                                                         \
+  if ((*(void **) &kmod_fns.name = dlsym (handle, #name)) == NULL) {    \
+    dlclose (handle);                                                   \
+    handle = NULL;                                                      \
+    return gbox_app_error (cx, "libkmod lacks %s", #name);             \
+  }
+  KMOD_SYMBOLS (X)
+#undef X
+  return 0;
+}
 
 #define MAX_MODULE_OUT (512ULL * 1024 * 1024)
 
@@ -72,13 +133,14 @@ gbox_app_moddb_free (struct gbox_app_moddb *db)
     free (db->v[i].path);
     free (db->v[i].deps);
     free (db->v[i].soft);
-    kmod_module_unref (db->v[i].km);
+    K (kmod_module_unref) (db->v[i].km);
   }
   free (db->v);
   free (db->state);
   free (db->sel);
   free (db->dirname);
-  kmod_unref (db->ctx);
+  if (db->ctx)                  /* libkmod is loaded */
+    K (kmod_unref) (db->ctx);
   free (db);
 }
 
@@ -143,13 +205,15 @@ gbox_app_moddb_load (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
 
   db->debug = cx->debug;
   db->opaque = cx->opaque;
-  db->ctx = kmod_new (moddir, no_config);
+  if (load_kmod (cx) == -1)
+    return -1;
+  db->ctx = K (kmod_new) (moddir, no_config);
   if (!db->ctx)
     return gbox_app_error (cx, "%s: libkmod cannot use it", moddir);
-  kmod_set_log_fn (db->ctx, log_to_debug, db);
+  K (kmod_set_log_fn) (db->ctx, log_to_debug, db);
   /* Map the indexes once; without this each lookup reads the files. */
-  kmod_load_resources (db->ctx);
-  db->dirname = strdup (kmod_get_dirname (db->ctx));
+  K (kmod_load_resources) (db->ctx);
+  db->dirname = strdup (K (kmod_get_dirname) (db->ctx));
   if (!db->dirname)
     return gbox_app_error (cx, "out of memory");
   return 0;
@@ -188,8 +252,8 @@ static ssize_t
 intern (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
         struct kmod_module *km)
 {
-  const char *name = kmod_module_get_name (km);
-  const char *path = kmod_module_get_path (km);
+  const char *name = K (kmod_module_get_name) (km);
+  const char *path = K (kmod_module_get_path) (km);
   size_t dlen = strlen (db->dirname), i;
   struct mod *m;
 
@@ -224,7 +288,7 @@ intern (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
     free (m->path);
     goto oom;
   }
-  m->km = kmod_module_ref (km);
+  m->km = K (kmod_module_ref) (km);
   db->state[db->n] = 0;
   return db->n++;
 
@@ -282,34 +346,34 @@ resolve_soft (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
   *km = NULL;
   if (!n)
     return gbox_app_error (cx, "out of memory");
-  r = kmod_module_new_from_name_lookup (db->ctx, n, km);
+  r = K (kmod_module_new_from_name_lookup) (db->ctx, n, km);
   if (r == 0 && *km) {
-    if (!kmod_module_get_path (*km)) {    /* built in */
-      kmod_module_unref (*km);
+    if (!K (kmod_module_get_path) (*km)) {    /* built in */
+      K (kmod_module_unref) (*km);
       *km = NULL;
     }
     free (n);
     return 0;
   }
-  r = kmod_module_new_from_lookup (db->ctx, n, &list);
+  r = K (kmod_module_new_from_lookup) (db->ctx, n, &list);
   if (r < 0) {
     gbox_app_error (cx, "kernel module %s: lookup: %s", n, strerror (-r));
     free (n);
     return -1;
   }
-  kmod_list_foreach (it, list) {
-    struct kmod_module *c = kmod_module_get_module (it);
+  K_LIST_FOREACH (it, list) {
+    struct kmod_module *c = K (kmod_module_get_module) (it);
 
-    if (kmod_module_get_path (c) &&
-        (!*km || rank (kmod_module_get_name (c), n) >
-         rank (kmod_module_get_name (*km), n))) {
-      kmod_module_unref (*km);
+    if (K (kmod_module_get_path) (c) &&
+        (!*km || rank (K (kmod_module_get_name) (c), n) >
+         rank (K (kmod_module_get_name) (*km), n))) {
+      K (kmod_module_unref) (*km);
       *km = c;
     }
     else
-      kmod_module_unref (c);
+      K (kmod_module_unref) (c);
   }
-  kmod_module_unref_list (list);
+  K (kmod_module_unref_list) (list);
   free (n);
   return 0;
 }
@@ -324,11 +388,11 @@ expand (struct gbox_app_ctx *cx, struct gbox_app_moddb *db, size_t i)
   int r = 0;
 
   db->v[i].expanded = true;
-  deps = kmod_module_get_dependencies (db->v[i].km);
-  kmod_list_foreach (it, deps) {
-    struct kmod_module *d = kmod_module_get_module (it);
+  deps = K (kmod_module_get_dependencies) (db->v[i].km);
+  K_LIST_FOREACH (it, deps) {
+    struct kmod_module *d = K (kmod_module_get_module) (it);
     ssize_t j = intern (cx, db, d);
-    kmod_module_unref (d);
+    K (kmod_module_unref) (d);
     if (j == -1 ||
         ((size_t) j != i &&
          push_index (&db->v[i].deps, &db->v[i].ndeps, j) == -1)) {
@@ -338,18 +402,18 @@ expand (struct gbox_app_ctx *cx, struct gbox_app_moddb *db, size_t i)
       break;
     }
   }
-  kmod_module_unref_list (deps);
+  K (kmod_module_unref_list) (deps);
   if (r == -1)
     return -1;
 
   /* Each "softdep NAME pre: A B post: C" line of NAME, which libkmod
    * gives as "pre: A B post: C" (libkmod 30 leaves out the space before
    * "post:", so the lists are found by their labels, not as words). */
-  iter = kmod_config_get_softdeps (db->ctx);
-  while (r == 0 && iter && kmod_config_iter_next (iter)) {
-    const char *value = kmod_config_iter_get_value (iter), *p, *end;
+  iter = K (kmod_config_get_softdeps) (db->ctx);
+  while (r == 0 && iter && K (kmod_config_iter_next) (iter)) {
+    const char *value = K (kmod_config_iter_get_value) (iter), *p, *end;
 
-    if (strcmp (kmod_config_iter_get_key (iter), db->v[i].name) != 0 ||
+    if (strcmp (K (kmod_config_iter_get_key) (iter), db->v[i].name) != 0 ||
         !value || (p = strstr (value, "pre:")) == NULL)
       continue;
     p += 4;
@@ -375,7 +439,7 @@ expand (struct gbox_app_ctx *cx, struct gbox_app_moddb *db, size_t i)
           r = -1;
         else if (km) {
           j = intern (cx, db, km);
-          kmod_module_unref (km);
+          K (kmod_module_unref) (km);
           if (j == -1)
             r = -1;
           else if ((size_t) j != i &&
@@ -386,7 +450,7 @@ expand (struct gbox_app_ctx *cx, struct gbox_app_moddb *db, size_t i)
       p += n;
     }
   }
-  kmod_config_iter_free_iter (iter);
+  K (kmod_config_iter_free_iter) (iter);
   return r;
 }
 
@@ -475,17 +539,17 @@ gbox_app_moddb_select (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
     return gbox_app_error (cx, "out of memory");
   /* A module of that very name (an alias of others does not count):
    * from modules.dep.bin, or built in (no file). */
-  r = kmod_module_new_from_name_lookup (db->ctx, n, &found);
+  r = K (kmod_module_new_from_name_lookup) (db->ctx, n, &found);
   free (n);
   if (r < 0 || !found)
     return GBOX_APP_MOD_MISSING;
-  if (!kmod_module_get_path (found)) {
-    kmod_module_unref (found);
+  if (!K (kmod_module_get_path) (found)) {
+    K (kmod_module_unref) (found);
     return GBOX_APP_MOD_BUILTIN;
   }
 
   i = intern (cx, db, found);
-  kmod_module_unref (found);
+  K (kmod_module_unref) (found);
   if (i == -1)
     return -1;
   /* Expand the closure (expanding appends the modules it finds). */
