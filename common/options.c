@@ -584,7 +584,11 @@ gbox_opts_check (struct gbox_opts *o)
              "option\n", o->program);
     return -1;
   }
-  return gbox_opts_expand_domains (o);
+  /* A guest that cannot be read is not a usage error: its one error
+   * line, and no --help hint. */
+  if (gbox_opts_expand_domains (o) == -1)
+    exit (EXIT_FAILURE);
+  return 0;
 }
 
 int

@@ -225,7 +225,9 @@ extern int gbox_opts_old_style (struct gbox_opts *o);
 /* Checks once getopt is done: a --format after the last -a, -i
  * together with -m, at least one -a or -d.  Then every -d GUEST is
  * looked up through libvirt (common/libvirt.c) and replaced by the
- * guest's disks.  Prints an error and returns -1. */
+ * guest's disks.  A usage error is printed and gives -1; a guest that
+ * cannot be read (libvirt missing or failing, no such guest) prints its
+ * one error line and exits with status 1. */
 extern int gbox_opts_check (struct gbox_opts *o);
 
 /* The -d part of gbox_opts_check alone (for a command that does its
