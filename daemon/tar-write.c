@@ -533,53 +533,52 @@ struct link_ent {
   struct link_ent *next;
 };
 
+struct owner_name {
+  unsigned long id;
+  bool have;
+  char name[32];
+};
+
 struct tw {
   const struct tw_options *opt;
   struct tw_out out;
   struct tw_buf hdr, extra;
   struct link_ent **links;      /* hash table of inodes seen, nlink > 1 */
   size_t nlinks_buckets;
-  uid_t last_uid;
-  gid_t last_gid;
-  char uname[32], gname[32];
-  bool have_uid, have_gid;
+  struct owner_name user, group; /* the last lookup of each */
   uint64_t *map;                /* sparse map: offset, length pairs */
   size_t map_alloc;
   unsigned long warnings;
 };
 
+/* The name of user (GROUP false) or group ID in the appliance's
+ * passwd or group file, "" if it has none; NULL with numeric_owner.
+ * The last answer is kept: a tree's entries mostly share owners. */
 static const char *
-user_name (struct tw *w, uid_t uid)
+owner_name (struct tw *w, unsigned long id, bool group)
 {
+  struct owner_name *c = group ? &w->group : &w->user;
+
   if (w->opt->numeric_owner)
     return NULL;
-  if (!w->have_uid || w->last_uid != uid) {
-    struct passwd *pw = getpwuid (uid);
+  if (!c->have || c->id != id) {
+    const char *name = NULL;
 
-    w->uname[0] = '\0';
-    if (pw && strlen (pw->pw_name) < sizeof w->uname)
-      strcpy (w->uname, pw->pw_name);
-    w->last_uid = uid;
-    w->have_uid = true;
+    if (group) {
+      struct group *gr = getgrgid (id);
+      name = gr ? gr->gr_name : NULL;
+    }
+    else {
+      struct passwd *pw = getpwuid (id);
+      name = pw ? pw->pw_name : NULL;
+    }
+    c->name[0] = '\0';
+    if (name && strlen (name) < sizeof c->name)
+      strcpy (c->name, name);
+    c->id = id;
+    c->have = true;
   }
-  return w->uname;
-}
-
-static const char *
-group_name (struct tw *w, gid_t gid)
-{
-  if (w->opt->numeric_owner)
-    return NULL;
-  if (!w->have_gid || w->last_gid != gid) {
-    struct group *gr = getgrgid (gid);
-
-    w->gname[0] = '\0';
-    if (gr && strlen (gr->gr_name) < sizeof w->gname)
-      strcpy (w->gname, gr->gr_name);
-    w->last_gid = gid;
-    w->have_gid = true;
-  }
-  return w->gname;
+  return c->name;
 }
 
 static void
@@ -888,8 +887,8 @@ emit_item (struct tw *w, int dirfd, struct item *it, const char *path,
   e.mode = it->st.st_mode;
   e.uid = it->st.st_uid;
   e.gid = it->st.st_gid;
-  e.uname = user_name (w, it->st.st_uid);
-  e.gname = group_name (w, it->st.st_gid);
+  e.uname = owner_name (w, it->st.st_uid, false);
+  e.gname = owner_name (w, it->st.st_gid, true);
   e.mtime = it->st.st_mtim.tv_sec;
   e.mtime_nsec = it->st.st_mtim.tv_nsec;
 
