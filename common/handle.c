@@ -255,13 +255,40 @@ reap_daemon (gbox_h *h)
   h->daemon_pid = 0;
 }
 
+/* Whether anything the appliance does can reach a disk image: a drive
+ * opened read-write, or one whose overlay gbox_make_writable committed.
+ * Without one, every write went to a throw-away overlay (or was
+ * refused), and there is nothing to unmount or sync at the end. */
+static bool
+any_drive_writable (gbox_h *h)
+{
+  size_t i;
+
+  for (i = 0; i < h->nr_drives; ++i) {
+    const struct gbox_drive *d = &h->drives[i];
+
+    if (!d->readonly && (!d->write_later || d->writable))
+      return true;
+  }
+  return false;
+}
+
 void
 gbox_close (gbox_h *h)
 {
   if (h == NULL)
     return;
 
-  if (h->state == GBOX_STATE_READY && h->fd >= 0) {
+  /* A session that could not write skips the daemon's shutdown (its
+   * unmounts cost a second after a walk of 100 000 inodes): qemu is
+   * told to quit at once. */
+  if (h->state == GBOX_STATE_READY && h->fd >= 0 && h->qemu_pid > 0 &&
+      !any_drive_writable (h)) {
+    gbox_int_debug (h, "no disk was writable: quitting without the "
+                    "daemon's shutdown");
+    gbox_int_quit_qemu (h);
+  }
+  else if (h->state == GBOX_STATE_READY && h->fd >= 0) {
     /* Bounded: the daemon answers at once or is given up on. */
     if (h->call_timeout > 30)
       h->call_timeout = 30;
