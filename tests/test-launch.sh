@@ -67,6 +67,18 @@ ok "-v shows the console and debug lines"
 grep -q 'download' "$T/x.err" || fail "-x: no trace of download"
 grep -q 'inspect_mount' "$T/x.err" || fail "-x: no trace of inspect_mount"
 ok "-x traces each call"
+# Nothing could be written: qemu quits without the daemon's shutdown
+# (its unmounts); virt-edit, which writes, still shuts it down.
+if grep -q 'trace: shutdown' "$T/x.err" ||
+   ! grep -q '"execute":"quit"' "$T/x.err"; then
+  fail "a read-only session ran the daemon's shutdown, or did not quit qemu"
+fi
+cp "$T/disk.img" "$T/edit.img"
+EDITOR=true "$top_builddir/edit/virt-edit" -x -a "$T/edit.img" /etc/hostname \
+  > /dev/null 2> "$T/xe.err" || { cat "$T/xe.err"; fail "virt-edit -x"; }
+grep -q 'trace: shutdown = ok' "$T/xe.err" ||
+  fail "virt-edit: no shutdown before qemu quit"
+ok "read-only sessions quit qemu at once; writing ones shut the daemon down"
 GBOX_TRACE=1 "$VIRT_CAT" -a "$T/disk.img" /etc/hostname > /dev/null 2> "$T/x2.err"
 grep -q 'download' "$T/x2.err" || fail "GBOX_TRACE=1: no trace"
 ok "GBOX_TRACE=1"
