@@ -7,7 +7,8 @@
  * The qemu command line of a launch (gbox_int_build_cmdline): the same
  * machine for every launch, so that a booted appliance can be saved and
  * restored (see launch.c); the per-launch parts (sockets, RAM file,
- * -incoming) come from struct gbox_machine.  Also whether qemu takes
+ * -incoming, and no kernel, initrd or kernel command line for a
+ * restore) come from struct gbox_machine.  Also whether qemu takes
  * -sandbox and the host TSC frequency handed to the guest.
  */
 
@@ -243,10 +244,17 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
   ADD ("1");
   ADD ("-m");
   ADDF ("%d", h->memsize);
-  ADD ("-kernel");
-  ADD (kernel);
-  ADD ("-initrd");
-  ADD (initrd);
+  /* A restore takes the guest's memory from the snapshot: the kernel
+   * and initrd would only be read into buffers that are never used
+   * (the kernel alone, 65 MB, costs about 40 ms of qemu's start).  The
+   * snapshot's key is made from the command line of its boot, which
+   * has them. */
+  if (m->mode != LAUNCH_RESTORE) {
+    ADD ("-kernel");
+    ADD (kernel);
+    ADD ("-initrd");
+    ADD (initrd);
+  }
 
   if (khz)
     snprintf (tsc, sizeof tsc, " tsc_early_khz=%lu", khz);
@@ -259,8 +267,10 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
      h->append ? " " : "", h->append ? h->append : "");
   if (!append)
     return -1;
-  ADD ("-append");
-  ADD (append);
+  if (m->mode != LAUNCH_RESTORE) {
+    ADD ("-append");
+    ADD (append);
+  }
 
   /* Console: ttyS0 -> qemu's stdout, read by the library. */
   ADD ("-serial");
