@@ -33,23 +33,17 @@ struct extract_job {
   uint64_t ms;
 };
 
-static uint64_t
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *
 extract_thread (void *arg)
 {
   struct extract_job *j = arg;
-  uint64_t t0 = now_ms ();
+  struct timespec t0, t1;
 
+  clock_gettime (CLOCK_MONOTONIC, &t0);
   j->r = gbox_app_kernel_extract (&j->cx, j->kernel, j->vmlinux);
-  j->ms = now_ms () - t0;
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  j->ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+    (t1.tv_nsec - t0.tv_nsec) / 1000000;
   return NULL;
 }
 
