@@ -321,10 +321,12 @@ extern const char *linux_distro_of_id (const char *id);
 extern bool parse_version_numbers (const char *s, int *major, int *minor);
 extern bool parse_shell_assignment (const char *line, size_t len, char *key,
                                     size_t keylen, char *val, size_t vallen);
-extern const char *arch_of_magic (const char *desc);
+/* inspect-arch.c: the architecture of the first of PATHS that is a
+ * regular file and an ELF or PE executable of a known machine
+ * (malloc'd), or NULL; that of the executable open on FD (WHAT names it
+ * in the debug log), or NULL. */
 extern char *inspect_binary_arch (int rootfd, const char *const *paths);
-/* Load what inspection keeps between calls (the libmagic database). */
-extern void inspect_preload (void);
+extern const char *executable_arch (int fd, const char *what);
 extern int inspect_linux_details (int rootfd, gbox_inspected_os *os);
 /* The subvolume paths of the btrfs filesystem of FD (sorted). */
 extern int btrfs_list_subvolumes (int fd, char ***paths, size_t *n);

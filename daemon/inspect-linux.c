@@ -10,7 +10,7 @@
  * /usr/lib/os-release), then lsb-release and the distro's own
  * *-release / *_version files; the hostname; the package format and
  * manager; the osinfo short id; and the architecture of the guest's
- * binaries (libmagic).  Every file is read with a size bound inside the
+ * binaries (inspect-arch.c).  Every file is read with a size bound inside the
  * tree; a file that is too big or unreadable gives a warning and the
  * next source is tried.
  */
@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <strings.h>
-#include <magic.h>
 
 #include "daemon.h"
 
@@ -455,105 +454,6 @@ hostname_info (int rootfd, gbox_inspected_os *os)
       pos += ll + 1;
     }
   }
-}
-
-/* "ELF 64-bit LSB pie executable, x86-64, ..." -> "x86_64". */
-const char *
-arch_of_magic (const char *desc)
-{
-  static const struct {
-    const char *match, *arch;
-  } m[] = {
-    { "x86-64", "x86_64" }, { "Intel 80386", "i386" },
-    { "Intel i386", "i386" }, { "ARM aarch64", "aarch64" },
-    { "Aarch64", "aarch64" }, { "ARM64", "aarch64" },
-    { "64-bit PowerPC", "ppc64" }, { "PowerPC", "ppc" },
-    { "IBM S/390", "s390x" }, { "RISC-V", "riscv64" },
-    { "LoongArch", "loongarch64" }, { "SPARC V9", "sparc64" },
-    { "SPARC", "sparc" }, { "MIPS", "mips" }, { "ARM", "arm" },
-    { "Intel ia64", "ia64" }, { "Alpha", "alpha" },
-  };
-  size_t i;
-
-  if (strncmp (desc, "ELF ", 4) != 0 && strncmp (desc, "PE32", 4) != 0)
-    return NULL;
-  for (i = 0; i < sizeof m / sizeof m[0]; ++i) {
-    if (strstr (desc, m[i].match)) {
-      if (strcmp (m[i].arch, "ppc64") == 0 && strstr (desc, "LSB"))
-        return "ppc64le";
-      if (strcmp (m[i].arch, "riscv64") == 0 && strstr (desc, "32-bit"))
-        return "riscv32";
-      if (strcmp (m[i].arch, "mips") == 0 && strstr (desc, "64-bit"))
-        return "mips64";
-      return m[i].arch;
-    }
-  }
-  return NULL;
-}
-
-/* The libmagic database, loaded once and kept: an appliance saved as a
- * snapshot loads it before it is saved (inspect_preload), so that no
- * restored one parses it again. */
-static magic_t arch_cookie;
-
-static magic_t
-arch_magic (void)
-{
-  if (arch_cookie == NULL) {
-    magic_t c = magic_open (MAGIC_NONE | MAGIC_ERROR | MAGIC_RAW);
-
-    if (c == NULL)
-      return NULL;
-    if (magic_load (c, NULL) == -1) {
-      inspect_warning ("libmagic: %s", magic_error (c));
-      magic_close (c);
-      return NULL;
-    }
-    arch_cookie = c;
-  }
-  return arch_cookie;
-}
-
-void
-inspect_preload (void)
-{
-  arch_magic ();
-  inspect_warnings_reset ();
-}
-
-char *
-inspect_binary_arch (int rootfd, const char *const *paths)
-{
-  magic_t cookie = arch_magic ();
-  char *ret = NULL;
-  size_t i;
-
-  if (cookie == NULL)
-    return NULL;
-  for (i = 0; paths[i] && ret == NULL; ++i) {
-    CLEANUP_CLOSE int pfd = -1;
-    CLEANUP_CLOSE int fd = -1;
-    struct stat st;
-    char proc[64];
-    const char *desc, *arch;
-
-    /* Only regular files (a guest fifo or device must not be read). */
-    pfd = open_in_root (rootfd, paths[i], O_PATH, 0);
-    if (pfd == -1 || fstat (pfd, &st) == -1 || !S_ISREG (st.st_mode))
-      continue;
-    snprintf (proc, sizeof proc, "/proc/self/fd/%d", pfd);
-    fd = open (proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd == -1)
-      continue;
-    desc = magic_descriptor (cookie, fd);
-    if (desc == NULL)
-      continue;
-    debug ("inspect: %s: %s", paths[i], desc);
-    arch = arch_of_magic (desc);
-    if (arch)
-      ret = strdup (arch);
-  }
-  return ret;
 }
 
 int

@@ -9,8 +9,7 @@
  * /dev/vportNpM"; tests run us on the host as "guestboxd --channel fd:N
  * --sysroot DIR", where nothing is ever mounted.  With
  * "guestbox.snapshot=1" on the kernel command line (a boot that the
- * library saves as a snapshot) every module (and inspection's libmagic
- * database) is loaded before the
+ * library saves as a snapshot) every module is loaded before the
  * daemon says it is ready.
  */
 
@@ -212,10 +211,8 @@ main (int argc, char *argv[])
          appliance_mode ? "appliance" : "host", sysroot, channel);
   /* The library saves this appliance as a snapshot once we are ready:
    * every module must be in it. */
-  if (appliance_mode && kernel_cmdline_has ("guestbox.snapshot=1")) {
+  if (appliance_mode && kernel_cmdline_has ("guestbox.snapshot=1"))
     load_all_modules ();
-    inspect_preload ();
-  }
   if (send_launch_flag () == -1) {
     fprintf (stderr, "guestboxd: error: channel: write: %s\n",
              strerror (errno));

@@ -7,7 +7,8 @@
  * The parts of inspect-linux.c, inspect-apps.c and inspect-windows.c
  * that work on a directory fd, run on fixture trees: distro and version
  * from os-release, lsb-release and the older release files, hostname
- * sources, the architecture of a real binary (libmagic), the dpkg / apk
+ * sources, the architecture from ELF and PE headers (a real binary,
+ * every mapped machine, hostile headers), the dpkg / apk
  * / pacman / rpm parsers (with damaged input), the cleaning of guest
  * strings, the case-insensitive Windows system root and a junk hive.
  * Hostile files (a 100 MB sparse os-release, an /etc symlink loop)
@@ -247,31 +248,258 @@ test_hostile_linux (void)
   close (fd);
 }
 
-static void
-test_magic_strings (void)
+/* Write LEN bytes of DATA to arch/NAME; return it opened for reading. */
+static int
+arch_file (const char *name, const void *data, size_t len)
 {
-  static const struct {
-    const char *desc, *arch;
-  } t[] = {
-    { "ELF 64-bit LSB pie executable, x86-64, version 1 (SYSV)", "x86_64" },
-    { "ELF 32-bit LSB executable, Intel 80386, version 1", "i386" },
-    { "ELF 64-bit LSB executable, ARM aarch64, version 1", "aarch64" },
-    { "ELF 64-bit LSB executable, 64-bit PowerPC or cisco 7500", "ppc64le" },
-    { "ELF 64-bit MSB executable, IBM S/390, version 1", "s390x" },
-    { "ELF 64-bit LSB executable, UCB RISC-V, RVC", "riscv64" },
-    { "PE32+ executable (console) x86-64, for MS Windows", "x86_64" },
-    { "PE32 executable (GUI) Intel 80386, for MS Windows", "i386" },
-    { "ASCII text", NULL },
-  };
-  size_t i;
+  char path[4096];
+  int fd;
 
-  for (i = 0; i < sizeof t / sizeof t[0]; ++i) {
-    const char *a = arch_of_magic (t[i].desc);
-    CHECK ((a == NULL && t[i].arch == NULL) ||
-           (a && t[i].arch && strcmp (a, t[i].arch) == 0),
-           "arch_of_magic (%s) = %s", t[i].desc, a ? a : "NULL");
+  snprintf (path, sizeof path, "%s/arch/%s", tmpdir, name);
+  fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd == -1 || write (fd, data, len) != (ssize_t) len) {
+    CHECK (false, "%s: %m", path);
+    if (fd >= 0)
+      close (fd);
+    return -1;
   }
-  printf ("ok - %zu libmagic descriptions\n", i);
+  return fd;
+}
+
+static void
+check_arch (const char *name, const void *data, size_t len, const char *want)
+{
+  int fd = arch_file (name, data, len);
+  const char *got;
+
+  if (fd == -1)
+    return;
+  got = executable_arch (fd, name);
+  CHECK ((got == NULL && want == NULL) ||
+         (got && want && strcmp (got, want) == 0),
+         "%s: got %s, want %s", name, got ? got : "NULL",
+         want ? want : "NULL");
+  close (fd);
+}
+
+static void
+put16 (unsigned char *p, unsigned v, bool big_endian)
+{
+  p[big_endian ? 1 : 0] = v & 0xff;
+  p[big_endian ? 0 : 1] = (v >> 8) & 0xff;
+}
+
+static void
+put32le (unsigned char *p, uint32_t v)
+{
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+  p[2] = (v >> 16) & 0xff;
+  p[3] = v >> 24;
+}
+
+/* An ELF header: CLASS (1, 2), DATA (1 LSB, 2 MSB), TYPE, MACHINE. */
+static void
+make_elf (unsigned char h[64], int class, int data, unsigned type,
+          unsigned machine)
+{
+  memset (h, 0, 64);
+  memcpy (h, "\x7f" "ELF", 4);
+  h[4] = class;
+  h[5] = data;
+  h[6] = 1;
+  put16 (h + 16, type, data == 2);
+  put16 (h + 18, machine, data == 2);
+}
+
+/* A PE file: the DOS header with e_lfanew = LFANEW, "PE\0\0", the COFF
+ * header with MACHINE and the optional header's MAGIC. */
+static size_t
+make_pe (unsigned char *buf, size_t size, uint32_t lfanew, unsigned machine,
+         unsigned magic)
+{
+  memset (buf, 0, size);
+  buf[0] = 'M';
+  buf[1] = 'Z';
+  put32le (buf + 0x3c, lfanew);
+  if ((uint64_t) lfanew + 26 <= size) {
+    memcpy (buf + lfanew, "PE\0\0", 4);
+    put16 (buf + lfanew + 4, machine, false);
+    put16 (buf + lfanew + 24, magic, false);
+  }
+  return size;
+}
+
+static void
+test_executable_headers (void)
+{
+  /* Every mapped ELF machine in both classes and byte orders:
+   * { machine, 32 LSB, 32 MSB, 64 LSB, 64 MSB }. */
+  static const struct {
+    unsigned machine;
+    const char *a[4];
+  } elf[] = {
+    { 3, { "i386", "i386", "i386", "i386" } },
+    { 6, { "i386", "i386", "i386", "i386" } },
+    { 62, { "x86_64", "x86_64", "x86_64", "x86_64" } },
+    { 183, { "aarch64", "aarch64", "aarch64", "aarch64" } },
+    { 40, { "arm", "arm", "arm", "arm" } },
+    { 20, { "ppc", "ppc", "ppc", "ppc" } },
+    { 21, { "ppc64le", "ppc64", "ppc64le", "ppc64" } },
+    { 22, { "s390", "s390", "s390x", "s390x" } },
+    { 243, { "riscv32", "riscv32", "riscv64", "riscv64" } },
+    { 258, { "loongarch32", "loongarch32", "loongarch64", "loongarch64" } },
+    { 43, { "sparc64", "sparc64", "sparc64", "sparc64" } },
+    { 2, { "sparc", "sparc", "sparc", "sparc" } },
+    { 18, { "sparc", "sparc", "sparc", "sparc" } },
+    { 8, { "mips", "mips", "mips64", "mips64" } },
+    { 10, { "mips", "mips", "mips64", "mips64" } },
+    { 50, { "ia64", "ia64", "ia64", "ia64" } },
+    { 0x9026, { "alpha", "alpha", "alpha", "alpha" } },
+    { 41, { "alpha", "alpha", "alpha", "alpha" } },
+    { 0, { NULL, NULL, NULL, NULL } },          /* EM_NONE */
+    { 4, { NULL, NULL, NULL, NULL } },          /* m68k: not mapped */
+    { 0xffff, { NULL, NULL, NULL, NULL } },
+  };
+  /* { machine, optional header magic, arch }: libguestfs 1.48 names
+   * PE32 i386 and PE32+ x86_64, whatever the machine. */
+  static const struct {
+    unsigned machine, magic;
+    const char *arch;
+  } pe[] = {
+    { 0x14c, 0x10b, "i386" }, { 0x8664, 0x20b, "x86_64" },
+    { 0xaa64, 0x20b, "x86_64" }, { 0x1c0, 0x10b, "i386" },
+    { 0x1c2, 0x10b, "i386" }, { 0x1c4, 0x10b, "i386" },
+    { 0x200, 0x20b, "x86_64" }, { 0x14c, 0x107, NULL },
+    { 0x8664, 0, NULL },
+  };
+  unsigned char h[64], buf[512];
+  char name[64];
+  size_t i, len;
+  int c, d, fd, dirfd;
+
+  mk ("/arch", "", NULL);
+  for (i = 0; i < sizeof elf / sizeof elf[0]; ++i)
+    for (c = 1; c <= 2; ++c)
+      for (d = 1; d <= 2; ++d) {
+        make_elf (h, c, d, 3, elf[i].machine);
+        snprintf (name, sizeof name, "elf-%u-%d-%s", elf[i].machine,
+                  c * 32, d == 1 ? "lsb" : "msb");
+        check_arch (name, h, sizeof h, elf[i].a[(c - 1) * 2 + (d - 1)]);
+      }
+  for (i = 0; i < sizeof pe / sizeof pe[0]; ++i) {
+    len = make_pe (buf, sizeof buf, 0x80, pe[i].machine, pe[i].magic);
+    snprintf (name, sizeof name, "pe-%#x-%#x", pe[i].machine, pe[i].magic);
+    check_arch (name, buf, len, pe[i].arch);
+  }
+  printf ("ok - ELF and PE headers of every machine\n");
+
+  /* ELF types: relocatable, executable and shared object only. */
+  make_elf (h, 2, 1, 1, 62);
+  check_arch ("elf-rel", h, sizeof h, "x86_64");
+  make_elf (h, 2, 1, 2, 62);
+  check_arch ("elf-exec", h, sizeof h, "x86_64");
+  make_elf (h, 2, 1, 4, 62);
+  check_arch ("elf-core", h, sizeof h, NULL);
+  make_elf (h, 2, 1, 0, 62);
+  check_arch ("elf-none", h, sizeof h, NULL);
+  /* A 32-bit header is 52 bytes; 20 are enough for the machine. */
+  make_elf (h, 1, 1, 2, 3);
+  check_arch ("elf-20", h, 20, "i386");
+  check_arch ("elf-19", h, 19, NULL);
+  check_arch ("elf-4", h, 4, NULL);
+  check_arch ("elf-3", h, 3, NULL);
+  check_arch ("empty", "", 0, NULL);
+  make_elf (h, 0, 1, 2, 62);
+  check_arch ("elf-class-0", h, sizeof h, NULL);
+  make_elf (h, 3, 1, 2, 62);
+  check_arch ("elf-class-3", h, sizeof h, NULL);
+  make_elf (h, 2, 0, 2, 62);
+  check_arch ("elf-data-0", h, sizeof h, NULL);
+  make_elf (h, 2, 3, 2, 62);
+  check_arch ("elf-data-3", h, sizeof h, NULL);
+  make_elf (h, 2, 1, 2, 62);
+  h[3] = 'f';
+  check_arch ("elf-magic", h, sizeof h, NULL);
+  check_arch ("text", "#!/bin/sh\necho hello, world\n", 28, NULL);
+
+  /* Hostile PE headers. */
+  make_pe (buf, sizeof buf, 0x80, 0x8664, 0x20b);
+  check_arch ("pe-63", buf, 63, NULL);
+  check_arch ("pe-2", buf, 2, NULL);
+  check_arch ("pe-sig-only", buf, 0x84, NULL);
+  check_arch ("pe-no-magic", buf, 0x80 + 25, NULL);
+  check_arch ("pe-magic-at-end", buf, 0x80 + 26, "x86_64");
+  buf[0x83] = 1;
+  check_arch ("pe-signature", buf, sizeof buf, NULL);
+  len = make_pe (buf, sizeof buf, 0x1000, 0x8664, 0x20b);
+  check_arch ("pe-lfanew-past-end", buf, len, NULL);
+  len = make_pe (buf, sizeof buf, 0x80000000, 0x8664, 0x20b);
+  check_arch ("pe-lfanew-negative", buf, len, NULL);
+  len = make_pe (buf, sizeof buf, 0xffffffff, 0x8664, 0x20b);
+  check_arch ("pe-lfanew-minus-1", buf, len, NULL);
+  len = make_pe (buf, sizeof buf, 0x7fffffff, 0x8664, 0x20b);
+  check_arch ("pe-lfanew-huge", buf, len, NULL);
+  len = make_pe (buf, sizeof buf, sizeof buf - 26, 0x14c, 0x10b);
+  check_arch ("pe-at-the-end", buf, len, "i386");
+  /* The PE header overlapping the DOS header (e_lfanew at 4). */
+  len = make_pe (buf, sizeof buf, 4, 0x14c, 0x10b);
+  check_arch ("pe-lfanew-4", buf, len, "i386");
+  /* The DOS header alone, its e_lfanew pointing at itself ("MZ"). */
+  memset (buf, 0, sizeof buf);
+  memcpy (buf, "MZ", 2);
+  check_arch ("pe-lfanew-0", buf, sizeof buf, NULL);
+  /* e_lfanew at 1 MiB, in a sparse file, is read. */
+  fd = arch_file ("pe-far", buf, 64);
+  if (fd >= 0) {
+    const char *got;
+
+    put32le (buf + 0x3c, 0x100000);
+    CHECK (pwrite (fd, buf, 64, 0) == 64, "pe-far: %m");
+    memset (buf, 0, 26);
+    memcpy (buf, "PE\0\0", 4);
+    put16 (buf + 4, 0xaa64, false);
+    put16 (buf + 24, 0x20b, false);
+    CHECK (pwrite (fd, buf, 26, 0x100000) == 26, "pe-far: %m");
+    got = executable_arch (fd, "pe-far");
+    CHECK (got && strcmp (got, "x86_64") == 0, "pe-far: got %s",
+           got ? got : "NULL");
+    close (fd);
+  }
+  printf ("ok - short and hostile ELF and PE headers\n");
+
+  /* Through the guest tree: a directory, a fifo (never opened: this
+   * would block), a missing file, a text file and a dangling symlink
+   * are skipped; the first executable answers. */
+  {
+    static const char *const paths[] = {
+      "/dir", "/fifo", "/missing", "/text", "/dangling", "/elf-19",
+      "/elf-62-64-lsb", "/pe-0x14c-0x10b", NULL
+    };
+    static const char *const none[] = {
+      "/dir", "/fifo", "/missing", "/text", "/dangling", "/elf-core", NULL
+    };
+    char path[4096];
+    char *arch;
+
+    mk ("/arch", "/dir", NULL);
+    snprintf (path, sizeof path, "%s/arch/fifo", tmpdir);
+    CHECK (mkfifo (path, 0644) == 0, "mkfifo: %m");
+    snprintf (path, sizeof path, "%s/arch/dangling", tmpdir);
+    CHECK (symlink ("nowhere", path) == 0, "symlink: %m");
+    dirfd = open_tree ("/arch");
+    alarm (30);                 /* a fifo read would block: fail */
+    arch = inspect_binary_arch (dirfd, paths);
+    CHECK (arch && strcmp (arch, "x86_64") == 0,
+           "first executable in the tree: got %s", arch ? arch : "NULL");
+    free (arch);
+    arch = inspect_binary_arch (dirfd, none);
+    CHECK (arch == NULL, "no executable in the tree: got %s", arch);
+    free (arch);
+    alarm (0);
+    close (dirfd);
+  }
+  printf ("ok - directory, fifo, missing, text and symlink skipped\n");
 }
 
 static void
@@ -517,7 +745,7 @@ main (void)
   }
   test_linux ();
   test_hostile_linux ();
-  test_magic_strings ();
+  test_executable_headers ();
   test_clean ();
   test_dpkg ();
   test_apk_pacman ();

@@ -6,18 +6,21 @@
 /**
  * The first byte chooses the parser, the rest is guest text: dpkg
  * status, apk installed, pacman desc, an rpm header blob, os-release
- * style shell assignments, version numbers, distro ids, file(1)
- * descriptions, and the cleaning of guest strings (UTF-8, control
- * characters, length).
+ * style shell assignments, version numbers, distro ids, the cleaning
+ * of guest strings (UTF-8, control characters, length), and the ELF or
+ * PE header of an executable (as a file).
  */
 
 #include <config.h>
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
+#include "fuzz-file.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -33,7 +36,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   text = (const char *) data + 1;
   size--;
 
-  switch (sel % 6) {
+  switch (sel % 7) {
   case 0:
     parse_dpkg_status (text, size, &l);
     break;
@@ -68,11 +71,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       s[size] = '\0';
       parse_version_numbers (s, &major, &minor);
       linux_distro_of_id (s);
-      arch_of_magic (s);
       free (s);
     }
     free (inspect_clean_max (text, size, 256, sel & 0x80));
     break;
+  case 6: {
+    int fd = open (fuzz_file (data + 1, size), O_RDONLY | O_CLOEXEC);
+
+    if (fd == -1)
+      abort ();
+    executable_arch (fd, "fuzz");
+    close (fd);
+    break;
+  }
   }
   if (l.n > 0) {
     size_t i;

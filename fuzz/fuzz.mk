@@ -50,7 +50,8 @@ request_LIBS = $(LIBDAEMON)
 fstab_SRCS = $(top)/daemon/fstab.c
 fstab_LIBS = $(LIBDAEMON)
 inspect_SRCS = $(top)/daemon/inspect-apps.c $(top)/daemon/inspect-linux.c \
-	$(top)/daemon/inspect-full.c $(top)/daemon/inspect-rpm.c
+	$(top)/daemon/inspect-full.c $(top)/daemon/inspect-rpm.c \
+	$(top)/daemon/inspect-arch.c
 inspect_LIBS = $(LIBDAEMON)
 elf_SRCS = $(top)/appliance/elfdeps.c
 elf_LIBS = $(LIBAPP)

@@ -165,6 +165,12 @@ write("inspect", 3, b"\3\x8e\xad\xe8\x01\0\0\0\0\0\0\0\x02\0\0\0\x10"
 write("inspect", 4, b"\4NAME=\"Debian GNU/Linux\"\nVERSION_ID='12'\nID=debian\n"
       b"PRETTY_NAME=\"Debian \\\"bookworm\\\"\"\n# comment\nexport X=1\n")
 write("inspect", 5, b"\5" + "12.4 caf\u00e9\x07\x1b[31m".encode())
+# Executable headers: a 64-bit LSB ELF (x86-64), a PE32+ (x86-64).
+write("inspect", 6, b"\6\x7fELF\2\1\1" + bytes(9) + struct.pack("<HH", 3, 62)
+      + bytes(44))
+write("inspect", 7, b"\6MZ" + bytes(0x3a) + struct.pack("<I", 0x40)
+      + b"PE\0\0" + struct.pack("<H", 0x8664) + bytes(18)
+      + struct.pack("<H", 0x20b) + bytes(64))
 
 
 # Registry hives (fuzz-hive.c): the first byte says which hive file the

@@ -467,7 +467,7 @@ EOF
   ntfs-3g "$out" "$mnt" 2>/dev/null || return 1
   mkdir -p "$mnt/Windows/System32/config" "$mnt/Program Files"
   cp "$T/SOFTWARE" "$T/SYSTEM" "$mnt/Windows/System32/config/"
-  # cmd.exe: a PE32+ x86-64 header is all libmagic needs.
+  # cmd.exe: a PE32+ x86-64 header is all the architecture needs.
   python3 - "$mnt/Windows/System32/cmd.exe" <<'EOF'
 import struct, sys
 pe = bytearray(512)
