@@ -382,7 +382,9 @@ extern int storage_open_int (const gbox_storage_open_args *args,
 /* mount.c */
 extern int umount_all_int (void);
 /* mount_ro of DEVICE on MOUNTPOINT (the error recorded as its own). */
-extern int mount_ro_int (const char *device, const char *mountpoint);
+/* FSTYPE: the type storage_open just probed, or NULL to probe it. */
+extern int mount_ro_int (const char *device, const char *mountpoint,
+                         const char *fstype);
 
 /* part.c (virt-resize): partition tables and content on a file
  * descriptor (unit-tested on image files); ERR gets the reason. */

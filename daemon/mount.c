@@ -305,9 +305,10 @@ do_mount_ro (void *argsv, void *retv)
 }
 
 int
-mount_ro_int (const char *device, const char *mountpoint)
+mount_ro_int (const char *device, const char *mountpoint, const char *fstype)
 {
-  return mount_int (device, mountpoint, "ro", "", "mount_ro");
+  return mount_int (device, mountpoint, "ro", fstype ? fstype : "",
+                    "mount_ro");
 }
 
 int
