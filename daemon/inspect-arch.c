@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 
 #include "daemon.h"
+#include "blockdev.h"
 
 /* ELF e_machine values (elf.h; EM_LOONGARCH is missing from older
  * glibc headers, so the numbers are spelt out). */
@@ -85,26 +86,6 @@ get_le32 (const unsigned char *p)
     (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
-/* Read up to LEN bytes at OFFSET; the count read, or -1. */
-static ssize_t
-read_at (int fd, unsigned char *buf, size_t len, off_t offset)
-{
-  size_t got = 0;
-
-  while (got < len) {
-    ssize_t r = pread (fd, buf + got, len - got, offset + (off_t) got);
-
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    if (r == 0)
-      break;
-    got += (size_t) r;
-  }
-  return (ssize_t) got;
-}
-
 static const char *
 elf_arch (const char *what, const unsigned char *h, size_t n)
 {
@@ -145,7 +126,7 @@ pe_arch (const char *what, int fd, const unsigned char *h, size_t n)
   /* libmagic reads e_lfanew as a signed 32-bit offset. */
   if (lfanew > INT32_MAX)
     return NULL;
-  if (read_at (fd, pe, sizeof pe, (off_t) lfanew) != (ssize_t) sizeof pe ||
+  if (read_at (fd, pe, sizeof pe, lfanew) == -1 ||
       memcmp (pe, "PE\0\0", 4) != 0)
     return NULL;
   magic = get16 (pe + 24, false);
@@ -162,7 +143,12 @@ const char *
 executable_arch (int fd, const char *what)
 {
   unsigned char h[64];
-  ssize_t n = read_at (fd, h, sizeof h, 0);
+  ssize_t n;
+
+  /* A regular file: short only at its end. */
+  do
+    n = pread (fd, h, sizeof h, 0);
+  while (n == -1 && errno == EINTR);
 
   if (n < 4)
     return NULL;
