@@ -121,6 +121,20 @@ extern int gbox_app_cpio_add_data (struct gbox_app_ctx *cx,
 extern int gbox_app_cpio_lookup (const struct gbox_app_cpio *a,
                                  const char *name);
 extern size_t gbox_app_cpio_count (const struct gbox_app_cpio *a);
+/* One entry as the writers see it (pointers into the list). */
+struct gbox_app_cpio_entry {
+  const char *name;             /* no leading '/' */
+  enum gbox_app_cpio_type type;
+  mode_t mode;                  /* permission bits */
+  const char *source;           /* FILE: host path; SYMLINK: target */
+  const void *data;             /* DATA */
+  size_t len;                   /* DATA */
+};
+/* The entries in byte order of their names (a directory before its
+ * contents): a new array of gbox_app_cpio_count entries, to free().
+ * NULL when out of memory. */
+extern struct gbox_app_cpio_entry *
+gbox_app_cpio_sorted (const struct gbox_app_cpio *a);
 /* Write the archive to FD (gzip-compressed when GZIP); *BYTES gets the
  * number of bytes written. */
 extern int gbox_app_cpio_write (struct gbox_app_ctx *cx,

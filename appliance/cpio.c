@@ -471,6 +471,34 @@ cmp_entry (const void *x, const void *y)
   return strcmp ((*a)->name, (*b)->name);
 }
 
+static int
+cmp_pub (const void *x, const void *y)
+{
+  const struct gbox_app_cpio_entry *a = x, *b = y;
+
+  return strcmp (a->name, b->name);
+}
+
+struct gbox_app_cpio_entry *
+gbox_app_cpio_sorted (const struct gbox_app_cpio *a)
+{
+  struct gbox_app_cpio_entry *v = malloc ((a->n ? a->n : 1) * sizeof *v);
+  size_t i;
+
+  if (!v)
+    return NULL;
+  for (i = 0; i < a->n; ++i) {
+    v[i].name = a->v[i].name;
+    v[i].type = a->v[i].type;
+    v[i].mode = a->v[i].mode;
+    v[i].source = a->v[i].source;
+    v[i].data = a->v[i].data;
+    v[i].len = a->v[i].len;
+  }
+  qsort (v, a->n, sizeof *v, cmp_pub);
+  return v;
+}
+
 int
 gbox_app_cpio_write (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
                      int fd, bool gzip, uint64_t *bytes)
