@@ -21,7 +21,7 @@
 
 /* Bump when the layout or contents of the appliance change: it is hashed
  * into the cache key, so old entries are rebuilt. */
-#define GBOX_APP_FORMAT_VERSION 2
+#define GBOX_APP_FORMAT_VERSION 3
 
 /* Bounds on host files we parse (they are trusted more than guest data,
  * but a broken or hostile file must still not crash or exhaust memory). */
@@ -235,9 +235,17 @@ extern int gbox_app_resolve_programs (struct gbox_app_ctx *cx,
 /* Write the initrd to OUT; *INCLUDED gets the programs included. */
 extern int gbox_app_build_initrd (struct gbox_app_ctx *cx,
                                   const struct gbox_app_contents *c,
-                                  const char *out,
+                                  const char *out, const char *root,
                                   struct gbox_app_strv *included,
-                                  uint64_t *size);
+                                  uint64_t *size, uint64_t *root_size);
+/* ext2.c: the entries of A whose names are below PREFIX (e.g. "usr/";
+ * PREFIX itself and the prefix stripped from the names) as an ext2
+ * filesystem image, written to the new file PATH (O_EXCL).  *BYTES
+ * gets the image's size.  Returns 0, or -1 with the error in CX. */
+extern int gbox_app_ext2_write (struct gbox_app_ctx *cx,
+                                const struct gbox_app_cpio *a,
+                                const char *prefix, const char *path,
+                                uint64_t *bytes);
 
 /* build.c: the cache key (32 hex digits) of an appliance made from SPEC
  * with KERNEL and the modules of MODDIR: everything that changes what

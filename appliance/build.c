@@ -162,12 +162,12 @@ build (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
        const char *version, const char *moddir,
        struct gbox_app_strv *programs)
 {
-  char *tmp, *vmlinux = NULL, *initrd = NULL, *scratch = NULL;
+  char *tmp, *vmlinux = NULL, *initrd = NULL, *root = NULL, *scratch = NULL;
   struct gbox_app_contents c;
   struct extract_job job;
   pthread_t thread;
   bool started = false;
-  uint64_t size = 0;
+  uint64_t size = 0, root_size = 0;
   int r = -1, initrd_r;
 
   tmp = gbox_app_asprintf ("%s/tmp-XXXXXX", cachedir);
@@ -181,8 +181,9 @@ build (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
   }
   vmlinux = gbox_app_asprintf ("%s/vmlinux", tmp);
   initrd = gbox_app_asprintf ("%s/initrd", tmp);
+  root = gbox_app_asprintf ("%s/root", tmp);
   scratch = gbox_app_asprintf ("%s/scratch", tmp);
-  if (!vmlinux || !initrd || !scratch) {
+  if (!vmlinux || !initrd || !root || !scratch) {
     gbox_app_error (cx, "out of memory");
     goto out;
   }
@@ -210,7 +211,8 @@ build (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
   c.tmpdir = scratch;
   c.gzip = spec->gzip != 0;
   gbox_app_debug (cx, "building initrd");
-  initrd_r = gbox_app_build_initrd (cx, &c, initrd, programs, &size);
+  initrd_r = gbox_app_build_initrd (cx, &c, initrd, root, programs, &size,
+                                    &root_size);
   if (started)
     pthread_join (thread, NULL);
   started = false;
@@ -247,6 +249,7 @@ build (struct gbox_app_ctx *cx, const struct gbox_appliance_spec *spec,
   free (tmp);
   free (vmlinux);
   free (initrd);
+  free (root);
   free (scratch);
   return r;
 }

@@ -8,7 +8,7 @@
  * CACHEDIR/lock), the stamp file that proves an entry complete, and
  * removing stale entries.
  *
- * Layout: CACHEDIR/lock, CACHEDIR/appliance-KEY/{vmlinux,initrd,stamp}
+ * Layout: CACHEDIR/lock, CACHEDIR/appliance-KEY/{vmlinux,initrd,root,stamp}
  * (plus whatever the library keeps there later, e.g. snapshot/), and
  * CACHEDIR/tmp-XXXXXX/ while a build runs. */
 
@@ -165,13 +165,15 @@ gbox_app_entry_check (const char *dir, struct gbox_app_strv *programs,
 {
   struct gbox_app_ctx quiet = { 0 };
   char *text = NULL, *line, *save = NULL, *path;
-  uint64_t vmlinux, initrd, want_vmlinux = 0, want_initrd = 0;
-  bool got_vmlinux = false, got_initrd = false;
+  uint64_t vmlinux, initrd, root, want_vmlinux = 0, want_initrd = 0;
+  uint64_t want_root = 0;
+  bool got_vmlinux = false, got_initrd = false, got_root = false;
   char *ver = NULL;
   int r = 0;
 
   if (file_size (dir, "vmlinux", &vmlinux) == -1 ||
-      file_size (dir, "initrd", &initrd) == -1)
+      file_size (dir, "initrd", &initrd) == -1 ||
+      file_size (dir, "root", &root) == -1)
     return 0;
   path = gbox_app_asprintf ("%s/stamp", dir);
   if (!path || gbox_app_read_file (&quiet, path, MAX_STAMP, &text,
@@ -194,15 +196,19 @@ gbox_app_entry_check (const char *dir, struct gbox_app_strv *programs,
       want_initrd = v;
       got_initrd = true;
     }
+    else if (sscanf (line, "root %llu%c", &v, &end) == 1) {
+      want_root = v;
+      got_root = true;
+    }
     else if (strncmp (line, "kernel_version ", 15) == 0 && !ver)
       ver = strdup (line + 15);
     else if (strncmp (line, "program ", 8) == 0 && programs &&
              programs->n < 1000)
       gbox_app_strv_push (programs, line + 8);
   }
-  if (got_vmlinux && got_initrd && ver &&
-      want_vmlinux == vmlinux && want_initrd == initrd && vmlinux > 0 &&
-      initrd > 0) {
+  if (got_vmlinux && got_initrd && got_root && ver &&
+      want_vmlinux == vmlinux && want_initrd == initrd && want_root == root &&
+      vmlinux > 0 && initrd > 0 && root > 0) {
     r = 1;
     if (version) {
       *version = ver;
@@ -222,21 +228,22 @@ gbox_app_write_stamp (struct gbox_app_ctx *cx, const char *dir,
                       const char *version,
                       const struct gbox_app_strv *programs)
 {
-  uint64_t vmlinux, initrd;
+  uint64_t vmlinux, initrd, root;
   char *buf = NULL, *path;
   size_t len = 0, i;
   FILE *fp;
   int r;
 
   if (file_size (dir, "vmlinux", &vmlinux) == -1 ||
-      file_size (dir, "initrd", &initrd) == -1)
+      file_size (dir, "initrd", &initrd) == -1 ||
+      file_size (dir, "root", &root) == -1)
     return gbox_app_error (cx, "%s: the built files are missing", dir);
   fp = open_memstream (&buf, &len);
   if (!fp)
     return gbox_app_error (cx, "out of memory");
-  fprintf (fp, "%s\nkernel_version %s\nvmlinux %llu\ninitrd %llu\n",
-           STAMP_MAGIC, version, (unsigned long long) vmlinux,
-           (unsigned long long) initrd);
+  fprintf (fp, "%s\nkernel_version %s\nvmlinux %llu\ninitrd %llu\n"
+           "root %llu\n", STAMP_MAGIC, version, (unsigned long long) vmlinux,
+           (unsigned long long) initrd, (unsigned long long) root);
   for (i = 0; i < programs->n; ++i)
     fprintf (fp, "program %s\n", programs->v[i]);
   if (fclose (fp) != 0) {

@@ -20,9 +20,12 @@
 
 #include "appliance-internal.h"
 
-/* Loaded by init at boot, in this order (their dependencies first). */
+/* Loaded by init at boot, in this order (their dependencies first).
+ * virtio_blk and ext4 mount the root disk (/usr); their files, and
+ * those of the others, are in the initramfs too. */
 const char *const gbox_appliance_boot_modules[] = {
-  "virtio_mmio", "virtio_console", "virtio_scsi", "sd_mod", NULL
+  "virtio_mmio", "virtio_blk", "ext4", "virtio_console", "virtio_scsi",
+  "sd_mod", NULL
 };
 
 /* Included, loaded on demand by the daemon (loading all of them at boot
@@ -286,9 +289,10 @@ add_host_files (struct gbox_app_ctx *cx, struct gbox_app_cpio *a)
   return 0;
 }
 
+/* BOOT gets the archive names of the boot modules' files. */
 static int
 add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
-             const struct gbox_app_contents *c)
+             const struct gbox_app_contents *c, struct gbox_app_strv *boot_files)
 {
   struct gbox_app_moddb *db = gbox_app_moddb_new ();
   char *boot = NULL;
@@ -320,6 +324,35 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
                       : "not in this kernel, skipped");
   }
 
+  {
+    char *real = realpath (c->moddir, NULL);
+
+    if (!real) {
+      gbox_app_error (cx, "%s: %s", c->moddir, strerror (errno));
+      goto out;
+    }
+    for (i = 0; i < nboot; ++i) {
+      const char *rel = gbox_app_moddb_path (db, i);
+      size_t len = strlen (rel);
+      char *name;
+
+      /* As gbox_app_moddb_add names them: without .xz or .gz. */
+      if (len > 3 && strcmp (rel + len - 3, ".xz") == 0)
+        len -= 3;
+      else if (len > 3 && strcmp (rel + len - 3, ".gz") == 0)
+        len -= 3;
+      name = gbox_app_asprintf ("%s/%.*s", real + 1, (int) len, rel);
+      if (!name || gbox_app_strv_push (boot_files, name) == -1) {
+        free (name);
+        free (real);
+        gbox_app_error (cx, "out of memory");
+        goto out;
+      }
+      free (name);
+    }
+    free (real);
+  }
+
   fp = open_memstream (&boot, &bootlen);
   if (!fp) {
     gbox_app_error (cx, "out of memory");
@@ -346,12 +379,79 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
   return r;
 }
 
+/* What the initramfs keeps when /usr is on the root disk: everything
+ * outside /usr, the module indexes and the boot modules (init loads
+ * them before it can mount the disk over /usr). */
+static bool
+in_initramfs (const char *name, const struct gbox_app_strv *boot_files)
+{
+  const char *p;
+  size_t i;
+
+  if (strncmp (name, "usr/", 4) != 0 && strcmp (name, "usr") != 0)
+    return true;
+  if (strncmp (name, "usr/lib/modules/", 16) == 0) {
+    p = strchr (name + 16, '/');
+    if (p == NULL || strchr (p + 1, '/') == NULL)
+      return true;              /* the version directory and its indexes */
+  }
+  for (i = 0; i < boot_files->n; ++i)
+    if (strcmp (name, boot_files->v[i]) == 0)
+      return true;
+  return false;
+}
+
+static struct gbox_app_cpio *
+initramfs_part (struct gbox_app_ctx *cx, const struct gbox_app_cpio *a,
+                const struct gbox_app_strv *boot_files)
+{
+  struct gbox_app_cpio *b = gbox_app_cpio_new ();
+  struct gbox_app_cpio_entry *v = gbox_app_cpio_sorted (a);
+  size_t i, n = gbox_app_cpio_count (a);
+  int r = 0;
+
+  if (!b || !v) {
+    gbox_app_cpio_free (b);
+    free (v);
+    gbox_app_error (cx, "out of memory");
+    return NULL;
+  }
+  for (i = 0; i < n && r == 0; ++i) {
+    const struct gbox_app_cpio_entry *e = &v[i];
+
+    if (!in_initramfs (e->name, boot_files))
+      continue;
+    switch (e->type) {
+    case GBOX_APP_CPIO_DIR:
+      r = gbox_app_cpio_add_dir (cx, b, e->name, e->mode);
+      break;
+    case GBOX_APP_CPIO_FILE:
+      r = gbox_app_cpio_add_file (cx, b, e->name, e->source, e->mode);
+      break;
+    case GBOX_APP_CPIO_SYMLINK:
+      r = gbox_app_cpio_add_symlink (cx, b, e->name, e->source);
+      break;
+    case GBOX_APP_CPIO_DATA:
+      r = gbox_app_cpio_add_data (cx, b, e->name, e->data, e->len, e->mode);
+      break;
+    }
+  }
+  free (v);
+  if (r == -1) {
+    gbox_app_cpio_free (b);
+    return NULL;
+  }
+  return b;
+}
+
 int
 gbox_app_build_initrd (struct gbox_app_ctx *cx,
                        const struct gbox_app_contents *c, const char *out,
-                       struct gbox_app_strv *included, uint64_t *size)
+                       const char *root, struct gbox_app_strv *included,
+                       uint64_t *size, uint64_t *root_size)
 {
-  struct gbox_app_cpio *a = gbox_app_cpio_new ();
+  struct gbox_app_cpio *a = gbox_app_cpio_new (), *b = NULL;
+  struct gbox_app_strv boot_files = { 0 };
   int fd = -1, r = -1;
 
   if (!a)
@@ -363,15 +463,24 @@ gbox_app_build_initrd (struct gbox_app_ctx *cx,
     goto out;
   if (add_programs (cx, a, included) == -1 ||
       add_host_files (cx, a) == -1 ||
-      add_modules (cx, a, c) == -1)
+      add_modules (cx, a, c, &boot_files) == -1)
     goto out;
+  if (root) {
+    if (gbox_app_ext2_write (cx, a, "usr/", root, root_size) == -1)
+      goto out;
+    gbox_app_debug (cx, "root disk (/usr): %llu bytes",
+                    (unsigned long long) *root_size);
+    b = initramfs_part (cx, a, &boot_files);
+    if (!b)
+      goto out;
+  }
 
   fd = open (out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd == -1) {
     gbox_app_error (cx, "%s: %s", out, strerror (errno));
     goto out;
   }
-  if (gbox_app_cpio_write (cx, a, fd, c->gzip, size) == -1)
+  if (gbox_app_cpio_write (cx, b ? b : a, fd, c->gzip, size) == -1)
     goto out;
   if (fsync (fd) == -1) {
     gbox_app_error (cx, "%s: fsync: %s", out, strerror (errno));
@@ -384,7 +493,7 @@ gbox_app_build_initrd (struct gbox_app_ctx *cx,
   }
   fd = -1;
   gbox_app_debug (cx, "initrd: %zu entries, %llu bytes%s",
-                  gbox_app_cpio_count (a), (unsigned long long) *size,
+                  gbox_app_cpio_count (b ? b : a), (unsigned long long) *size,
                   c->gzip ? " (gzip)" : "");
   r = 0;
 
@@ -392,5 +501,7 @@ gbox_app_build_initrd (struct gbox_app_ctx *cx,
   if (fd >= 0)
     close (fd);
   gbox_app_cpio_free (a);
+  gbox_app_cpio_free (b);
+  gbox_app_strv_free (&boot_files);
   return r;
 }

@@ -324,14 +324,36 @@ main (void)
     char *argv[] = { "cpio", "-it", "--quiet", NULL };
     char *out = NULL;
     CHECK (test_run (argv, app.initrd, &out) == 0, "cpio reads the initrd");
-    CHECK (strstr (out, "\ninit\n") && strstr (out, "\nusr/sbin/guestboxd\n")
+    CHECK (strstr (out, "\ninit\n")
            && strstr (out, "\netc/guestbox/modules.boot\n")
            && strstr (out, "\netc/guestbox/programs\n")
-           && strstr (out, "/modules.dep\n") && strstr (out, "\nsysroot\n"),
-           "the initrd has /init, the daemon, modules.boot, programs, "
-           "modules.dep and /sysroot");
+           && strstr (out, "/modules.dep\n") && strstr (out, "\nsysroot\n")
+           && strstr (out, "/virtio_blk.ko\n") && strstr (out, "/ext4.ko\n"),
+           "the initrd has /init, modules.boot, programs, modules.dep, "
+           "/sysroot and the modules that mount the root disk");
+    CHECK (strstr (out, "usr/sbin/guestboxd\n") == NULL &&
+           strstr (out, "/xfs.ko\n") == NULL,
+           "the daemon and the other modules are not in the initrd");
     free (out);
   }
+  p = gbox_app_asprintf ("%s/root", app.dir);
+  CHECK (stat (p, &st) == 0 && st.st_size > 1024 * 1024,
+         "the root disk %s (%jd bytes)", p, (intmax_t) st.st_size);
+  if (test_have ("e2fsck")) {
+    char *argv[] = { "e2fsck", "-fn", p, NULL };
+    char *out = NULL;
+    CHECK (test_run (argv, NULL, &out) == 0, "e2fsck -fn passes on the root "
+           "disk: %s", out ? out : "");
+    free (out);
+  }
+  if (test_have ("debugfs")) {
+    char *argv[] = { "debugfs", "-R", "ls -p /sbin", p, NULL };
+    char *out = NULL;
+    CHECK (test_run (argv, NULL, &out) == 0 && strstr (out, "/guestboxd/"),
+           "the root disk has the daemon in /sbin (it is /usr)");
+    free (out);
+  }
+  free (p);
 
   /* 2. A cache hit: nothing rebuilt, unknown files kept. */
   stat (app.initrd, &st);

@@ -190,6 +190,7 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
 {
   unsigned long khz = host_tsc_khz ();
   CLEANUP_FREE char *append = NULL, *tmpdir = NULL, *ram = NULL;
+  CLEANUP_FREE char *root = NULL;
   bool snap = m->mode != LAUNCH_PLAIN;
   char tsc[64] = "";
 
@@ -289,6 +290,28 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
   ADDF ("socket,id=qmp,path=%s/qmp.sock", tmpdir);
   ADD ("-mon");
   ADD ("chardev=qmp,mode=control");
+
+  /* The root disk: the appliance's /usr, an ext2 image beside the
+   * initrd (appliance/), read-only.  A prebuilt appliance without one
+   * has all of /usr in its initrd. */
+  {
+    const char *slash = strrchr (initrd, '/');
+    CLEANUP_FREE char *path = gbox_int_asprintf
+      (h, "%.*s/root", slash ? (int) (slash - initrd) : 1,
+       slash ? initrd : ".");
+
+    if (!path)
+      return -1;
+    if (access (path, R_OK) == 0) {
+      root = opt_escape (h, path);
+      if (!root)
+        return -1;
+      ADD ("-blockdev");
+      ADDF ("driver=file,node-name=approot,filename=%s,read-only=on", root);
+      ADD ("-device");
+      ADD ("virtio-blk-device,drive=approot,serial=gbox-usr");
+    }
+  }
 
   /* The controller user disks are hot-added to. */
   ADD ("-device");

@@ -6,7 +6,10 @@
 /**
  * Mounts /proc, /sys, /dev, /tmp and /run, loads the boot modules
  * (/etc/guestbox/modules.boot, with modules.dep for paths and
- * dependencies), waits for the virtio-serial port named
+ * dependencies), mounts the root disk (the virtio-blk disk whose serial
+ * is gbox-usr, ext2, read-only) on /usr when there is one (the
+ * initramfs holds only what comes before), waits for the virtio-serial
+ * port named
  * org.guestbox.channel.0, starts guestboxd on it, reaps every child and,
  * when the daemon exits, syncs and reboots (qemu runs with -no-reboot,
  * so that ends qemu).  No shell, no udev.  A fatal problem prints one
@@ -36,6 +39,7 @@
 #define MODULES_BOOT "/etc/guestbox/modules.boot"
 #define DAEMON "/usr/sbin/guestboxd"
 #define PORT_WAIT_MS 10000
+#define USR_SERIAL "gbox-usr"
 
 static bool verbose;
 
@@ -156,6 +160,71 @@ load_boot_modules (void)
              n, uptime_ms () - t0);
 }
 
+/* The /dev path of the virtio-blk disk whose serial is USR_SERIAL, or
+ * false. */
+static bool
+find_usr_disk (char *dev, size_t len)
+{
+  DIR *dir = opendir ("/sys/block");
+  struct dirent *d;
+  bool found = false;
+
+  if (dir == NULL)
+    return false;
+  while (!found && (d = readdir (dir)) != NULL) {
+    char path[512], serial[64];
+    struct stat st;
+    ssize_t r;
+    int fd;
+
+    if (strncmp (d->d_name, "vd", 2) != 0)
+      continue;
+    snprintf (path, sizeof path, "/sys/block/%s/serial", d->d_name);
+    fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+      continue;
+    r = read (fd, serial, sizeof serial - 1);
+    close (fd);
+    if (r <= 0)
+      continue;
+    serial[r] = '\0';
+    serial[strcspn (serial, "\n")] = '\0';
+    if (strcmp (serial, USR_SERIAL) != 0)
+      continue;
+    snprintf (dev, len, "/dev/%s", d->d_name);
+    found = stat (dev, &st) == 0 && S_ISBLK (st.st_mode);
+  }
+  closedir (dir);
+  return found;
+}
+
+/* /usr from the root disk, when the appliance has one: an initramfs
+ * without /usr/sbin/guestboxd must have it. */
+static void
+mount_usr (void)
+{
+  char dev[300];
+  unsigned long t0 = uptime_ms (), deadline = t0 + PORT_WAIT_MS;
+  bool need = access (DAEMON, X_OK) != 0;
+
+  while (!find_usr_disk (dev, sizeof dev)) {
+    struct timespec ts = { 0, 2 * 1000000 };
+
+    if (!need)
+      return;
+    if (uptime_ms () >= deadline)
+      fatal ("no root disk (virtio-blk, serial %s) after %d s (is "
+             "virtio_blk loaded and the disk on the qemu command line?)",
+             USR_SERIAL, PORT_WAIT_MS / 1000);
+    nanosleep (&ts, NULL);
+  }
+  if (mount (dev, "/usr", "ext4", MS_RDONLY | MS_NODEV, "") == -1)
+    fatal ("mount %s on /usr: %s", dev, strerror (errno));
+  if (verbose)
+    fprintf (stderr, "guestbox-init: %s mounted on /usr in %lu ms\n", dev,
+             uptime_ms () - t0);
+}
+
 /* The /dev path of the port named CHANNEL_NAME, or false. */
 static bool
 find_port (char *dev, size_t len)
@@ -219,6 +288,7 @@ main (int argc, char *argv[])
     fprintf (stderr, "guestbox-init: started at %lu ms\n", uptime_ms ());
 
   load_boot_modules ();
+  mount_usr ();
 
   deadline = uptime_ms () + PORT_WAIT_MS;
   while (!find_port (port, sizeof port)) {
