@@ -4,11 +4,16 @@
  */
 
 /** The public API of libgbappliance.a: find or build the cached appliance
- * (an uncompressed ELF kernel "vmlinux" bootable through the PVH entry, and
- * an uncompressed newc cpio "initrd") made from the host at run time.
+ * (an uncompressed ELF kernel "vmlinux" bootable through the PVH entry, an
+ * uncompressed newc cpio "initrd", and "root", an ext2 image of /usr that
+ * init mounts read-only from a virtio-blk disk) made from the host at run
+ * time.
  *
- * Layout of the initrd (what the daemon and init can rely on):
- *   /init                                the init binary (spec->init)
+ * Layout of the appliance's files (what the daemon and init can rely
+ * on); the initrd holds everything outside /usr, plus the module indexes
+ * and the boot modules' files (init loads them before it mounts /usr):
+ *   /init                                the init binary (spec->init),
+ *                                        statically linked
  *   /usr/sbin/guestboxd                  the daemon (spec->daemon)
  *   /usr/lib/modules/VERSION/...         the .ko files, at the same relative
  *                                        paths as on the host (uncompressed)

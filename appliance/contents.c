@@ -95,12 +95,14 @@ static const char *const etc_files[] = {
 };
 
 /* lvm runs without a configuration file; this one turns off what needs
- * udev, dmeventd, lvmpolld or a writable /etc in the appliance. */
+ * udev, dmeventd, lvmpolld or a writable /etc in the appliance, and
+ * leaves out the appliance's own root disk (/dev/vda). */
 static const char lvm_conf[] =
   "# guestbox appliance: no udev, no daemons, nothing to back up.\n"
   "devices {\n"
   "  obtain_device_list_from_udev = 0\n"
   "  external_device_info_source = \"none\"\n"
+  "  global_filter = [ \"r|^/dev/vd|\" ]\n"
   "}\n"
   "activation {\n"
   "  udev_sync = 0\n"

@@ -43,7 +43,7 @@ gbox_app_ext2_write (struct gbox_app_ctx *cx, const struct gbox_app_cpio *a,
     }
   }
   free (v);
-  snprintf (cmd, sizeof cmd, "mke2fs -q -F -t ext2 -b 4096 -N %zu -d '%s' '%s' %lluK && rm -rf '%s'",
+  snprintf (cmd, sizeof cmd, "mke2fs -q -F -t ext2 -b 4096 -N %zu -d '%s' '%s' %lluK >/dev/null 2>&1 && rm -rf '%s'",
             n + 64, stage, path, (unsigned long long) (total * 12 / 10 / 1024 + 8192), stage);
   if (system (cmd) != 0) return gbox_app_error (cx, "mke2fs failed");
   stat (path, &st);
