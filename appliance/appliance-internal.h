@@ -21,7 +21,7 @@
 
 /* Bump when the layout or contents of the appliance change: it is hashed
  * into the cache key, so old entries are rebuilt. */
-#define GBOX_APP_FORMAT_VERSION 3
+#define GBOX_APP_FORMAT_VERSION 4
 
 /* Bounds on host files we parse (they are trusted more than guest data,
  * but a broken or hostile file must still not crash or exhaust memory). */

@@ -95,6 +95,65 @@ load_kmod (struct gbox_app_ctx *cx)
 
 #define MAX_MODULE_OUT (512ULL * 1024 * 1024)
 
+/* The appended signature of a module (scripts/sign-file): the module,
+ * the PKCS#7 signature, a struct module_signature (12 bytes: five
+ * one-byte fields, three of padding, the signature's length, big
+ * endian), then this marker.  There is no library for it: kmod's
+ * modinfo reads it, but libkmod has no call that gives its offset. */
+#define SIG_MARKER "~Module signature appended~\n"
+#define SIG_INFO_LEN 12
+
+/* The length of the module in FD (SIZE bytes) without its signature, or
+ * SIZE when it has none (or a trailer that does not add up). */
+static uint64_t
+unsigned_length (int fd, uint64_t size)
+{
+  const size_t mlen = sizeof SIG_MARKER - 1;
+  unsigned char tail[SIG_INFO_LEN + sizeof SIG_MARKER - 1];
+  uint64_t sig_len;
+
+  if (size < sizeof tail ||
+      pread (fd, tail, sizeof tail, size - sizeof tail) != (ssize_t) sizeof tail ||
+      memcmp (tail + SIG_INFO_LEN, SIG_MARKER, mlen) != 0)
+    return size;
+  sig_len = (uint64_t) tail[8] << 24 | tail[9] << 16 | tail[10] << 8 | tail[11];
+  /* signer and key id lengths: 0 for PKCS#7. */
+  sig_len += tail[3] + tail[4];
+  if (sig_len > size - sizeof tail)
+    return size;
+  return size - sizeof tail - sig_len;
+}
+
+/* Copy the first LEN bytes of IN to the new file PATH. */
+static int
+copy_prefix (struct gbox_app_ctx *cx, int in, uint64_t len, const char *path,
+             const char *what)
+{
+  int out = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  loff_t off = 0;
+  char buf[65536];
+
+  if (out == -1)
+    return gbox_app_error (cx, "%s: %s", path, strerror (errno));
+  while ((uint64_t) off < len) {
+    size_t want = len - off < sizeof buf ? len - off : sizeof buf;
+    ssize_t r = pread (in, buf, want, off);
+
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r <= 0 || gbox_app_write_all (out, buf, r) == -1) {
+      gbox_app_error (cx, "%s: copying to %s: %s", what, path,
+                      r == 0 ? "file shrank" : strerror (errno));
+      close (out);
+      return -1;
+    }
+    off += r;
+  }
+  if (close (out) == -1)
+    return gbox_app_error (cx, "%s: close: %s", path, strerror (errno));
+  return 0;
+}
+
 struct mod {
   char *name;                   /* libkmod's name ('_', not '-') */
   char *path;                   /* relative to the module directory */
@@ -671,8 +730,30 @@ gbox_app_moddb_add (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
       gbox_app_error (cx, "out of memory");
       goto out;
     }
-    if (klen == len)
-      rr = gbox_app_cpio_add_file (cx, a, dst, src, 0644);
+    if (klen == len) {
+      /* Without its signature: the appliance's kernel would check it
+       * (SHA-256 of the whole module, emulated: ext4.ko took 120 ms to
+       * load) although nothing requires it. */
+      int in = open (src, O_RDONLY | O_CLOEXEC);
+      uint64_t keep;
+
+      rr = -1;
+      if (in == -1 || fstat (in, &st) == -1)
+        gbox_app_error (cx, "%s: %s", src, strerror (errno));
+      else if ((keep = unsigned_length (in, st.st_size)) == (uint64_t) st.st_size)
+        rr = gbox_app_cpio_add_file (cx, a, dst, src, 0644);
+      else {
+        char *tmp = gbox_app_asprintf ("%s/module-%zu.ko", tmpdir, i);
+
+        if (!tmp)
+          gbox_app_error (cx, "out of memory");
+        else if (copy_prefix (cx, in, keep, tmp, src) == 0)
+          rr = gbox_app_cpio_add_file (cx, a, dst, tmp, 0644);
+        free (tmp);
+      }
+      if (in >= 0)
+        close (in);
+    }
     else if (strcmp (rel + len - 4, ".zst") == 0)
       rr = gbox_app_error (cx, "kernel module %s is zstd-compressed, which "
                            "is not supported (fix: set GBOX_KERNEL to a "
@@ -688,14 +769,24 @@ gbox_app_moddb_add (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
       else if ((in = open (src, O_RDONLY | O_CLOEXEC)) == -1 ||
                fstat (in, &st) == -1)
         gbox_app_error (cx, "%s: %s", src, strerror (errno));
-      else if ((out = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+      else if ((out = open (tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
                             0644)) == -1)
         gbox_app_error (cx, "%s: %s", tmp, strerror (errno));
       else if (gbox_app_decompress (cx, in, 0, st.st_size,
                                     strcmp (rel + len - 3, ".xz") == 0
                                     ? GBOX_APP_XZ : GBOX_APP_GZIP,
-                                    out, src, MAX_MODULE_OUT) == 0)
-        rr = gbox_app_cpio_add_file (cx, a, dst, tmp, 0644);
+                                    out, src, MAX_MODULE_OUT) == 0) {
+        /* Decompressed: cut off its signature (see above). */
+        struct stat ost;
+        uint64_t keep;
+
+        if (fstat (out, &ost) == 0 &&
+            (keep = unsigned_length (out, ost.st_size)) < (uint64_t) ost.st_size &&
+            ftruncate (out, keep) == -1)
+          gbox_app_error (cx, "%s: ftruncate: %s", tmp, strerror (errno));
+        else
+          rr = gbox_app_cpio_add_file (cx, a, dst, tmp, 0644);
+      }
       if (in >= 0)
         close (in);
       if (out >= 0 && close (out) == -1 && rr == 0)
