@@ -338,10 +338,50 @@ test_fixture (const char *dir)
     char *real, *dst;
     int r;
 
+    struct stat st;
+    off_t ext4_size = -1;
+
     mkdir (scratch, 0700);
+    /* ext4.ko signed as sign-file signs: 100 bytes of PKCS#7, the
+     * 12-byte module_signature (length 100, big endian), the marker. */
+    {
+      char *p = gbox_app_asprintf ("%s/kernel/fs/ext4/ext4.ko", moddir);
+      unsigned char info[12] = { 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 100 };
+      char sig[100];
+      int fd = open (p, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+      memset (sig, 0x5a, sizeof sig);
+      if (fd >= 0 && fstat (fd, &st) == 0) {
+        ext4_size = st.st_size;
+        if (write (fd, sig, sizeof sig) != (ssize_t) sizeof sig ||
+            write (fd, info, sizeof info) != (ssize_t) sizeof info ||
+            write (fd, "~Module signature appended~\n", 28) != 28)
+          ext4_size = -1;
+      }
+      if (fd >= 0)
+        close (fd);
+      free (p);
+    }
     r = gbox_app_moddb_add (&cx, db, a, moddir, scratch);
     CHECK (r == 0, "copy the selected modules into an archive (%s)", err);
     real = realpath (moddir, NULL);
+    {
+      struct gbox_app_cpio_entry *v = gbox_app_cpio_sorted (a);
+      size_t k;
+      bool found = false;
+
+      for (k = 0; v && k < gbox_app_cpio_count (a); ++k)
+        if (strstr (v[k].name, "kernel/fs/ext4/ext4.ko") &&
+            v[k].type == GBOX_APP_CPIO_FILE && stat (v[k].source, &st) == 0) {
+          found = true;
+          break;
+        }
+      CHECK (ext4_size > 0 && found && st.st_size == ext4_size,
+             "ext4.ko is stored without its signature (%jd bytes, %jd "
+             "unsigned)", found ? (intmax_t) st.st_size : (intmax_t) -1,
+             (intmax_t) ext4_size);
+      free (v);
+    }
     dst = gbox_app_asprintf ("%s/kernel/fs/xfs/xfs.ko", real);
     CHECK (gbox_app_cpio_lookup (a, dst) == GBOX_APP_CPIO_FILE,
            "xfs.ko.xz is stored as %s", dst);
@@ -393,17 +433,9 @@ test_fixture (const char *dir)
       gbox_app_moddb_load (&cx, db2, moddir);
       CHECK (gbox_app_moddb_select (&cx, db2, "gone") == GBOX_APP_MOD_ADDED,
              "gone.ko is in the index");
-      CHECK (gbox_app_moddb_add (&cx, db2, a, moddir, scratch) == 0,
-             "gone.ko is added to the archive (%s)", err);
-      {
-        int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-        uint64_t bytes = 0;
-        CHECK (gbox_app_cpio_write (&cx, a, null, false, &bytes) == -1 &&
-               strstr (err, "gone.ko") != NULL,
-               "writing the archive without the file of gone.ko is a "
-               "clear error (%s)", err);
-        close (null);
-      }
+      CHECK (gbox_app_moddb_add (&cx, db2, a, moddir, scratch) == -1 &&
+             strstr (err, "gone.ko") != NULL,
+             "adding gone.ko without its file is a clear error (%s)", err);
       gbox_app_cpio_free (a);
       gbox_app_moddb_free (db2);
     }
