@@ -381,6 +381,44 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
   return r;
 }
 
+/* /etc/guestbox/preload: the daemon and its shared libraries, as the
+ * appliance has them, which init reads ahead from the root disk while
+ * it loads the last boot modules. */
+static int
+add_preload (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
+             const char *daemon)
+{
+  struct gbox_app_strv libs = { 0 };
+  char *text = NULL;
+  size_t len = 0, i;
+  FILE *fp;
+  int r = -1;
+
+  if (gbox_app_elf_closure (cx, daemon, &libs) == -1)
+    return -1;
+  fp = open_memstream (&text, &len);
+  if (!fp) {
+    gbox_app_strv_free (&libs);
+    return gbox_app_error (cx, "out of memory");
+  }
+  fprintf (fp, "/usr/sbin/guestboxd\n");
+  for (i = 0; i < libs.n; ++i) {
+    char *real = realpath (libs.v[i], NULL);
+
+    if (real && strncmp (real, "/usr/", 5) == 0)
+      fprintf (fp, "%s\n", real);
+    free (real);
+  }
+  if (fclose (fp) != 0)
+    gbox_app_error (cx, "out of memory");
+  else
+    r = gbox_app_cpio_add_data (cx, a, "/etc/guestbox/preload", text, len,
+                                0644);
+  free (text);
+  gbox_app_strv_free (&libs);
+  return r;
+}
+
 /* What the initramfs keeps when /usr is on the root disk: everything
  * outside /usr, the module indexes and the boot modules (init loads
  * them before it can mount the disk over /usr). */
@@ -465,7 +503,8 @@ gbox_app_build_initrd (struct gbox_app_ctx *cx,
     goto out;
   if (add_programs (cx, a, included) == -1 ||
       add_host_files (cx, a) == -1 ||
-      add_modules (cx, a, c, &boot_files) == -1)
+      add_modules (cx, a, c, &boot_files) == -1 ||
+      add_preload (cx, a, c->daemon) == -1)
     goto out;
   if (root) {
     if (gbox_app_ext2_write (cx, a, "usr/", root, root_size) == -1)

@@ -40,6 +40,7 @@
 #define DAEMON "/usr/sbin/guestboxd"
 #define PORT_WAIT_MS 10000
 #define USR_SERIAL "gbox-usr"
+#define PRELOAD "/etc/guestbox/preload"
 
 static bool verbose;
 
@@ -122,6 +123,8 @@ read_cmdline (void)
       verbose = true;
 }
 
+static void mount_usr (void);
+
 static void
 load_boot_modules (void)
 {
@@ -152,6 +155,10 @@ load_boot_modules (void)
     if (modload_load (m, line, err, sizeof err) == -1)
       fprintf (stderr, "guestbox-init: warning: %s\n", err);
     n++;
+    /* /usr as soon as it can be mounted: its reads then overlap with
+     * the loading of the modules after ext4. */
+    if (strcmp (line, "ext4") == 0)
+      mount_usr ();
   }
   fclose (fp);
   modload_close (m);
@@ -198,14 +205,50 @@ find_usr_disk (char *dev, size_t len)
   return found;
 }
 
+/* Start reading the files PRELOAD names (the daemon and its
+ * libraries) into the page cache: readahead(2) returns once the reads
+ * are queued, and qemu serves them while we go on. */
+static void
+preload (void)
+{
+  FILE *fp = fopen (PRELOAD, "re");
+  char line[4096];
+  unsigned n = 0;
+
+  if (fp == NULL)
+    return;
+  while (fgets (line, sizeof line, fp)) {
+    struct stat st;
+    int fd;
+
+    line[strcspn (line, "\n")] = '\0';
+    fd = open (line, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+      continue;
+    if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) &&
+        readahead (fd, 0, st.st_size) == 0)
+      n++;
+    close (fd);
+  }
+  fclose (fp);
+  if (verbose)
+    fprintf (stderr, "guestbox-init: %u files read ahead\n", n);
+}
+
 /* /usr from the root disk, when the appliance has one: an initramfs
- * without /usr/sbin/guestboxd must have it. */
+ * without /usr/sbin/guestboxd must have it.  Once only. */
 static void
 mount_usr (void)
 {
+  static bool done;
   char dev[300];
   unsigned long t0 = uptime_ms (), deadline = t0 + PORT_WAIT_MS;
-  bool need = access (DAEMON, X_OK) != 0;
+  bool need;
+
+  if (done)
+    return;
+  done = true;
+  need = access (DAEMON, X_OK) != 0;
 
   while (!find_usr_disk (dev, sizeof dev)) {
     struct timespec ts = { 0, 2 * 1000000 };
@@ -223,6 +266,7 @@ mount_usr (void)
   if (verbose)
     fprintf (stderr, "guestbox-init: %s mounted on /usr in %lu ms\n", dev,
              uptime_ms () - t0);
+  preload ();
 }
 
 /* The /dev path of the port named CHANNEL_NAME, or false. */
