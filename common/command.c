@@ -38,8 +38,8 @@
  * becomes 3, C's STDIO and DIR_FD (when C is set) apply, then exec.
  * Only async-signal-safe calls until exec. */
 static void __attribute__((noreturn))
-child (const char *const *argv, int out, int err, int fd3, bool new_pgrp,
-       const struct gbox_cmd *c)
+child (const char *const *argv, const char *const *envp, int out, int err,
+       int fd3, bool new_pgrp, const struct gbox_cmd *c)
 {
   sigset_t none;
   int null, in = -1, k;
@@ -75,7 +75,10 @@ child (const char *const *argv, int out, int err, int fd3, bool new_pgrp,
   else if (fd3 > 2)
     dup2 (fd3, 3);
   gbox_int_close_fds_from (fd3 > 2 ? 4 : 3);
-  execvp (argv[0], (char *const *) argv);
+  if (envp)
+    execvpe (argv[0], (char *const *) argv, (char *const *) envp);
+  else
+    execvp (argv[0], (char *const *) argv);
   {
     const char *msg = strerror (errno);
 
@@ -91,7 +94,8 @@ child (const char *const *argv, int out, int err, int fd3, bool new_pgrp,
 }
 
 pid_t
-gbox_int_cmd_spawn (const char *const *argv, int *outfd)
+gbox_int_cmd_spawn (const char *const *argv, const char *const *envp,
+                    int *outfd)
 {
   int pfd[2];
   pid_t pid;
@@ -107,7 +111,7 @@ gbox_int_cmd_spawn (const char *const *argv, int *outfd)
     return -1;
   }
   if (pid == 0)
-    child (argv, pfd[1], pfd[1], -1, true, NULL);
+    child (argv, envp, pfd[1], pfd[1], -1, true, NULL);
   close (pfd[1]);
   *outfd = pfd[0];
   return pid;
@@ -207,7 +211,7 @@ gbox_int_cmd_run (struct gbox_cmd *c)
   if (pid == -1)
     goto fail;
   if (pid == 0)
-    child (c->argv, out_w, err_w, c->fd3, false, c);
+    child (c->argv, NULL, out_w, err_w, c->fd3, false, c);
   if (c->child)
     *c->child = pid;
   if (out_w >= 0)
@@ -303,7 +307,7 @@ gbox_int_cmd_start (struct gbox_cmd *c)
   c->timed_out = false;
   pid = fork ();
   if (pid == 0)
-    child (c->argv, -1, -1, c->fd3, false, c);
+    child (c->argv, NULL, -1, -1, c->fd3, false, c);
   if (pid > 0 && c->child)
     *c->child = pid;
   return pid;

@@ -270,7 +270,9 @@ extern pid_t gbox_int_cmd_start (struct gbox_cmd *c);
 extern int gbox_int_cmd_wait (struct gbox_cmd *c, pid_t pid);
 /* Start a long-lived child in its own process group, its stdout and
  * stderr on a pipe (*OUTFD, close-on-exec).  The pid, or -1 (errno). */
-extern pid_t gbox_int_cmd_spawn (const char *const *argv, int *outfd);
+/* ENVP: the child's environment, or NULL for ours. */
+extern pid_t gbox_int_cmd_spawn (const char *const *argv,
+                                 const char *const *envp, int *outfd);
 
 /* cmdline.c: the qemu command line. */
 struct gbox_argv {

@@ -206,6 +206,40 @@ accept_from_qemu (gbox_h *h, int lfd, const char *what, uint64_t deadline)
 }
 
 
+/* qemu's environment: ours, with glibc's malloc told to ask for
+ * transparent huge pages (GLIBC_TUNABLES glibc.malloc.hugetlb=1, added
+ * to any tunables already set).  A cold boot reads the 65 MB kernel
+ * into malloc'd buffers; on a host where a first touch of a 4 KiB page
+ * costs 11-13 us (nested virtualization), one fault per 2 MiB took
+ * 150 ms off a cold boot.  Where THP is off, it changes nothing.  NULL
+ * when out of memory (then qemu gets our environment as it is). */
+static char **
+qemu_environment (void)
+{
+  extern char **environ;
+  const char *tunable = "glibc.malloc.hugetlb=1";
+  const char *old = getenv ("GLIBC_TUNABLES");
+  size_t n = 0, i, j = 0;
+  char **env;
+
+  while (environ[n])
+    n++;
+  env = calloc (n + 2, sizeof *env);
+  if (!env)
+    return NULL;
+  for (i = 0; i < n; ++i)
+    if (strncmp (environ[i], "GLIBC_TUNABLES=", 15) != 0)
+      env[j++] = environ[i];
+  if (old && strstr (old, "glibc.malloc.hugetlb="))
+    tunable = "";               /* the caller's choice stands */
+  if (asprintf (&env[j], "GLIBC_TUNABLES=%s%s%s", old ? old : "",
+                old && *old && *tunable ? ":" : "", tunable) == -1) {
+    free (env);
+    return NULL;
+  }
+  return env;
+}
+
 /* Start qemu with stdout/stderr on a pipe (the console).  qemu gets
  * its disks over QMP (SCM_RIGHTS): nothing above 2 of ours, or of our
  * caller's, is inherited.  It dies with us, even on SIGKILL (it is
@@ -215,8 +249,18 @@ static int
 spawn_qemu (gbox_h *h, struct gbox_argv *a)
 {
   int fd;
-  pid_t pid = gbox_int_cmd_spawn ((const char *const *) a->v, &fd);
+  char **env = qemu_environment ();
+  pid_t pid = gbox_int_cmd_spawn ((const char *const *) a->v,
+                                  (const char *const *) env, &fd);
 
+  if (env) {
+    size_t n = 0;
+
+    while (env[n])
+      n++;
+    free (env[n - 1]);          /* the one we made; the rest are environ's */
+    free (env);
+  }
   if (pid == -1) {
     gbox_int_perror (h, "fork");
     return -1;

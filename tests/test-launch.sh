@@ -25,6 +25,8 @@ cat > "$T/wrapper" <<WRAP
 #!/bin/sh
 echo "\$@" > "$T/wrapper.args.\$\$"
 mv -f "$T/wrapper.args.\$\$" "$T/wrapper.args"
+echo "GLIBC_TUNABLES=\$GLIBC_TUNABLES" > "$T/wrapper.env.\$\$"
+mv -f "$T/wrapper.env.\$\$" "$T/wrapper.env"
 exec $qemu "\$@"
 WRAP
 chmod +x "$T/wrapper"
@@ -43,6 +45,17 @@ out=$(LIBGUESTFS_APPEND="guestbox.test=lg" GBOX_QEMU="$T/wrapper" \
         "$VIRT_CAT" -a "$T/disk.img" /etc/hostname)
 grep -q "guestbox.test=lg" "$T/wrapper.args" || fail "LIBGUESTFS_APPEND not used"
 ok "LIBGUESTFS_APPEND"
+
+# qemu's malloc asks for huge pages (the kernel's buffers), keeping
+# the caller's glibc tunables.
+expect_eq "qemu's GLIBC_TUNABLES" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" \
+  "$(cat "$T/wrapper.env")"
+wait_snapshot_maker
+GLIBC_TUNABLES=glibc.malloc.arena_max=2 GBOX_QEMU="$T/wrapper" \
+  "$VIRT_CAT" -a "$T/disk.img" /etc/hostname >/dev/null
+expect_eq "qemu's GLIBC_TUNABLES with the caller's" \
+  "GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1" \
+  "$(cat "$T/wrapper.env")"
 
 # GBOX_MEMSIZE and GBOX_ACCEL=tcg reach qemu.
 wait_snapshot_maker
