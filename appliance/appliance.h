@@ -66,6 +66,7 @@ extern int gbox_appliance_get (const struct gbox_appliance_spec *spec,
 extern void gbox_appliance_free (struct gbox_appliance *app);
 
 extern const char *const gbox_appliance_boot_modules[];  /* loaded by init at boot, in this order */
+extern const char *const gbox_appliance_disk_modules[];  /* loaded by the daemon once it is ready */
 extern const char *const gbox_appliance_modules[];       /* included, loaded on demand by the daemon */
 extern const char *const gbox_appliance_programs[];      /* host programs to include when present */
 

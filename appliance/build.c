@@ -127,6 +127,9 @@ gbox_app_cache_key (struct gbox_app_ctx *cx,
   gbox_app_hash_str (&h, "modules");
   for (i = 0; gbox_appliance_boot_modules[i]; ++i)
     gbox_app_hash_str (&h, gbox_appliance_boot_modules[i]);
+  gbox_app_hash_str (&h, "disks");
+  for (i = 0; gbox_appliance_disk_modules[i]; ++i)
+    gbox_app_hash_str (&h, gbox_appliance_disk_modules[i]);
   gbox_app_hash_str (&h, "on demand");
   for (i = 0; gbox_appliance_modules[i]; ++i)
     gbox_app_hash_str (&h, gbox_appliance_modules[i]);

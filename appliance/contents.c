@@ -20,12 +20,19 @@
 
 #include "appliance-internal.h"
 
-/* Loaded by init at boot, in this order (their dependencies first).
- * virtio_blk and ext4 mount the root disk (/usr); their files, and
- * those of the others, are in the initramfs too. */
+/* Loaded by init at boot, in this order (their dependencies first):
+ * virtio_blk and ext4 mount the root disk (/usr), the console carries
+ * the protocol.  Their files are in the initramfs too. */
 const char *const gbox_appliance_boot_modules[] = {
-  "virtio_mmio", "virtio_blk", "ext4", "virtio_console", "virtio_scsi",
-  "sd_mod", NULL
+  "virtio_mmio", "virtio_blk", "ext4", "virtio_console", NULL
+};
+
+/* The drivers of the disks' controller (/etc/guestbox/modules.disks):
+ * loaded by the daemon just after it has told the library it is ready,
+ * while the library attaches the disks (a cold boot), so that the two
+ * overlap. */
+const char *const gbox_appliance_disk_modules[] = {
+  "virtio_scsi", "sd_mod", NULL
 };
 
 /* Included, loaded on demand by the daemon (loading all of them at boot
@@ -297,8 +304,8 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
              const struct gbox_app_contents *c, struct gbox_app_strv *boot_files)
 {
   struct gbox_app_moddb *db = gbox_app_moddb_new ();
-  char *boot = NULL;
-  size_t bootlen = 0, nboot, i;
+  char *boot = NULL, *disks = NULL;
+  size_t bootlen = 0, diskslen = 0, nboot, ndisk, i;
   FILE *fp;
   int r = -1, s;
 
@@ -316,6 +323,12 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
                       : "not in this kernel, skipped");
   }
   nboot = gbox_app_moddb_nselected (db);
+  for (i = 0; gbox_appliance_disk_modules[i]; ++i) {
+    s = gbox_app_moddb_select (cx, db, gbox_appliance_disk_modules[i]);
+    if (s == -1)
+      goto out;
+  }
+  ndisk = gbox_app_moddb_nselected (db) - nboot;
   for (i = 0; gbox_appliance_modules[i]; ++i) {
     s = gbox_app_moddb_select (cx, db, gbox_appliance_modules[i]);
     if (s == -1)
@@ -369,6 +382,20 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
   if (gbox_app_cpio_add_data (cx, a, "/etc/guestbox/modules.boot", boot,
                               bootlen, 0644) == -1)
     goto out;
+  fp = open_memstream (&disks, &diskslen);
+  if (!fp) {
+    gbox_app_error (cx, "out of memory");
+    goto out;
+  }
+  for (i = nboot; i < nboot + ndisk; ++i)
+    fprintf (fp, "%s\n", gbox_app_moddb_name (db, i));
+  if (fclose (fp) != 0) {
+    gbox_app_error (cx, "out of memory");
+    goto out;
+  }
+  if (gbox_app_cpio_add_data (cx, a, "/etc/guestbox/modules.disks", disks,
+                              diskslen, 0644) == -1)
+    goto out;
   if (gbox_app_moddb_add (cx, db, a, c->moddir, c->tmpdir) == -1)
     goto out;
   gbox_app_debug (cx, "%zu kernel modules (%zu at boot)",
@@ -377,6 +404,7 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
 
  out:
   free (boot);
+  free (disks);
   gbox_app_moddb_free (db);
   return r;
 }

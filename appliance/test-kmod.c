@@ -502,6 +502,9 @@ test_real (void)
   for (i = 0; gbox_appliance_boot_modules[i]; ++i)
     CHECK (gbox_app_moddb_select (&cx, db, gbox_appliance_boot_modules[i])
            != -1, "select boot module %s", gbox_appliance_boot_modules[i]);
+  for (i = 0; gbox_appliance_disk_modules[i]; ++i)
+    CHECK (gbox_app_moddb_select (&cx, db, gbox_appliance_disk_modules[i])
+           != -1, "select disk module %s", gbox_appliance_disk_modules[i]);
   CHECK (position (db, "virtio_scsi") >= 0 && position (db, "scsi_mod") >= 0
          && position (db, "scsi_mod") < position (db, "virtio_scsi"),
          "scsi_mod is loaded before virtio_scsi");

@@ -371,6 +371,7 @@ extern int windows_list_applications (int rootfd, const gbox_inspected_os *os,
 extern int load_fs_modules (const char *fstype);
 extern size_t fs_modules (const char *fstype, const char **out);
 extern int load_all_modules (void);
+extern void load_disk_modules (void);
 
 /* md.c: storage_open; with FSP, the filesystems it listed are handed
  * over (free with free_fs_list; an encrypted one listed in RET has

@@ -218,5 +218,6 @@ main (int argc, char *argv[])
              strerror (errno));
     exit (EXIT_FAILURE);
   }
+  load_disk_modules ();
   main_loop ();
 }

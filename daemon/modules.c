@@ -63,6 +63,30 @@ load_fs_modules (const char *fstype)
   return 0;
 }
 
+/* The disks' controller drivers (/etc/guestbox/modules.disks, written
+ * by the appliance builder), loaded once the library knows we are
+ * ready: it attaches the disks meanwhile. */
+void
+load_disk_modules (void)
+{
+  FILE *fp;
+  char line[256];
+  uint64_t t0 = now_ms ();
+
+  if (!appliance_mode)
+    return;
+  fp = fopen ("/etc/guestbox/modules.disks", "re");
+  if (fp == NULL)
+    return;
+  while (fgets (line, sizeof line, fp)) {
+    line[strcspn (line, " \t\r\n")] = '\0';
+    if (line[0] != '\0' && line[0] != '#')
+      load_fs_modules (line);
+  }
+  fclose (fp);
+  debug ("disk modules loaded in %" PRIu64 " ms", now_ms () - t0);
+}
+
 /* Before a snapshot is taken: load every module of the appliance, so
  * that no restored appliance ever pays for loading one. */
 int
