@@ -10,7 +10,8 @@
  * Why EROFS: the ext2 image needs the ext4 module stack loaded at boot,
  * measured at about 95 ms of emulated module loading under TCG (ext4.ko
  * 75-85 ms, jbd2.ko 13 ms), where Debian's erofs.ko is 238 KB and needs
- * only libcrc32c.
+ * only libcrc32c: loading erofs.ko took 16-17 ms and libcrc32c.ko 3 ms
+ * in the same emulation (Debian's 6.1 kernel under TCG).
  *
  * Why hand-written: Debian has no library that writes EROFS (erofs-utils
  * ships programs only), and "mkfs.erofs DIR" would need the entries
