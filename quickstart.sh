@@ -20,7 +20,7 @@ packages=(
   libtirpc-dev rpcsvc-proto libxml2-dev libmagic-dev zlib1g-dev liblzma-dev
   libext2fs-dev libblkid-dev libhivex-dev nettle-dev libsqlite3-dev
   libwin-hivex-perl libxml2-utils python3 time
-  e2fsprogs dosfstools mtools fdisk cpio libarchive-tools
+  e2fsprogs erofs-utils dosfstools mtools fdisk cpio libarchive-tools
   lvm2 xfsprogs ntfs-3g btrfs-progs nbdkit libnbd-bin
   clang libclang-rt-14-dev
   libjson-c-dev librpm-dev rpm db5.3-util libkmod-dev

@@ -63,6 +63,19 @@ extern int gbox_app_read_file (struct gbox_app_ctx *cx, const char *path,
 extern int gbox_app_write_file (struct gbox_app_ctx *cx, const char *path,
                                 const void *data, size_t len, mode_t mode);
 extern int gbox_app_write_all (int fd, const void *buf, size_t len);
+/* pwrite all of BUF at OFF; -1 with errno set on error. */
+extern int gbox_app_pwrite_all (int fd, const void *buf, size_t len,
+                                uint64_t off);
+/* For the image writers (ext2.c, erofs.c): copy LEN bytes at OFF of the
+ * host file SRC (of the memory MEM when SRC is -1) into the image DST_FD
+ * (named IMAGE in messages) at DST, with copy_file_range, or with
+ * pread/pwrite (through *BUF, allocated here) once *NO_CFR is set or
+ * copy_file_range cannot serve these files.  WHAT names the source; a
+ * file that ends early is an error. */
+extern int gbox_app_copy_range (struct gbox_app_ctx *cx, const char *image,
+                                int dst_fd, int src, const char *mem,
+                                const char *what, uint64_t off, uint64_t len,
+                                uint64_t dst, bool *no_cfr, char **buf);
 extern int gbox_app_rmtree (const char *path);
 extern int gbox_app_fsync_path (const char *path);
 extern bool gbox_app_is_elf_x86_64 (const char *path);
@@ -246,6 +259,11 @@ extern int gbox_app_ext2_write (struct gbox_app_ctx *cx,
                                 const struct gbox_app_cpio *a,
                                 const char *prefix, const char *path,
                                 uint64_t *bytes);
+/* erofs.c: as gbox_app_ext2_write, as an uncompressed EROFS image. */
+extern int gbox_app_erofs_write (struct gbox_app_ctx *cx,
+                                 const struct gbox_app_cpio *a,
+                                 const char *prefix, const char *path,
+                                 uint64_t *bytes);
 
 /* build.c: the cache key (32 hex digits) of an appliance made from SPEC
  * with KERNEL and the modules of MODDIR: everything that changes what

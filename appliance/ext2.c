@@ -131,7 +131,6 @@ load_ext2fs (struct gbox_app_ctx *cx)
 /* A directory entry: 8 bytes and the name, in multiples of 4. */
 #define DIRENT_SIZE(namelen) (8 + (((namelen) + 3) & ~3u))
 #define MAX_DIRENT DIRENT_SIZE (EXT2_NAME_LEN)
-#define COPY_BUF (1024 * 1024)
 
 /* Indirect blocks for a file of N data blocks (N <= MAX_DATA_BLOCKS). */
 static uint64_t
@@ -187,71 +186,14 @@ e2err (struct writer *w, errcode_t e, const char *what, const char *name)
                          E (error_message) (e));
 }
 
-static int
-pwrite_all (int fd, const void *buf, size_t len, uint64_t off)
-{
-  const char *p = buf;
-
-  while (len > 0) {
-    ssize_t r = pwrite (fd, p, len, off);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return -1;
-    p += r;
-    len -= r;
-    off += r;
-  }
-  return 0;
-}
-
 /* Copy LEN bytes at OFF of the host file SRC (or of the memory MEM when
  * SRC is -1) to the image at DST. */
 static int
 copy_out (struct writer *w, int src, const char *mem, const char *what,
           uint64_t off, uint64_t len, uint64_t dst)
 {
-  while (len > 0) {
-    ssize_t r;
-
-    if (src == -1) {
-      if (pwrite_all (w->fd, mem + off, len, dst) == -1)
-        return gbox_app_error (w->cx, "%s: write: %s", w->path,
-                               strerror (errno));
-      return 0;
-    }
-    if (!w->no_cfr) {
-      off_t in = off, out = dst;
-      r = copy_file_range (src, &in, w->fd, &out, len, 0);
-      if (r == -1 && (errno == EXDEV || errno == EINVAL ||
-                      errno == ENOSYS || errno == EOPNOTSUPP ||
-                      errno == EBADF)) {
-        w->no_cfr = true;       /* pread/pwrite for the rest of the file */
-        continue;
-      }
-    }
-    else {
-      if (!w->buf && !(w->buf = malloc (COPY_BUF)))
-        return gbox_app_error (w->cx, "%s: out of memory", w->path);
-      r = pread (src, w->buf, len < COPY_BUF ? len : COPY_BUF, off);
-      if (r > 0 && pwrite_all (w->fd, w->buf, r, dst) == -1)
-        return gbox_app_error (w->cx, "%s: write: %s", w->path,
-                               strerror (errno));
-    }
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r == -1)
-      return gbox_app_error (w->cx, "%s: copying %s: %s", w->path, what,
-                             strerror (errno));
-    if (r == 0)
-      return gbox_app_error (w->cx, "%s: %s shrank while being copied "
-                             "(was it being upgraded? try again)",
-                             w->path, what);
-    off += r;
-    dst += r;
-    len -= r;
-  }
-  return 0;
+  return gbox_app_copy_range (w->cx, w->path, w->fd, src, mem, what, off,
+                              len, dst, &w->no_cfr, &w->buf);
 }
 
 /* Write one indirect block: the N addresses at V. */
@@ -262,7 +204,8 @@ write_ptrs (struct writer *w, blk64_t blk, const uint32_t *v, size_t n)
 
   for (i = 0; i < APB; ++i)
     w->ptrs[i] = htole32 (i < n ? v[i] : 0);
-  if (pwrite_all (w->fd, w->ptrs, BLOCK_SIZE, blk * BLOCK_SIZE) == -1)
+  if (gbox_app_pwrite_all (w->fd, w->ptrs, BLOCK_SIZE,
+                           blk * BLOCK_SIZE) == -1)
     return gbox_app_error (w->cx, "%s: write: %s", w->path,
                            strerror (errno));
   return 0;

@@ -374,3 +374,70 @@ gbox_app_hash_hex (const struct gbox_app_hash *h, char out[33])
   for (i = 0; i < 16; ++i)
     snprintf (out + 2 * i, 3, "%02x", d[i]);
 }
+
+int
+gbox_app_pwrite_all (int fd, const void *buf, size_t len, uint64_t off)
+{
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t r = pwrite (fd, p, len, off);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1)
+      return -1;
+    p += r;
+    len -= r;
+    off += r;
+  }
+  return 0;
+}
+
+#define COPY_BUF (1024 * 1024)
+
+int
+gbox_app_copy_range (struct gbox_app_ctx *cx, const char *image, int dst_fd,
+                     int src, const char *mem, const char *what,
+                     uint64_t off, uint64_t len, uint64_t dst, bool *no_cfr,
+                     char **buf)
+{
+  while (len > 0) {
+    ssize_t r;
+
+    if (src == -1) {
+      if (gbox_app_pwrite_all (dst_fd, mem + off, len, dst) == -1)
+        return gbox_app_error (cx, "%s: write: %s", image, strerror (errno));
+      return 0;
+    }
+    if (!*no_cfr) {
+      off_t in = off, out = dst;
+      r = copy_file_range (src, &in, dst_fd, &out, len, 0);
+      if (r == -1 && (errno == EXDEV || errno == EINVAL ||
+                      errno == ENOSYS || errno == EOPNOTSUPP ||
+                      errno == EBADF)) {
+        *no_cfr = true;         /* pread/pwrite for the rest of the file */
+        continue;
+      }
+    }
+    else {
+      if (!*buf && !(*buf = malloc (COPY_BUF)))
+        return gbox_app_error (cx, "%s: out of memory", image);
+      r = pread (src, *buf, len < COPY_BUF ? len : COPY_BUF, off);
+      if (r > 0 && gbox_app_pwrite_all (dst_fd, *buf, r, dst) == -1)
+        return gbox_app_error (cx, "%s: write: %s", image, strerror (errno));
+    }
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1)
+      return gbox_app_error (cx, "%s: copying %s: %s", image, what,
+                             strerror (errno));
+    if (r == 0)
+      return gbox_app_error (cx, "%s: %s shrank while being copied "
+                             "(was it being upgraded? try again)",
+                             image, what);
+    off += r;
+    dst += r;
+    len -= r;
+  }
+  return 0;
+}
