@@ -66,7 +66,7 @@ extern int gbox_app_write_all (int fd, const void *buf, size_t len);
 /* pwrite all of BUF at OFF; -1 with errno set on error. */
 extern int gbox_app_pwrite_all (int fd, const void *buf, size_t len,
                                 uint64_t off);
-/* For the image writers (ext2.c, erofs.c): copy LEN bytes at OFF of the
+/* For the image writer (erofs.c): copy LEN bytes at OFF of the
  * host file SRC (of the memory MEM when SRC is -1) into the image DST_FD
  * (named IMAGE in messages) at DST, with copy_file_range, or with
  * pread/pwrite (through *BUF, allocated here) once *NO_CFR is set or
@@ -251,15 +251,11 @@ extern int gbox_app_build_initrd (struct gbox_app_ctx *cx,
                                   const char *out, const char *root,
                                   struct gbox_app_strv *included,
                                   uint64_t *size, uint64_t *root_size);
-/* ext2.c: the entries of A whose names are below PREFIX (e.g. "usr/";
- * PREFIX itself and the prefix stripped from the names) as an ext2
- * filesystem image, written to the new file PATH (O_EXCL).  *BYTES
- * gets the image's size.  Returns 0, or -1 with the error in CX. */
-extern int gbox_app_ext2_write (struct gbox_app_ctx *cx,
-                                const struct gbox_app_cpio *a,
-                                const char *prefix, const char *path,
-                                uint64_t *bytes);
-/* erofs.c: as gbox_app_ext2_write, as an uncompressed EROFS image. */
+/* erofs.c: the entries of A whose names are below PREFIX (e.g. "usr/";
+ * PREFIX itself and the prefix stripped from the names) as an
+ * uncompressed EROFS image, written to the new file PATH (O_EXCL).
+ * *BYTES gets the image's size.  Returns 0, or -1 with the error in CX
+ * (and no file left). */
 extern int gbox_app_erofs_write (struct gbox_app_ctx *cx,
                                  const struct gbox_app_cpio *a,
                                  const char *prefix, const char *path,

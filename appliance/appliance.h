@@ -5,7 +5,7 @@
 
 /** The public API of libgbappliance.a: find or build the cached appliance
  * (an uncompressed ELF kernel "vmlinux" bootable through the PVH entry, an
- * uncompressed newc cpio "initrd", and "root", an ext2 image of /usr that
+ * uncompressed newc cpio "initrd", and "root", an EROFS image of /usr that
  * init mounts read-only from a virtio-blk disk) made from the host at run
  * time.
  *

@@ -21,10 +21,10 @@
 #include "appliance-internal.h"
 
 /* Loaded by init at boot, in this order (their dependencies first):
- * virtio_blk and ext4 mount the root disk (/usr), the console carries
+ * virtio_blk and erofs mount the root disk (/usr), the console carries
  * the protocol.  Their files are in the initramfs too. */
 const char *const gbox_appliance_boot_modules[] = {
-  "virtio_mmio", "virtio_blk", "ext4", "virtio_console", NULL
+  "virtio_mmio", "virtio_blk", "erofs", "virtio_console", NULL
 };
 
 /* The drivers of the disks' controller (/etc/guestbox/modules.disks):
@@ -535,7 +535,7 @@ gbox_app_build_initrd (struct gbox_app_ctx *cx,
       add_preload (cx, a, c->daemon) == -1)
     goto out;
   if (root) {
-    if (gbox_app_ext2_write (cx, a, "usr/", root, root_size) == -1)
+    if (gbox_app_erofs_write (cx, a, "usr/", root, root_size) == -1)
       goto out;
     gbox_app_debug (cx, "root disk (/usr): %llu bytes",
                     (unsigned long long) *root_size);

@@ -5,13 +5,15 @@
 
 /** The entries of the archive list below a prefix (the appliance's /usr)
  * as an uncompressed EROFS image, the read-only filesystem the appliance
- * can mount from a virtio-blk disk in place of the ext2 image of ext2.c.
+ * mounts on /usr from a virtio-blk disk.
  *
- * Why EROFS: the ext2 image needs the ext4 module stack loaded at boot,
- * measured at about 95 ms of emulated module loading under TCG (ext4.ko
- * 75-85 ms, jbd2.ko 13 ms), where Debian's erofs.ko is 238 KB and needs
- * only libcrc32c: loading erofs.ko took 16-17 ms and libcrc32c.ko 3 ms
- * in the same emulation (Debian's 6.1 kernel under TCG).
+ * Why EROFS: an ext2 image (written with libext2fs at first) needs the
+ * ext4 module stack loaded at boot, measured at about 95 ms of emulated
+ * module loading under TCG (ext4.ko 75-85 ms, jbd2.ko 13 ms), where
+ * Debian's erofs.ko is 238 KB and needs only libcrc32c: loading erofs.ko
+ * took 16-17 ms and libcrc32c.ko 3 ms in the same emulation (Debian's
+ * 6.1 kernel under TCG); the appliance's boot modules went from 230-280
+ * to 120-140 ms.
  *
  * Why hand-written: Debian has no library that writes EROFS (erofs-utils
  * ships programs only), and "mkfs.erofs DIR" would need the entries
@@ -37,8 +39,7 @@
  *   end of the last name, as mkfs.erofs makes it.
  *
  * File contents are copied straight from the host file into the image
- * (copy_file_range, pread/pwrite where the kernel cannot; shared with
- * ext2.c).  The size of each host file is taken once; a file whose size
+ * (copy_file_range, pread/pwrite where the kernel cannot: util.c).  The size of each host file is taken once; a file whose size
  * differs when it is copied, or that grows or shrinks while it is
  * copied, is an error (no image is left behind).  The output is
  * deterministic: the same bytes for the same entries. */

@@ -304,7 +304,7 @@ main (void)
          "key %s is 32 hex digits", app.key);
   CHECK (gbox_app_is_elf_x86_64 (app.kernel), "%s is an ELF kernel",
          app.kernel);
-  CHECK (stat (app.initrd, &st) == 0 && st.st_size > 1024 * 1024,
+  CHECK (stat (app.initrd, &st) == 0 && st.st_size > 64 * 1024,
          "initrd %s (%jd bytes)", app.initrd, (intmax_t) st.st_size);
   initrd_size = st.st_size;
   CHECK (app.kernel_version && app.kernel_version[0] != '\0',
@@ -328,29 +328,31 @@ main (void)
            && strstr (out, "\netc/guestbox/modules.boot\n")
            && strstr (out, "\netc/guestbox/programs\n")
            && strstr (out, "/modules.dep\n") && strstr (out, "\nsysroot\n")
-           && strstr (out, "/virtio_blk.ko\n") && strstr (out, "/ext4.ko\n"),
+           && strstr (out, "/virtio_blk.ko\n") && strstr (out, "/erofs.ko\n"),
            "the initrd has /init, modules.boot, programs, modules.dep, "
            "/sysroot and the modules that mount the root disk");
     CHECK (strstr (out, "usr/sbin/guestboxd\n") == NULL &&
-           strstr (out, "/xfs.ko\n") == NULL,
+           strstr (out, "/xfs.ko\n") == NULL &&
+           strstr (out, "/ext4.ko\n") == NULL,
            "the daemon and the other modules are not in the initrd");
     free (out);
   }
   p = gbox_app_asprintf ("%s/root", app.dir);
   CHECK (stat (p, &st) == 0 && st.st_size > 1024 * 1024,
          "the root disk %s (%jd bytes)", p, (intmax_t) st.st_size);
-  if (test_have ("e2fsck")) {
-    char *argv[] = { "e2fsck", "-fn", p, NULL };
+  if (test_have ("fsck.erofs")) {
+    char *argv[] = { "fsck.erofs", p, NULL };
     char *out = NULL;
-    CHECK (test_run (argv, NULL, &out) == 0, "e2fsck -fn passes on the root "
+    CHECK (test_run (argv, NULL, &out) == 0, "fsck.erofs passes on the root "
            "disk: %s", out ? out : "");
     free (out);
   }
-  if (test_have ("debugfs")) {
-    char *argv[] = { "debugfs", "-R", "ls -p /sbin", p, NULL };
+  if (test_have ("dump.erofs")) {
+    char *argv[] = { "dump.erofs", "--path=/sbin/guestboxd", p, NULL };
     char *out = NULL;
-    CHECK (test_run (argv, NULL, &out) == 0 && strstr (out, "/guestboxd/"),
-           "the root disk has the daemon in /sbin (it is /usr)");
+    CHECK (test_run (argv, NULL, &out) == 0 && strstr (out, "regular file"),
+           "the root disk has the daemon in /sbin (it is /usr): %s",
+           out ? out : "");
     free (out);
   }
   free (p);

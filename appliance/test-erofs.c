@@ -457,7 +457,6 @@ bench (const char *top, const char *mb)
   char err[512];
   struct gbox_app_ctx cx = test_ctx (err, sizeof err);
   char *image = gbox_app_asprintf ("%s/bench.img", dir);
-  char *ext2 = gbox_app_asprintf ("%s/bench.ext2", dir);
   char *cpio = gbox_app_asprintf ("%s/bench.cpio", dir);
   uint64_t bytes = 0;
   double t0, t1;
@@ -482,17 +481,10 @@ bench (const char *top, const char *mb)
   CHECK (r == 0, "bench: image written (%s)", err);
   printf ("bench: erofs image of %.1f MB in %.3f s (with its fsync)\n",
           bytes / 1e6, t1 - t0);
-  t0 = now ();
-  r = gbox_app_ext2_write (&cx, bench_list, "usr/", ext2, &bytes);
-  t1 = now ();
-  if (r == 0)
-    printf ("bench: ext2 image of %.1f MB in %.3f s (with its fsync), for "
-            "comparison\n", bytes / 1e6, t1 - t0);
   if (test_have ("fsck.erofs"))
     CHECK (fsck_erofs (image, NULL) == 0, "bench: fsck.erofs exits 0");
   gbox_app_cpio_free (bench_list);
   free (image);
-  free (ext2);
   free (cpio);
   return 0;
 }

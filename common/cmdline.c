@@ -291,7 +291,7 @@ gbox_int_build_cmdline (gbox_h *h, struct gbox_argv *a, const char *accel,
   ADD ("-mon");
   ADD ("chardev=qmp,mode=control");
 
-  /* The root disk: the appliance's /usr, an ext2 image beside the
+  /* The root disk: the appliance's /usr, an EROFS image beside the
    * initrd (appliance/), read-only.  A prebuilt appliance without one
    * has all of /usr in its initrd. */
   {

@@ -7,7 +7,7 @@
  * Mounts /proc, /sys, /dev, /tmp and /run, loads the boot modules
  * (/etc/guestbox/modules.boot, with modules.dep for paths and
  * dependencies), mounts the root disk (the virtio-blk disk whose serial
- * is gbox-usr, ext2, read-only) on /usr when there is one (the
+ * is gbox-usr, EROFS, read-only) on /usr when there is one (the
  * initramfs holds only what comes before), waits for the virtio-serial
  * port named
  * org.guestbox.channel.0, starts guestboxd on it, reaps every child and,
@@ -156,8 +156,8 @@ load_boot_modules (void)
       fprintf (stderr, "guestbox-init: warning: %s\n", err);
     n++;
     /* /usr as soon as it can be mounted: its reads then overlap with
-     * the loading of the modules after ext4. */
-    if (strcmp (line, "ext4") == 0)
+     * the loading of the modules after erofs. */
+    if (strcmp (line, "erofs") == 0)
       mount_usr ();
   }
   fclose (fp);
@@ -261,7 +261,7 @@ mount_usr (void)
              USR_SERIAL, PORT_WAIT_MS / 1000);
     nanosleep (&ts, NULL);
   }
-  if (mount (dev, "/usr", "ext4", MS_RDONLY | MS_NODEV, "") == -1)
+  if (mount (dev, "/usr", "erofs", MS_RDONLY | MS_NODEV, "") == -1)
     fatal ("mount %s on /usr: %s", dev, strerror (errno));
   if (verbose)
     fprintf (stderr, "guestbox-init: %s mounted on /usr in %lu ms\n", dev,
