@@ -167,42 +167,52 @@ load_boot_modules (void)
              n, uptime_ms () - t0);
 }
 
-/* The /dev path of the virtio-blk disk whose serial is USR_SERIAL, or
- * false. */
+/* The /dev path of the entry of sysfs directory DIR whose name starts
+ * with PREFIX and whose attribute file ATTR holds WANT (one line), if
+ * its device node has type TYPE (S_IFBLK, S_IFCHR); false if none. */
 static bool
-find_usr_disk (char *dev, size_t len)
+find_dev (const char *dir, const char *prefix, const char *attr,
+          const char *want, mode_t type, char *dev, size_t len)
 {
-  DIR *dir = opendir ("/sys/block");
-  struct dirent *d;
+  DIR *d = opendir (dir);
+  struct dirent *de;
   bool found = false;
 
-  if (dir == NULL)
+  if (d == NULL)
     return false;
-  while (!found && (d = readdir (dir)) != NULL) {
-    char path[512], serial[64];
+  while (!found && (de = readdir (d)) != NULL) {
+    char path[512], value[128];
     struct stat st;
     ssize_t r;
     int fd;
 
-    if (strncmp (d->d_name, "vd", 2) != 0)
+    if (strncmp (de->d_name, prefix, strlen (prefix)) != 0)
       continue;
-    snprintf (path, sizeof path, "/sys/block/%s/serial", d->d_name);
+    snprintf (path, sizeof path, "%s/%s/%s", dir, de->d_name, attr);
     fd = open (path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
       continue;
-    r = read (fd, serial, sizeof serial - 1);
+    r = read (fd, value, sizeof value - 1);
     close (fd);
     if (r <= 0)
       continue;
-    serial[r] = '\0';
-    serial[strcspn (serial, "\n")] = '\0';
-    if (strcmp (serial, USR_SERIAL) != 0)
+    value[r] = '\0';
+    value[strcspn (value, "\n")] = '\0';
+    if (strcmp (value, want) != 0)
       continue;
-    snprintf (dev, len, "/dev/%s", d->d_name);
-    found = stat (dev, &st) == 0 && S_ISBLK (st.st_mode);
+    snprintf (dev, len, "/dev/%s", de->d_name);
+    found = stat (dev, &st) == 0 && (st.st_mode & S_IFMT) == type;
   }
-  closedir (dir);
+  closedir (d);
   return found;
+}
+
+/* The virtio-blk disk whose serial is USR_SERIAL. */
+static bool
+find_usr_disk (char *dev, size_t len)
+{
+  return find_dev ("/sys/block", "vd", "serial", USR_SERIAL, S_IFBLK,
+                   dev, len);
 }
 
 /* Start reading the files PRELOAD names (the daemon and its
@@ -269,42 +279,12 @@ mount_usr (void)
   preload ();
 }
 
-/* The /dev path of the port named CHANNEL_NAME, or false. */
+/* The virtio-serial port named CHANNEL_NAME. */
 static bool
 find_port (char *dev, size_t len)
 {
-  DIR *dir = opendir ("/sys/class/virtio-ports");
-  struct dirent *d;
-  bool found = false;
-
-  if (dir == NULL)
-    return false;
-  while (!found && (d = readdir (dir)) != NULL) {
-    char path[512], name[128];
-    struct stat st;
-    ssize_t r;
-    int fd;
-
-    if (strncmp (d->d_name, "vport", 5) != 0)
-      continue;
-    snprintf (path, sizeof path, "/sys/class/virtio-ports/%s/name",
-              d->d_name);
-    fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-      continue;
-    r = read (fd, name, sizeof name - 1);
-    close (fd);
-    if (r <= 0)
-      continue;
-    name[r] = '\0';
-    name[strcspn (name, "\n")] = '\0';
-    if (strcmp (name, CHANNEL_NAME) != 0)
-      continue;
-    snprintf (dev, len, "/dev/%s", d->d_name);
-    found = stat (dev, &st) == 0 && S_ISCHR (st.st_mode);
-  }
-  closedir (dir);
-  return found;
+  return find_dev ("/sys/class/virtio-ports", "vport", "name", CHANNEL_NAME,
+                   S_IFCHR, dev, len);
 }
 
 int
