@@ -124,34 +124,24 @@ unsigned_length (int fd, uint64_t size)
   return size - sizeof tail - sig_len;
 }
 
-/* Copy the first LEN bytes of IN to the new file PATH. */
+/* The first LEN bytes of IN (host file WHAT) as the new file PATH. */
 static int
 copy_prefix (struct gbox_app_ctx *cx, int in, uint64_t len, const char *path,
              const char *what)
 {
   int out = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  loff_t off = 0;
-  char buf[65536];
+  bool no_cfr = false;
+  char *buf = NULL;
+  int r;
 
   if (out == -1)
     return gbox_app_error (cx, "%s: %s", path, strerror (errno));
-  while ((uint64_t) off < len) {
-    size_t want = len - off < sizeof buf ? len - off : sizeof buf;
-    ssize_t r = pread (in, buf, want, off);
-
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0 || gbox_app_write_all (out, buf, r) == -1) {
-      gbox_app_error (cx, "%s: copying to %s: %s", what, path,
-                      r == 0 ? "file shrank" : strerror (errno));
-      close (out);
-      return -1;
-    }
-    off += r;
-  }
-  if (close (out) == -1)
-    return gbox_app_error (cx, "%s: close: %s", path, strerror (errno));
-  return 0;
+  r = gbox_app_copy_range (cx, path, out, in, NULL, what, 0, len, 0,
+                           &no_cfr, &buf);
+  free (buf);
+  if (close (out) == -1 && r == 0)
+    r = gbox_app_error (cx, "%s: close: %s", path, strerror (errno));
+  return r;
 }
 
 struct mod {
