@@ -207,6 +207,9 @@ extern const char *gbox_app_moddb_name (const struct gbox_app_moddb *db,
                                         size_t i);
 extern const char *gbox_app_moddb_path (const struct gbox_app_moddb *db,
                                         size_t i);
+/* The length of PATH without a compression suffix after ".ko": the
+ * name of a module's (decompressed) file in the appliance. */
+extern size_t gbox_app_ko_len (const char *path);
 /* modules.dep text for the selected modules only (malloc'd). */
 extern char *gbox_app_moddb_filtered (const struct gbox_app_moddb *db);
 /* Add the selected modules (decompressed) under MODDIR to the archive,

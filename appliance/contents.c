@@ -298,15 +298,38 @@ add_host_files (struct gbox_app_ctx *cx, struct gbox_app_cpio *a)
   return 0;
 }
 
+/* The names of the selected modules FROM to TO - 1 of DB, one a line,
+ * as the archive's file NAME. */
+static int
+add_module_list (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
+                 const struct gbox_app_moddb *db, size_t from, size_t to,
+                 const char *name)
+{
+  char *text = NULL;
+  size_t len = 0, i;
+  FILE *fp = open_memstream (&text, &len);
+  int r;
+
+  if (!fp)
+    return gbox_app_error (cx, "out of memory");
+  for (i = from; i < to; ++i)
+    fprintf (fp, "%s\n", gbox_app_moddb_name (db, i));
+  if (fclose (fp) != 0) {
+    free (text);
+    return gbox_app_error (cx, "out of memory");
+  }
+  r = gbox_app_cpio_add_data (cx, a, name, text, len, 0644);
+  free (text);
+  return r;
+}
+
 /* BOOT gets the archive names of the boot modules' files. */
 static int
 add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
              const struct gbox_app_contents *c, struct gbox_app_strv *boot_files)
 {
   struct gbox_app_moddb *db = gbox_app_moddb_new ();
-  char *boot = NULL, *disks = NULL;
-  size_t bootlen = 0, diskslen = 0, nboot, ndisk, i;
-  FILE *fp;
+  size_t nboot, ndisk, i;
   int r = -1, s;
 
   if (!db)
@@ -348,15 +371,9 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
     }
     for (i = 0; i < nboot; ++i) {
       const char *rel = gbox_app_moddb_path (db, i);
-      size_t len = strlen (rel);
-      char *name;
+      char *name = gbox_app_asprintf ("%s/%.*s", real + 1,
+                                      (int) gbox_app_ko_len (rel), rel);
 
-      /* As gbox_app_moddb_add names them: without .xz or .gz. */
-      if (len > 3 && strcmp (rel + len - 3, ".xz") == 0)
-        len -= 3;
-      else if (len > 3 && strcmp (rel + len - 3, ".gz") == 0)
-        len -= 3;
-      name = gbox_app_asprintf ("%s/%.*s", real + 1, (int) len, rel);
       if (!name || gbox_app_strv_push (boot_files, name) == -1) {
         free (name);
         free (real);
@@ -368,33 +385,10 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
     free (real);
   }
 
-  fp = open_memstream (&boot, &bootlen);
-  if (!fp) {
-    gbox_app_error (cx, "out of memory");
-    goto out;
-  }
-  for (i = 0; i < nboot; ++i)
-    fprintf (fp, "%s\n", gbox_app_moddb_name (db, i));
-  if (fclose (fp) != 0) {
-    gbox_app_error (cx, "out of memory");
-    goto out;
-  }
-  if (gbox_app_cpio_add_data (cx, a, "/etc/guestbox/modules.boot", boot,
-                              bootlen, 0644) == -1)
-    goto out;
-  fp = open_memstream (&disks, &diskslen);
-  if (!fp) {
-    gbox_app_error (cx, "out of memory");
-    goto out;
-  }
-  for (i = nboot; i < nboot + ndisk; ++i)
-    fprintf (fp, "%s\n", gbox_app_moddb_name (db, i));
-  if (fclose (fp) != 0) {
-    gbox_app_error (cx, "out of memory");
-    goto out;
-  }
-  if (gbox_app_cpio_add_data (cx, a, "/etc/guestbox/modules.disks", disks,
-                              diskslen, 0644) == -1)
+  if (add_module_list (cx, a, db, 0, nboot,
+                       "/etc/guestbox/modules.boot") == -1 ||
+      add_module_list (cx, a, db, nboot, nboot + ndisk,
+                       "/etc/guestbox/modules.disks") == -1)
     goto out;
   if (gbox_app_moddb_add (cx, db, a, c->moddir, c->tmpdir) == -1)
     goto out;
@@ -403,8 +397,6 @@ add_modules (struct gbox_app_ctx *cx, struct gbox_app_cpio *a,
   r = 0;
 
  out:
-  free (boot);
-  free (disks);
   gbox_app_moddb_free (db);
   return r;
 }

@@ -628,9 +628,8 @@ gbox_app_moddb_path (const struct gbox_app_moddb *db, size_t i)
   return i < db->nsel ? db->v[db->sel[i]].path : NULL;
 }
 
-/* The length of PATH without a compression suffix after ".ko". */
-static size_t
-ko_len (const char *path)
+size_t
+gbox_app_ko_len (const char *path)
 {
   size_t len = strlen (path);
 
@@ -670,10 +669,10 @@ gbox_app_moddb_filtered (const struct gbox_app_moddb *db)
     norder = 0;
     if (postorder (db, db->sel[i], mark, &order, &norder, &ordercap) == -1)
       goto err;
-    fprintf (fp, "%.*s:", (int) ko_len (m->path), m->path);
+    fprintf (fp, "%.*s:", (int) gbox_app_ko_len (m->path), m->path);
     for (j = norder - 1; j-- > 0;) {
       const struct mod *d = &db->v[order[j]];
-      fprintf (fp, " %.*s", (int) ko_len (d->path), d->path);
+      fprintf (fp, " %.*s", (int) gbox_app_ko_len (d->path), d->path);
     }
     fputc ('\n', fp);
   }
@@ -708,7 +707,7 @@ gbox_app_moddb_add (struct gbox_app_ctx *cx, struct gbox_app_moddb *db,
 
   for (i = 0; i < db->nsel; ++i) {
     const char *rel = db->v[db->sel[i]].path;
-    size_t klen = ko_len (rel), len = strlen (rel);
+    size_t klen = gbox_app_ko_len (rel), len = strlen (rel);
     char *src, *dst;
     int rr;
 
