@@ -157,28 +157,29 @@ struct dent {
   size_t target;                /* an index into info */
 };
 
+/* From child K of IN on, the first child whose name sorts after NAME. */
+static size_t
+skip_before (const struct writer *w, const struct info *in, size_t k,
+             const char *name, size_t len)
+{
+  while (k < in->nchild) {
+    const struct info *ci = &w->info[w->kids[in->first + k]];
+    if (cmp_names (ci->base, ci->baselen, name, len) > 0)
+      break;
+    k++;
+  }
+  return k;
+}
+
 /* Where "." and ".." of directory D go: how many of its children sort
  * before each (a name that sorts before "." sorts before ".." too). */
 static void
 place_dots (struct writer *w, size_t d)
 {
   struct info *in = &w->info[d];
-  size_t k = 0;
 
-  while (k < in->nchild) {
-    const struct info *ci = &w->info[w->kids[in->first + k]];
-    if (cmp_names (ci->base, ci->baselen, ".", 1) > 0)
-      break;
-    k++;
-  }
-  in->dot = k;
-  while (k < in->nchild) {
-    const struct info *ci = &w->info[w->kids[in->first + k]];
-    if (cmp_names (ci->base, ci->baselen, "..", 2) > 0)
-      break;
-    k++;
-  }
-  in->dotdot = k;
+  in->dot = skip_before (w, in, 0, ".", 1);
+  in->dotdot = skip_before (w, in, in->dot, "..", 2);
 }
 
 static struct dent
